@@ -1,0 +1,39 @@
+# One command to set up and run the pipeline (`make run`), one to set up and test (`make test`).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# DVC runs stage commands through the shell: `python` must be the venv's.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test lint bench dashboard clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make run: set up .venv and run the whole pipeline (dvc repro)
+run: $(STAMP)
+	$(BIN)/dvc repro
+
+## make test: set up .venv with the dev extra and run the test suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## make bench: training-speed benchmark (minutes; not a test)
+bench: $(STAMP)
+	$(BIN)/python -m bench.train_speed
+
+dashboard: $(STAMP)
+	$(BIN)/python -m tui
+
+clean-venv:
+	rm -rf $(VENV)
