@@ -1,0 +1,90 @@
+"""Read a training run's per-epoch log (the DVCLive folder `metrics/train/<model>/`).
+
+One reader for every consumer (evaluation, plots, dashboard), so the on-disk
+layout is known in one place. DVCLive appends one row per epoch to each TSV
+while training runs, so a reader can meet a last line that is only half
+written: such rows are dropped rather than failing, and epochs are aligned on
+DVCLive's `step` column (the 1-based epoch number).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+TRAIN_DIR = Path("metrics/train")
+
+# Column of the history -> TSV file under plots/metrics/ (its value column is the file stem).
+SERIES = {
+    "train_loss": "train/loss.tsv",
+    "train_accuracy": "train/accuracy.tsv",
+    "test_loss": "eval/loss.tsv",
+    "test_accuracy": "eval/accuracy.tsv",
+    "epoch_s": "time/epoch_s.tsv",
+    "train_time_s": "time/train_time_s.tsv",
+}
+COLUMNS = ("epoch", *SERIES)
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-epoch columns, all the same length, aligned on `epoch` (1-based)."""
+
+    epoch: list[int]
+    train_loss: list[float]
+    train_accuracy: list[float]
+    test_loss: list[float]
+    test_accuracy: list[float]
+    epoch_s: list[float]
+    train_time_s: list[float]
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def as_dict(self) -> dict[str, list]:
+        return {name: list(getattr(self, name)) for name in COLUMNS}
+
+    def to_frame(self):  # -> pandas.DataFrame; pandas imported lazily (slow import)
+        import pandas as pd
+
+        return pd.DataFrame(self.as_dict())
+
+
+def series_path(run_dir: Path, column: str) -> Path:
+    return Path(run_dir) / "plots" / "metrics" / SERIES[column]
+
+
+def read_series(path: Path) -> dict[int, float]:
+    """step -> value from one DVCLive TSV; incomplete or unparsable rows are skipped."""
+    values: dict[int, float] = {}
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return values
+    complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
+    rows = csv.reader(complete.splitlines(), delimiter="\t")
+    header = next(rows, None)
+    if not header or "step" not in header:
+        return values
+    step_col = header.index("step")
+    value_col = header.index(Path(path).stem) if Path(path).stem in header else len(header) - 1
+    for row in rows:
+        if len(row) != len(header):
+            continue
+        try:
+            step, value = int(row[step_col]), float(row[value_col])
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            values[step] = value
+    return values
+
+
+def load_history(run_dir: Path | str) -> History:
+    """The epochs for which every series has a value, in order (empty if nothing logged yet)."""
+    run_dir = Path(run_dir)
+    series = {column: read_series(series_path(run_dir, column)) for column in SERIES}
+    epochs = sorted(set.intersection(*(set(values) for values in series.values())))
+    return History(epoch=epochs, **{c: [series[c][e] for e in epochs] for c in SERIES})
