@@ -1,0 +1,109 @@
+"""Resumable training checkpoints, kept outside DVC's view.
+
+A checkpoint lives in `.checkpoints/<model>/<key>/epoch-NNNNN/` (git-ignored,
+not a declared output): declaring it `persist: true` or `cache: false` would
+switch off DVC's run-cache for the stage. `<key>` hashes everything the stage
+depends on (its params, the prepared data, the training code), so a changed
+param, data or code never resumes a stale run. A checkpoint directory is
+assembled under a temporary name and renamed into place, so the newest
+`epoch-*` directory is always complete, even after a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from stages.params import DataParams, ModelParams, TrainParams
+
+CHECKPOINT_ROOT = Path(".checkpoints")
+STATE_FILE = "state.json"
+ARRAYS_FILE = "arrays.npz"
+LOG_DIR = "log"
+
+
+def _hash_file(digest: hashlib._Hash, path: Path) -> None:
+    digest.update(path.name.encode())
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+
+
+def checkpoint_key(
+    data: DataParams, train: TrainParams, model: ModelParams, inputs: list[Path], code: list[Path]
+) -> str:
+    """A digest of params, data files and code: equal keys mean resuming is exact."""
+    digest = hashlib.sha256()
+    config = {"data": asdict(data), "train": asdict(train), "model": asdict(model)}
+    digest.update(json.dumps(config, sort_keys=True).encode())
+    for path in [*inputs, *code]:
+        _hash_file(digest, path)
+    return digest.hexdigest()[:16]
+
+
+class Checkpoints:
+    """The checkpoints of one model's run with one key."""
+
+    def __init__(self, model: str, key: str, root: Path = CHECKPOINT_ROOT) -> None:
+        self.model_dir = root / model
+        self.dir = self.model_dir / key
+
+    def discard_stale(self) -> None:
+        """Remove this model's checkpoints made for other params, data or code."""
+        if self.model_dir.is_dir():
+            for other in self.model_dir.iterdir():
+                if other != self.dir:
+                    shutil.rmtree(other, ignore_errors=True)
+
+    def latest(self) -> Path | None:
+        if not self.dir.is_dir():
+            return None
+        complete = sorted(p for p in self.dir.iterdir() if p.name.startswith("epoch-"))
+        return complete[-1] if complete else None
+
+    def save(self, epoch: int, weights: list[np.ndarray], optimizer: list[np.ndarray],
+             state: dict, log_dir: Path) -> Path:
+        """Write one checkpoint atomically, then drop the older ones."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.dir))
+        try:
+            arrays = {f"w{i}": w for i, w in enumerate(weights)}
+            arrays.update({f"o{i}": v for i, v in enumerate(optimizer)})
+            np.savez(tmp / ARRAYS_FILE, **arrays)
+            (tmp / STATE_FILE).write_text(json.dumps({**state, "epoch": epoch,
+                                                      "n_weights": len(weights),
+                                                      "n_optimizer": len(optimizer)}))
+            shutil.copytree(log_dir, tmp / LOG_DIR)
+            final = self.dir / f"epoch-{epoch:05d}"
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        for older in self.dir.iterdir():
+            if older != final:
+                shutil.rmtree(older, ignore_errors=True)
+        return final
+
+    @staticmethod
+    def load(path: Path) -> tuple[dict, list[np.ndarray], list[np.ndarray], Path]:
+        """(state, weights, optimizer variables, saved log dir) of a checkpoint directory."""
+        state = json.loads((path / STATE_FILE).read_text())
+        with np.load(path / ARRAYS_FILE) as arrays:
+            weights = [arrays[f"w{i}"] for i in range(state["n_weights"])]
+            optimizer = [arrays[f"o{i}"] for i in range(state["n_optimizer"])]
+        return state, weights, optimizer, path / LOG_DIR
+
+    def clear(self) -> None:
+        """Called when the run finished: nothing is left to resume."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.model_dir.is_dir() and not any(self.model_dir.iterdir()):
+            self.model_dir.rmdir()
