@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from stages.autodiff import Node, Trace, fmt
+from stages.autodiff import Node, Step, Trace, fmt
 
 VALUE_STYLE = "green"
 GRAD_STYLE = "red"
@@ -206,3 +206,66 @@ def _connector(canvas: _Canvas, col: int, place: _Place) -> None:
             char = "│"
         canvas.put(row, col, char)
     canvas.put(place.row, col + 1, "─")
+
+
+def _styled_line(step: Step) -> Text:
+    """A step's line with its result coloured: green for a value, red for a gradient."""
+    line, note = step.line, ""
+    if "   (" in line:
+        line, note = line.split("   (", 1)
+        note = "   (" + note
+    head, _, result = line.rpartition(" = ")
+    text = Text(f"{head} = ")
+    text.append(result, VALUE_STYLE if step.kind == "forward" else GRAD_STYLE)
+    text.append(note)
+    return text
+
+
+def _wrapped(items: list[str], width: int = 80, indent: str = "  ") -> str:
+    lines, line = [], indent
+    for item in items:
+        piece = item if line == indent else f", {item}"
+        if len(line) + len(piece) > width and line != indent:
+            lines.append(line + ",")
+            line, piece = indent, item
+        line += piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def render_walkthrough(trace: Trace) -> Text:
+    """The whole calculation for a reader: forward steps, the graph, backward steps, the graph again."""
+    forward = [i for i, s in enumerate(trace.steps) if s.kind == "forward"]
+    backward = [i for i, s in enumerate(trace.steps) if s.kind == "backward"]
+    out = Text()
+    out.append(f"Backpropagation through f = {trace.expression.strip()}\n", "bold")
+    out.append("Inputs:\n" + _wrapped([f"{k} = {fmt(v)}" for k, v in trace.inputs.items()]) + "\n")
+
+    out.append("\nForward pass: every node from its operands, in topological order\n", "bold")
+    for i in forward:
+        out.append(f"{i + 1:>4}. ")
+        out.append_text(_styled_line(trace.steps[i]))
+        out.append("\n")
+    out.append("\nThe graph after the forward pass (values on the wires):\n\n")
+    out.append_text(render_graph(trace, forward[-1] if forward else -1))
+    out.append("\n")
+
+    out.append(f"\nBackward pass: from ∂{trace.output}/∂{trace.output} = 1, in reverse topological order,\n"
+               "one step per wire; gradients add up where a node feeds several others\n", "bold")
+    for i in backward:
+        out.append(f"{i + 1:>4}. ")
+        out.append_text(_styled_line(trace.steps[i]))
+        out.append("\n")
+    out.append("\nThe graph after the backward pass (∂: gradient of f flowing back along each wire):\n\n")
+    out.append_text(render_graph(trace))
+    out.append("\n")
+
+    out.append(f"\nResult: {trace.output} = ", "bold")
+    out.append(fmt(trace.f), VALUE_STYLE)
+    out.append("\n")
+    for name, grad in trace.grads.items():
+        out.append(f"  ∂{trace.output}/∂{name} = ")
+        out.append(fmt(grad), GRAD_STYLE)
+        out.append("\n")
+    out.append("\nValues are green, gradients red (marked ∂); [n ↑]: node n, drawn where first used.\n")
+    return out
