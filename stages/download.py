@@ -21,6 +21,7 @@ import hashlib
 import http.client
 import io
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -224,7 +225,10 @@ def _classify(exc: Exception, timeout: float) -> FetchError:
         reason = exc.reason
         if isinstance(reason, TimeoutError):
             return FetchError(f"timed out after {timeout:g}s", retry=True, source_down=True)
-        return FetchError(f"cannot connect ({reason})", retry=True, source_down=True)
+        # An unknown host name stays unknown a second later (and is how a machine without
+        # network fails): no retry.
+        retry = not isinstance(reason, socket.gaierror)
+        return FetchError(f"cannot connect ({reason})", retry=retry, source_down=True)
     if isinstance(exc, TimeoutError):
         return FetchError(f"timed out after {timeout:g}s", retry=True, source_down=True)
     if isinstance(exc, FileNotFoundError):

@@ -16,6 +16,8 @@ import io
 import os
 import pickle
 import struct
+import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -255,6 +257,19 @@ def test_mirror_setting_that_cannot_work_is_an_error(tmp_path: Path) -> None:
         mirror_source("ftp://example.org/mnist")
     with pytest.raises(StageError, match="is not a directory"):
         mirror_source(str(tmp_path / "missing"))
+
+
+def test_the_stage_command_stops_on_a_mirror_setting_that_cannot_work(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), MIRROR_ENV: "/no/such/dir"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "stages.download"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"error: {MIRROR_ENV}=/no/such/dir: /no/such/dir is not a directory; "
+        "point it at a folder holding the four .gz files"
+    ]
+    assert not (tmp_path / "data").exists()
 
 
 def test_source_order_mirror_then_public_hosts_then_the_wheel(tmp_path: Path) -> None:
