@@ -82,7 +82,7 @@ def _div(x: float, y: float) -> tuple[float, tuple[float, ...]]:
 
 def _pow(x: float, c: float) -> tuple[float, tuple[float, ...]]:
     if x < 0 and not c.is_integer():
-        raise ValueError(f"{fmt(x)}^{fmt(c)} is not a real number")
+        raise ValueError(f"{_wrap(fmt(x))}^{fmt(c)} is not a real number")
     if x == 0 and c < 0:
         raise ZeroDivisionError(f"division by zero in 0^{_wrap(fmt(c))}")
     if x == 0 and 0 < c < 1:

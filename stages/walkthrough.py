@@ -96,7 +96,8 @@ def _edge_grads(trace: Trace) -> dict[tuple[str, int] | None, float]:
 
 
 class _Canvas:
-    def __init__(self) -> None:
+    def __init__(self, height: int) -> None:
+        self.height = height
         self.rows: dict[int, dict[int, tuple[str, str | None]]] = {}
 
     def put(self, row: int, col: int, text: str, style: str | None = None) -> None:
@@ -107,8 +108,7 @@ class _Canvas:
     def text(self) -> Text:
         """The canvas as rich Text: runs of one style merged, trailing blanks dropped."""
         out = Text()
-        height = max(self.rows) + 1 if self.rows else 0
-        for row in range(height):
+        for row in range(self.height):
             line = self.rows.get(row, {})
             cells = [line.get(col, (" ", None)) for col in range(max(line, default=-1) + 1)]
             while cells and cells[-1] == (" ", None):
@@ -121,7 +121,7 @@ class _Canvas:
                 run += char
                 run_style = style
             out.append(run, run_style)
-            if row < height - 1:
+            if row < self.height - 1:
                 out.append("\n")
         return out
 
@@ -165,7 +165,7 @@ def render_graph(trace: Trace, step: int | None = None) -> Text:
         start[level] = start[level - 1] + box_width[level - 1] + label_width[level - 1] + 8
     level_of = {p.node.name: p.level for p in places if p.children}
 
-    canvas = _Canvas()
+    canvas = _Canvas(height=max(p.row for p in places) + 2)  # the last gradient row, even while empty
     for place in places:
         node, level = place.node, place.level
         box = _box(place)
@@ -256,7 +256,7 @@ def render_walkthrough(trace: Trace) -> Text:
         out.append(f"{i + 1:>4}. ")
         out.append_text(_styled_line(trace.steps[i]))
         out.append("\n")
-    out.append("\nThe graph after the backward pass (∂: gradient of f flowing back along each wire):\n\n")
+    out.append("\nThe graph after the backward pass (∂: gradient of f along each wire):\n\n")
     out.append_text(render_graph(trace))
     out.append("\n")
 
@@ -267,5 +267,5 @@ def render_walkthrough(trace: Trace) -> Text:
         out.append(f"  ∂{trace.output}/∂{name} = ")
         out.append(fmt(grad), GRAD_STYLE)
         out.append("\n")
-    out.append("\nValues are green, gradients red (marked ∂); [n ↑]: node n, drawn where first used.\n")
+    out.append("\nValues green, gradients red (marked ∂); [n ↑]: node n, drawn where first used.\n")
     return out
