@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # DVC runs stage commands through the shell: `python` must be the venv's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint bench dashboard clean-venv
+.PHONY: run test lint bench dashboard plots-offline clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ bench: $(STAMP)
 
 dashboard: $(STAMP)
 	$(BIN)/python -m tui
+
+## make plots-offline: dvc_plots/index.html that opens without internet (vega scripts fetched once
+## with npm into build/vega/ and inlined); PLOTS="diff HEAD~1" compares revisions instead
+PLOTS ?= show
+plots-offline: $(STAMP)
+	$(BIN)/python -m stages.offline_html build/vega
+	$(BIN)/dvc plots $(PLOTS) --html-template build/vega/offline.html
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,316 @@
+"""The pictures of the assignment's Question 2 (and a few more), as pure functions.
+
+Each function takes data (a training history as a pandas DataFrame with the
+columns of `stages.history.History`, the comparison mapping, label arrays, test
+images) and returns a matplotlib `Figure`. Nothing here reads or writes files,
+so tests can check titles, labels and lines without a pipeline run, and the
+`plots` stage only loads, calls and saves.
+
+Figures are built with `matplotlib.figure.Figure` directly, never through
+pyplot: no GUI backend is ever selected (PNG output goes through Agg), there is
+no global figure registry to leak memory across a dozen figures, and a figure
+is garbage once the caller drops it.
+
+Every figure has a fixed size and DPI so the PNGs keep their pixel size from
+run to run (what `dvc plots diff` shows side by side); no `bbox_inches="tight"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+DPI = 100
+LINE_SIZE = (8.0, 5.0)  # inches: 800 x 500 px
+COMPARISON_SIZE = (11.0, 8.0)  # 1100 x 800 px
+CONFUSION_SIZE = (7.0, 6.0)  # 700 x 600 px
+GRID_SIZE = (10.0, 6.0)  # 1000 x 600 px
+GRID_ROWS, GRID_COLS = 4, 10
+CLASSES = 10
+
+# Below this many epochs every point gets a marker, so 1- and 2-epoch runs show dots, not nothing.
+MARKER_EPOCHS = 30
+TRAIN_COLOR, TEST_COLOR = "tab:blue", "tab:orange"
+TIME_LABEL = "cumulative training time (s)"
+EPOCH_LABEL = "epoch"
+ERROR_LABEL = "error = 100 − accuracy (%)"
+LOSS_LABEL = "loss: categorical cross-entropy (nats)"
+
+
+def model_colors(models: Sequence[str]) -> dict[str, str]:
+    """One colour per model, in params order, so a model looks the same in every figure."""
+    return {name: f"C{i % 10}" for i, name in enumerate(models)}
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    return Figure(figsize=size, dpi=DPI, layout="constrained")
+
+
+def _style(n_points: int) -> dict:
+    return {"marker": "o", "markersize": 4} if n_points <= MARKER_EPOCHS else {}
+
+
+def _error_pct(accuracy: pd.Series) -> np.ndarray:
+    return 100.0 * (1.0 - accuracy.to_numpy(dtype=float))
+
+
+def value_scale(values: np.ndarray) -> tuple[str, dict]:
+    """The y scale for values that may span decades (losses, errors late in training).
+
+    Log when the positive values span at least a factor of ten; a linear axis
+    would flatten everything after the first epochs into the x axis. When zeros
+    are present as well (a training error or loss that reaches exactly 0), plain
+    log would silently drop them, so symlog keeps them visible at the bottom.
+    """
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    positive = finite[finite > 0]
+    if positive.size == 0 or positive.max() / positive.min() < 10:
+        return "linear", {}
+    if (finite <= 0).any():
+        return "symlog", {"linthresh": float(positive.min())}
+    return "log", {}
+
+
+def _set_scale(ax, values: np.ndarray) -> None:
+    scale, kwargs = value_scale(values)
+    ax.set_yscale(scale, **kwargs)
+
+
+def _epoch_axis(ax, epochs: pd.Series) -> None:
+    """Whole epochs only; a short run gets half an epoch of room so 1 or 2 epochs are not a sliver."""
+    ax.set_xlabel(EPOCH_LABEL)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10], min_n_ticks=1))
+    if epochs.max() - epochs.min() < MARKER_EPOCHS:
+        ax.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
+
+
+def _epochs_note(frame: pd.DataFrame) -> str:
+    n = len(frame)
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
+def train_error_vs_time(model: str, history: pd.DataFrame) -> Figure:
+    """Assignment figure 1: training error against cumulative training time."""
+    fig = _figure(LINE_SIZE)
+    ax = fig.add_subplot()
+    error = _error_pct(history["train_accuracy"])
+    ax.plot(history["train_time_s"], error, color=TRAIN_COLOR, label="training error", **_style(len(history)))
+    _set_scale(ax, error)
+    ax.set_title(f"{model}: training error vs training time ({_epochs_note(history)})")
+    ax.set_xlabel(TIME_LABEL)
+    ax.set_ylabel(ERROR_LABEL)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def error_vs_time(model: str, history: pd.DataFrame) -> Figure:
+    """Assignment figure 2: training and testing error against cumulative training time."""
+    fig = _figure(LINE_SIZE)
+    ax = fig.add_subplot()
+    style = _style(len(history))
+    train = _error_pct(history["train_accuracy"])
+    test = _error_pct(history["test_accuracy"])
+    ax.plot(history["train_time_s"], train, color=TRAIN_COLOR, label="training error", **style)
+    ax.plot(history["train_time_s"], test, color=TEST_COLOR, label="testing error", **style)
+    _set_scale(ax, np.concatenate([train, test]))
+    ax.set_title(f"{model}: training and testing error vs training time ({_epochs_note(history)})")
+    ax.set_xlabel(TIME_LABEL)
+    ax.set_ylabel(ERROR_LABEL)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def loss_vs_epoch(model: str, history: pd.DataFrame) -> Figure:
+    """Assignment figure 3: training and testing loss per epoch for one model."""
+    fig = _figure(LINE_SIZE)
+    ax = fig.add_subplot()
+    style = _style(len(history))
+    ax.plot(history["epoch"], history["train_loss"], color=TRAIN_COLOR, label="training loss", **style)
+    ax.plot(history["epoch"], history["test_loss"], color=TEST_COLOR, label="testing loss", **style)
+    _set_scale(ax, np.concatenate([history["train_loss"], history["test_loss"]]))
+    ax.set_title(f"{model}: training and testing loss vs epochs ({_epochs_note(history)})")
+    _epoch_axis(ax, history["epoch"])
+    ax.set_ylabel(LOSS_LABEL)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def loss_vs_epoch_models(histories: Mapping[str, pd.DataFrame]) -> Figure:
+    """Assignment figure 4: every model's training (solid) and testing (dashed) loss together."""
+    fig = _figure(LINE_SIZE)
+    ax = fig.add_subplot()
+    colors = model_colors(list(histories))
+    values = []
+    for model, history in histories.items():
+        style = _style(len(history))
+        ax.plot(history["epoch"], history["train_loss"], color=colors[model],
+                label=f"{model} training loss", **style)
+        ax.plot(history["epoch"], history["test_loss"], color=colors[model], linestyle="--",
+                label=f"{model} testing loss", **style)
+        values += [history["train_loss"].to_numpy(float), history["test_loss"].to_numpy(float)]
+    _set_scale(ax, np.concatenate(values))
+    ax.set_title(f"Training and testing loss vs epochs ({' vs '.join(histories)})")
+    _epoch_axis(ax, pd.concat([h["epoch"] for h in histories.values()]))
+    ax.set_ylabel(LOSS_LABEL)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def accuracy_vs_epoch_models(histories: Mapping[str, pd.DataFrame]) -> Figure:
+    """Test accuracy per epoch for every model, each model's best epoch starred.
+
+    The star is the epoch the assignment reports ("best testing accuracy"); it is
+    chosen on the test set, so the legend says so next to the final accuracy.
+    """
+    fig = _figure(LINE_SIZE)
+    ax = fig.add_subplot()
+    colors = model_colors(list(histories))
+    for model, history in histories.items():
+        accuracy = 100.0 * history["test_accuracy"].to_numpy(float)
+        epochs = history["epoch"].to_numpy()
+        ax.plot(epochs, accuracy, color=colors[model],
+                label=f"{model} (final {accuracy[-1]:.2f}%)", **_style(len(history)))
+        best = int(np.argmax(accuracy))
+        ax.plot(epochs[best], accuracy[best], linestyle="none", marker="*", markersize=14,
+                markeredgecolor="black", color=colors[model],
+                label=f"{model} best {accuracy[best]:.2f}% at epoch {epochs[best]} (selected on test set)")
+    ax.set_title("Test accuracy vs epochs, best epoch marked")
+    _epoch_axis(ax, pd.concat([h["epoch"] for h in histories.values()]))
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def _grouped_bars(ax, models: Sequence[str], colors: Mapping[str, str], labels: Sequence[str],
+                  values: Mapping[str, Sequence[float]], fmt: str) -> None:
+    x = np.arange(len(labels))
+    width = 0.8 / len(models)
+    for i, model in enumerate(models):
+        bars = ax.bar(x + (i - (len(models) - 1) / 2) * width, values[model], width,
+                      color=colors[model], label=model)
+        ax.bar_label(bars, fmt=fmt, fontsize=8, padding=2)
+    ax.set_xticks(x, labels)
+    ax.margins(y=0.15)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def comparison_bars(comparison: Mapping) -> Figure:
+    """The assignment's comparison criteria, side by side per model.
+
+    Accuracies are drawn as errors (100 − accuracy) so the bars start at zero and
+    the differences between ~98% models are visible without a truncated axis.
+    Takes the mapping of `metrics/comparison.json`.
+    """
+    stats = comparison["models"]
+    models = list(stats)
+    colors = model_colors(models)
+    fig = _figure(COMPARISON_SIZE)
+    (acc, loss), (gap, time) = fig.subplots(2, 2)
+
+    _grouped_bars(
+        acc, models, colors,
+        ["best training\n(max over epochs)", "best testing\n(selected on test set)", "final testing"],
+        {m: [100 * (1 - stats[m][k]) for k in ("best_train_accuracy", "best_test_accuracy",
+                                               "final_test_accuracy")] for m in models},
+        "%.2f",
+    )
+    acc.set_title("Error = 100 − accuracy (lower is better)")
+    acc.set_ylabel("error (%)")
+
+    loss_values = {m: [stats[m]["min_train_loss"], stats[m]["min_test_loss"]] for m in models}
+    _grouped_bars(loss, models, colors, ["minimum training loss", "minimum testing loss"],
+                  loss_values, "%.3g")
+    _set_scale(loss, np.array([v for values in loss_values.values() for v in values]))
+    loss.set_title("Minimum loss over epochs (lower is better)")
+    loss.set_ylabel(LOSS_LABEL)
+
+    _grouped_bars(gap, models, colors, ["best training − best testing accuracy"],
+                  {m: [100 * stats[m]["generalization_gap"]] for m in models}, "%.2f")
+    gap.set_title("Generalization gap (smaller overfits less)")
+    gap.set_ylabel("gap (percentage points)")
+
+    _grouped_bars(time, models, colors, ["total training time"],
+                  {m: [stats[m]["train_time_s"]] for m in models}, "%.0f")
+    time.set_title("Training time (lower is cheaper)")
+    time.set_ylabel("time (s)")
+
+    handles, _ = acc.get_legend_handles_labels()
+    fig.legend(handles, [f"{m} ({stats[m]['params']:,} parameters, {stats[m]['epochs']} epochs)"
+                         for m in models], loc="outside lower center", ncols=len(models))
+    fig.suptitle(f"Comparison of {' and '.join(models)} on the assignment's criteria")
+    return fig
+
+
+def confusion_counts(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """10×10 counts, rows = actual digit, columns = predicted digit."""
+    counts = np.zeros((CLASSES, CLASSES), dtype=np.int64)
+    np.add.at(counts, (np.asarray(actual, dtype=np.int64), np.asarray(predicted, dtype=np.int64)), 1)
+    return counts
+
+
+def confusion_matrix(model: str, actual: np.ndarray, predicted: np.ndarray,
+                     test_loss: float | None = None) -> Figure:
+    """Confusion matrix on the test set, coloured on a log scale.
+
+    The diagonal holds ~1,000 images per digit and the mistakes a handful, so a
+    linear colour scale would show only the diagonal; empty cells stay white.
+    """
+    counts = confusion_counts(actual, predicted)
+    total = int(counts.sum())
+    accuracy = 100.0 * np.trace(counts) / total if total else float("nan")
+    fig = _figure(CONFUSION_SIZE)
+    ax = fig.add_subplot()
+    shown = np.ma.masked_equal(counts, 0)
+    image = ax.imshow(shown, cmap="Blues", norm=LogNorm(vmin=1, vmax=max(int(counts.max()), 2)))
+    threshold = np.sqrt(max(int(counts.max()), 1))
+    for (row, col), count in np.ndenumerate(counts):
+        if count:
+            ax.text(col, row, str(count), ha="center", va="center", fontsize=8,
+                    color="white" if count > threshold else "black")
+    ax.set_xticks(range(CLASSES))
+    ax.set_yticks(range(CLASSES))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("actual digit")
+    loss_note = f", loss {test_loss:.4f}" if test_loss is not None else ""
+    ax.set_title(f"{model}: confusion matrix, {total:,} test images\n(accuracy {accuracy:.2f}%{loss_note})")
+    fig.colorbar(image, ax=ax, label="test images (log scale; blank = 0)")
+    return fig
+
+
+def misclassified_digits(model: str, images: np.ndarray, actual: np.ndarray,
+                         predicted: np.ndarray) -> Figure:
+    """The first test digits the model gets wrong, labelled `true → predicted` and test index.
+
+    `images` is the (N, 784) test array in test order (a memory map is fine:
+    only the wrong rows are read).
+    """
+    actual = np.asarray(actual)
+    predicted = np.asarray(predicted)
+    wrong = np.flatnonzero(actual != predicted)
+    shown = wrong[: GRID_ROWS * GRID_COLS]
+    fig = Figure(figsize=GRID_SIZE, dpi=DPI)
+    axes = fig.subplots(GRID_ROWS, GRID_COLS)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, index in zip(axes.flat, shown, strict=False):
+        ax.imshow(np.asarray(images[index], dtype=np.float32).reshape(28, 28), cmap="gray_r")
+        ax.set_title(f"{actual[index]} → {predicted[index]}\n#{index}", fontsize=8)
+    if not len(wrong):
+        fig.text(0.5, 0.5, "no test digit is misclassified", ha="center", va="center", fontsize=14)
+    fig.suptitle(
+        f"{model}: {len(wrong):,} of {len(actual):,} test digits misclassified "
+        f"(first {len(shown)} shown; label: true → predicted, #test index)"
+    )
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.86, hspace=0.6, wspace=0.1)
+    return fig

@@ -1,0 +1,238 @@
+"""Each figure function on synthetic histories of 500, 2 and 1 epochs: titles, axis labels with
+units, legends, number of lines, scales, fixed pixel size, and a picture that is not blank."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from stages import figures
+from stages.history import History
+
+
+def history_frame(epochs: int, seed: int = 0, train_error_reaches_zero: bool = False) -> pd.DataFrame:
+    """A History as the training log gives it: losses falling over decades, accuracies rising."""
+    rng = np.random.default_rng(seed)
+    e = np.arange(1, epochs + 1)
+    train_accuracy = 1 - 0.08 / e
+    if train_error_reaches_zero:
+        train_accuracy[epochs // 2:] = 1.0
+    epoch_s = 1.0 + rng.random(epochs)
+    return History(
+        epoch=e.tolist(),
+        train_loss=(0.3 / e**1.5).tolist(),
+        train_accuracy=train_accuracy.tolist(),
+        test_loss=(0.08 + 0.2 / e).tolist(),
+        test_accuracy=(0.98 - 0.05 / e + 0.001 * rng.random(epochs)).tolist(),
+        epoch_s=epoch_s.tolist(),
+        train_time_s=np.cumsum(epoch_s).tolist(),
+    ).to_frame()
+
+
+def rendered(fig: Figure) -> np.ndarray:
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].astype(float)
+
+
+def assert_not_blank(fig: Figure, size: tuple[int, int]) -> None:
+    pixels = rendered(fig)
+    assert pixels.shape[:2] == (size[1], size[0])
+    assert pixels.std() > 10, "the figure is (nearly) one colour"
+    for ax in fig.axes:  # every panel with data shows it, not only a frame
+        if not (ax.get_lines() or ax.get_images() or ax.patches):
+            continue
+        box = ax.get_window_extent()
+        inside = pixels[int(pixels.shape[0] - box.y1) + 3:int(pixels.shape[0] - box.y0) - 3,
+                        int(box.x0) + 3:int(box.x1) - 3]
+        assert inside.size and inside.std() > 3, f"panel {ax.get_title()!r} is empty"
+
+
+def legend_texts(ax) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None, "no legend"
+    return [text.get_text() for text in legend.get_texts()]
+
+
+LINE = (800, 500)
+
+
+@pytest.mark.parametrize("epochs", [500, 2, 1])
+def test_train_error_vs_time(epochs: int):
+    frame = history_frame(epochs)
+    fig = figures.train_error_vs_time("model_a", frame)
+    (ax,) = fig.axes
+    assert ax.get_title() == f"model_a: training error vs training time ({epochs} epoch{'s' * (epochs > 1)})"
+    assert ax.get_xlabel() == "cumulative training time (s)"
+    assert ax.get_ylabel() == "error = 100 − accuracy (%)"
+    (line,) = ax.get_lines()
+    np.testing.assert_allclose(line.get_xdata(), frame["train_time_s"])
+    np.testing.assert_allclose(line.get_ydata(), 100 * (1 - frame["train_accuracy"]))
+    assert legend_texts(ax) == ["training error"]
+    assert ax.get_yscale() == ("log" if epochs == 500 else "linear")
+    assert_not_blank(fig, LINE)
+
+
+@pytest.mark.parametrize("epochs", [500, 2, 1])
+def test_error_vs_time(epochs: int):
+    frame = history_frame(epochs)
+    fig = figures.error_vs_time("model_b", frame)
+    (ax,) = fig.axes
+    assert ax.get_title().startswith("model_b: training and testing error vs training time")
+    assert ax.get_xlabel() == "cumulative training time (s)"
+    assert "(%)" in ax.get_ylabel()
+    train, test = ax.get_lines()
+    np.testing.assert_allclose(test.get_ydata(), 100 * (1 - frame["test_accuracy"]))
+    np.testing.assert_allclose(train.get_xdata(), frame["train_time_s"])
+    assert legend_texts(ax) == ["training error", "testing error"]
+    assert_not_blank(fig, LINE)
+
+
+def test_an_error_of_exactly_zero_stays_on_the_chart():
+    fig = figures.error_vs_time("model_b", history_frame(500, train_error_reaches_zero=True))
+    assert fig.axes[0].get_yscale() == "symlog"
+    assert_not_blank(fig, LINE)
+
+
+@pytest.mark.parametrize("epochs", [500, 2, 1])
+def test_loss_vs_epoch(epochs: int):
+    frame = history_frame(epochs)
+    fig = figures.loss_vs_epoch("model_a", frame)
+    (ax,) = fig.axes
+    assert ax.get_title().startswith("model_a: training and testing loss vs epochs")
+    assert ax.get_xlabel() == "epoch"
+    assert ax.get_ylabel() == "loss: categorical cross-entropy (nats)"
+    train, test = ax.get_lines()
+    np.testing.assert_allclose(train.get_ydata(), frame["train_loss"])
+    np.testing.assert_allclose(test.get_xdata(), frame["epoch"])
+    assert legend_texts(ax) == ["training loss", "testing loss"]
+    # 500 epochs of loss span decades; 2 epochs do not, and a log axis would only hide the numbers.
+    assert ax.get_yscale() == ("log" if epochs == 500 else "linear")
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), "epochs are whole numbers"
+    assert_not_blank(fig, LINE)
+
+
+@pytest.mark.parametrize("epochs", [500, 2])
+def test_loss_vs_epoch_of_all_models_on_one_figure(epochs: int):
+    frames = {"model_a": history_frame(epochs, 0), "model_b": history_frame(epochs, 1)}
+    fig = figures.loss_vs_epoch_models(frames)
+    (ax,) = fig.axes
+    assert ax.get_title() == "Training and testing loss vs epochs (model_a vs model_b)"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss: categorical cross-entropy (nats)")
+    lines = ax.get_lines()
+    assert len(lines) == 4
+    assert legend_texts(ax) == ["model_a training loss", "model_a testing loss",
+                                "model_b training loss", "model_b testing loss"]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert (lines[0].get_linestyle(), lines[1].get_linestyle()) == ("-", "--")
+    assert ax.get_yscale() == ("log" if epochs == 500 else "linear")
+    assert_not_blank(fig, LINE)
+
+
+@pytest.mark.parametrize("epochs", [500, 2, 1])
+def test_accuracy_vs_epoch_marks_each_models_best_epoch(epochs: int):
+    frames = {"model_a": history_frame(epochs, 0), "model_b": history_frame(epochs, 1)}
+    fig = figures.accuracy_vs_epoch_models(frames)
+    (ax,) = fig.axes
+    assert ax.get_title() == "Test accuracy vs epochs, best epoch marked"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "test accuracy (%)")
+    curve_a, best_a, curve_b, best_b = ax.get_lines()
+    for curve, best, frame in ((curve_a, best_a, frames["model_a"]), (curve_b, best_b, frames["model_b"])):
+        np.testing.assert_allclose(curve.get_ydata(), 100 * frame["test_accuracy"])
+        i = int(np.argmax(frame["test_accuracy"]))
+        assert list(best.get_xdata()) == [frame["epoch"][i]]
+        assert best.get_marker() == "*"
+    texts = legend_texts(ax)
+    i = int(np.argmax(frames["model_b"]["test_accuracy"]))
+    assert texts[3] == (f"model_b best {100 * frames['model_b']['test_accuracy'][i]:.2f}% "
+                        f"at epoch {i + 1} (selected on test set)")
+    assert_not_blank(fig, LINE)
+
+
+def comparison() -> dict:
+    return {"models": {
+        "model_a": {"best_train_accuracy": 0.99995, "best_test_accuracy": 0.9821,
+                    "final_test_accuracy": 0.9805,
+                    "min_train_loss": 1.2e-4, "min_test_loss": 0.083, "generalization_gap": 0.01785,
+                    "train_time_s": 2311.5, "params": 67_466, "epochs": 500, "best_test_epoch": 412},
+        "model_b": {"best_train_accuracy": 1.0, "best_test_accuracy": 0.9849,
+                    "final_test_accuracy": 0.9840,
+                    "min_train_loss": 0.0, "min_test_loss": 0.064, "generalization_gap": 0.0151,
+                    "train_time_s": 6533.1, "params": 399_498, "epochs": 500, "best_test_epoch": 377},
+    }}
+
+
+def test_comparison_bars_put_both_models_side_by_side_per_criterion():
+    fig = figures.comparison_bars(comparison())
+    accuracy, loss, gap, time = fig.axes
+    assert fig.get_suptitle() == "Comparison of model_a and model_b on the assignment's criteria"
+    assert accuracy.get_ylabel() == "error (%)"
+    assert gap.get_ylabel() == "gap (percentage points)"
+    assert time.get_ylabel() == "time (s)"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "model_a (67,466 parameters, 500 epochs)", "model_b (399,498 parameters, 500 epochs)"]
+    heights = [bar.get_height() for bar in accuracy.patches]
+    # model_a's three bars, then model_b's: best train, best test, final test error in %.
+    np.testing.assert_allclose(heights, [0.005, 1.79, 1.95, 0.0, 1.51, 1.60], atol=1e-9)
+    np.testing.assert_allclose([bar.get_height() for bar in time.patches], [2311.5, 6533.1])
+    np.testing.assert_allclose([bar.get_height() for bar in gap.patches], [1.785, 1.51])
+    # minimum losses span decades and one is exactly 0: symlog keeps the 0 visible
+    assert loss.get_yscale() == "symlog"
+    assert_not_blank(fig, (1100, 800))
+
+
+def test_confusion_matrix_counts_and_labels():
+    actual = np.array([0, 1, 2, 2, 3, 9, 9, 9])
+    predicted = np.array([0, 1, 2, 7, 3, 9, 4, 9])
+    fig = figures.confusion_matrix("model_a", actual, predicted, test_loss=0.0833)
+    ax = fig.axes[0]
+    assert ax.get_title() == "model_a: confusion matrix, 8 test images\n(accuracy 75.00%, loss 0.0833)"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted digit", "actual digit")
+    shown = ax.get_images()[0].get_array()
+    assert shown[2, 7] == 1 and shown[9, 9] == 2 and shown[9, 4] == 1
+    assert shown.mask[5, 5], "empty cells are left blank"
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "1", "1", "1", "1", "1", "2"]
+    assert "test images" in fig.axes[1].get_ylabel()  # the colour bar is the legend
+    assert_not_blank(fig, (700, 600))
+
+
+def test_misclassified_digits_shows_the_wrong_ones_with_true_and_predicted_labels():
+    rng = np.random.default_rng(0)
+    images = rng.random((100, 784), dtype=np.float32)
+    actual = np.arange(100) % 10
+    predicted = actual.copy()
+    predicted[[3, 50, 97]] = [5, 1, 1]
+    fig = figures.misclassified_digits("model_b", images, actual, predicted)
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert [ax.get_title() for ax in panels] == ["3 → 5\n#3", "0 → 1\n#50", "7 → 1\n#97"]
+    np.testing.assert_array_equal(panels[0].get_images()[0].get_array(), images[3].reshape(28, 28))
+    assert fig.get_suptitle().startswith("model_b: 3 of 100 test digits misclassified (first 3 shown")
+    assert_not_blank(fig, (1000, 600))
+
+
+def test_misclassified_digits_grid_is_capped_and_handles_a_perfect_model():
+    images = np.zeros((200, 784), dtype=np.float32)
+    actual = np.arange(200) % 10
+    fig = figures.misclassified_digits("model_a", images, actual, (actual + 1) % 10)
+    assert len([ax for ax in fig.axes if ax.get_images()]) == figures.GRID_ROWS * figures.GRID_COLS
+    assert "200 of 200 test digits misclassified (first 40 shown" in fig.get_suptitle()
+
+    perfect = figures.misclassified_digits("model_a", images, actual, actual)
+    assert not [ax for ax in perfect.axes if ax.get_images()]
+    assert "no test digit is misclassified" in [t.get_text() for t in perfect.texts]
+    assert rendered(perfect).std() > 10
+
+
+@pytest.mark.parametrize(("values", "scale"), [
+    ([0.3, 0.2, 0.1], "linear"),
+    ([0.3, 0.01, 0.002], "log"),
+    ([8.0, 0.5, 0.0], "symlog"),
+    ([0.0, 0.0], "linear"),
+    ([float("nan"), 1.0, 0.01], "log"),
+])
+def test_value_scale_goes_logarithmic_only_across_decades(values, scale):
+    assert figures.value_scale(np.array(values))[0] == scale
