@@ -1,0 +1,261 @@
+"""The dashboard's data layer and plain-text report, without Textual."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import tool_env
+from fixtures.runs import write_params, write_run
+
+from tui.data import WAITING, DataSource
+from tui.report import comparison_rows, duration, standing_sentence, standings, summary
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def finished(tmp_path: Path) -> Path:
+    """A writable copy of the project after both models trained and were evaluated."""
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURES / "finished", root)
+    return root
+
+
+def progress_file(root: Path, model: str = "model_a") -> Path:
+    return root / "metrics/train" / model / "progress.json"
+
+
+def test_reads_a_finished_project() -> None:
+    source = DataSource(FIXTURES / "finished")
+    assert source.poll()
+    data = source.snapshot
+    assert [run.name for run in data.runs] == ["model_a", "model_b"]
+    assert [run.status for run in data.runs] == ["finished", "finished"]
+    assert [len(run.history) for run in data.runs] == [12, 12]
+    model_b = data.run("model_b")
+    assert model_b.spec.hidden == (256, 512, 128)
+    assert model_b.progress.best["test_accuracy_epoch"] == 8
+    assert model_b.evaluation["params"] == 399498
+    assert set(data.comparison["models"]) == {"model_a", "model_b"}
+    assert data.backprop["check"]["tensorflow"]["ok"] is True
+    assert data.warnings == ()
+    assert not source.poll(), "nothing changed, so the second poll reports no change"
+
+
+def test_missing_metrics_means_waiting_without_warnings() -> None:
+    source = DataSource(FIXTURES / "empty")
+    source.poll()
+    data = source.snapshot
+    assert [(run.name, run.status, run.epochs_total) for run in data.runs] == [
+        ("model_a", WAITING, 12), ("model_b", WAITING, 12)
+    ]
+    assert not data.has_training
+    assert data.comparison is None and data.backprop is None
+    assert data.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"model": "model_a", "state": "runn', "not valid JSON"),
+        ("", "empty file"),
+        ('{"state": "exploded", "epoch": 3, "epochs": 12}', "`state` is 'exploded'"),
+        ('{"state": "running", "epoch": -1, "epochs": 12}', "`epoch` is -1"),
+        ('{"state": "running", "epoch": 1, "epochs": 12, "last": {"test_accuracy": "high"}}',
+         "`last.test_accuracy` is 'high'"),
+        ("[1, 2]", "expected a JSON object"),
+    ],
+)
+def test_bad_progress_keeps_last_good_data_and_warns(finished: Path, content: str, expected: str) -> None:
+    source = DataSource(finished)
+    source.poll()
+    progress_file(finished).write_text(content)
+    assert source.poll()
+    data = source.snapshot
+    assert len(data.warnings) == 1
+    warning = data.warnings[0]
+    assert warning.startswith("metrics/train/model_a/progress.json: ")
+    assert expected in warning and "showing the last good data" in warning
+    assert data.run("model_a").progress.epoch == 12
+    assert data.run("model_a").status == "finished"
+
+    write_run(finished, "model_a", 12)
+    source.poll()
+    assert source.snapshot.warnings == ()
+
+
+def test_bad_file_on_first_read_warns_without_data(finished: Path) -> None:
+    (finished / "metrics/comparison.json").write_text("{")
+    source = DataSource(finished)
+    source.poll()
+    assert source.snapshot.comparison is None
+    assert source.snapshot.warnings == (
+        "metrics/comparison.json: not valid JSON (line 1, column 2; half-written or corrupt)",
+    )
+
+
+def test_deleted_outputs_mean_a_new_run_not_old_data(finished: Path) -> None:
+    """`dvc repro` deletes a stage's outputs before running it: show the run as waiting."""
+    source = DataSource(finished)
+    source.poll()
+    shutil.rmtree(finished / "metrics/train/model_a")
+    assert source.poll()
+    run = source.snapshot.run("model_a")
+    assert run.status == WAITING and run.progress is None and len(run.history) == 0
+    assert source.snapshot.warnings == ()
+
+
+def test_growing_run_is_seen_epoch_by_epoch(tmp_path: Path) -> None:
+    write_params(tmp_path, epochs=5)
+    source = DataSource(tmp_path)
+    source.poll()
+    for epoch in range(1, 4):
+        write_run(tmp_path, "model_a", epoch, epochs=5, state="running", pid=os.getpid())
+        assert source.poll()
+        run = source.snapshot.run("model_a")
+        seen = (run.status, run.epochs_done, run.epochs_total, len(run.history))
+        assert seen == ("running", epoch, 5, epoch)
+
+
+def test_half_written_log_row_is_skipped_without_warning(finished: Path) -> None:
+    tsv = finished / "metrics/train/model_b/plots/metrics/eval/accuracy.tsv"
+    source = DataSource(finished)
+    source.poll()
+    with tsv.open("a") as handle:
+        handle.write("13\t0.98")
+    source.poll()
+    assert len(source.snapshot.run("model_b").history) == 12
+    assert source.snapshot.warnings == ()
+
+
+def test_running_state_with_a_dead_pid_is_interrupted(tmp_path: Path) -> None:
+    write_params(tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    write_run(tmp_path, "model_a", 3, state="running", pid=gone.pid)
+    write_run(tmp_path, "model_b", 3, state="running", pid=os.getpid())
+    source = DataSource(tmp_path)
+    source.poll()
+    run_a, run_b = source.snapshot.runs
+    assert run_a.status == "interrupted" and f"pid {gone.pid}" in run_a.reason
+    assert run_b.status == "running" and run_b.reason is None
+
+
+def test_failed_run_keeps_its_reason(tmp_path: Path) -> None:
+    write_params(tmp_path)
+    reason = "loss became NaN at epoch 3; lower train.learning_rate"
+    write_run(tmp_path, "model_a", 2, state="failed", error=reason)
+    source = DataSource(tmp_path)
+    source.poll()
+    run = source.snapshot.run("model_a")
+    assert (run.status, run.reason) == ("failed", reason)
+
+
+def test_broken_params_warns_and_keeps_models(finished: Path) -> None:
+    source = DataSource(finished)
+    source.poll()
+    (finished / "params.yaml").write_text("train: [unclosed\n")
+    source.poll()
+    data = source.snapshot
+    assert data.warnings == (
+        "params.yaml: not valid YAML at line 2; fix the syntax; showing the last good data",
+    )
+    assert data.params is not None and [run.name for run in data.runs] == ["model_a", "model_b"]
+
+
+def test_a_model_only_in_metrics_train_is_shown(finished: Path) -> None:
+    write_run(finished, "model_c", 4, state="interrupted", error="stopped by SIGINT after epoch 4")
+    source = DataSource(finished)
+    source.poll()
+    run = source.snapshot.run("model_c")
+    assert [r.name for r in source.snapshot.runs][-1] == "model_c"
+    assert run.spec is None and run.status == "interrupted" and run.epochs_done == 4
+
+
+def test_comparison_rows_mark_the_better_model() -> None:
+    source = DataSource(FIXTURES / "finished")
+    source.poll()
+    models, rows = comparison_rows(source.snapshot.comparison)
+    assert models == ["model_a", "model_b"]
+    winners = {row.key: set(row.winners) for row in rows}
+    assert winners["best_test_accuracy"] == {"model_b"}
+    assert winners["train_time_s"] == {"model_a"}
+    assert winners["params"] == {"model_a"}
+    assert winners["best_test_epoch"] == set(), "an epoch number is not better or worse"
+    cells = {row.key: row.cells for row in rows}
+    assert cells["best_test_accuracy"] == {"model_a": "97.84%", "model_b": "98.37%"}
+    assert cells["params"] == {"model_a": "67,466", "model_b": "399,498"}
+
+
+def test_published_results_are_ranked_with_the_models() -> None:
+    source = DataSource(FIXTURES / "finished")
+    source.poll()
+    rows = standings(source.snapshot)
+    labels = [row.label.split(" (")[0] for row in rows]
+    assert labels == ["Committee of 35 CNNs", "Capsule network, CapsNet", "LeNet-5 CNN",
+                      "Best plain MLPs, no augmentation", "model_b", "model_a"]
+    assert [row.ours for row in rows] == [False] * 4 + [True] * 2
+    assert standing_sentence("m", 0.9850) == (
+        "m: 98.50% final test accuracy, within the range of the best plain MLPs; "
+        "0.70 pts below LeNet-5 and 1.27 pts below the CNN committee."
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.79, "0.79 s"), (12.34, "12.3 s"), (398.2, "6 min 38 s"), (7500, "2 h 05 min"), (None, "–")],
+)
+def test_durations_read_naturally(seconds: float | None, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_summary_of_an_empty_project_says_how_to_start() -> None:
+    source = DataSource(FIXTURES / "empty")
+    source.poll()
+    text = summary(source.snapshot)
+    assert "No training run yet. Start one with `dvc repro`" in text
+    assert "No comparison yet" in text
+    assert "model_a  784→64→128→64→10  waiting: not started yet" in text
+
+
+def run_once(root: Path) -> subprocess.CompletedProcess:
+    """`python -m tui --once`, checking that it never imports Textual."""
+    code = (
+        "import sys; from tui.__main__ import main; code = main(sys.argv[1:]); "
+        "assert 'textual' not in sys.modules, 'the --once path imported textual'; sys.exit(code)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, "--once", "--root", str(root)],
+        cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_once_prints_training_and_compare() -> None:
+    proc = run_once(FIXTURES / "finished")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("TRAINING\n")
+    assert "  model_b  784→256→512→128→10  finished\n" in out
+    assert "epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow" in out
+    assert "test accuracy 98.15% (best 98.37%)" in out
+    assert "\nCOMPARE\n" in out
+    assert "Best test accuracy (epoch picked on test set)      97.84%    98.37% *" in out
+    assert "McNemar's exact test (model_a vs model_b): b01 = 61, b10 = 105, p = 0.000803" in out
+    assert "> model_b (this project, MLP 784→256→512→128→10)" in out
+    assert "warning" not in out
+    assert "\x1b[" not in out, "plain text, no terminal escapes"
+
+
+def test_once_outside_a_project_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = run_once(tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"error: {tmp_path}: no params.yaml here; run from the project root or pass --root DIR\n"
+    )

@@ -1,0 +1,114 @@
+"""The dashboard: four tabs over the project's files, refreshed by polling their mtimes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.reactive import var
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from tui.backprop import BackpropPane, GraphView
+from tui.compare import ComparePane
+from tui.data import Dashboard, DataSource
+from tui.pipeline import PipelinePane
+from tui.screens import ConfirmQuit, HelpScreen
+from tui.training import TrainingPane
+
+POLL_S = 0.5
+TABS = ("training", "compare", "backprop", "pipeline")
+
+
+class DashboardApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "MNIST: two dense networks"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (150, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "show_tab('training')", "Training"),
+        Binding("2", "show_tab('compare')", "Compare"),
+        Binding("3", "show_tab('backprop')", "Backprop"),
+        Binding("4", "show_tab('pipeline')", "Pipeline"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    data: var[Dashboard | None] = var(None)
+
+    def __init__(self, root: Path | str, poll_s: float = POLL_S) -> None:
+        super().__init__()
+        self.root = Path(root).resolve()
+        self.source = DataSource(self.root)
+        self.poll_s = poll_s
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="warnings")
+        with TabbedContent(initial="training", id="tabs"):
+            with TabPane("1 Training", id="training"):
+                yield TrainingPane(id="training-pane").data_bind(DashboardApp.data)
+            with TabPane("2 Compare", id="compare"):
+                yield ComparePane(id="compare-pane").data_bind(DashboardApp.data)
+            with TabPane("3 Backprop", id="backprop"):
+                yield BackpropPane(id="backprop-pane").data_bind(DashboardApp.data)
+            with TabPane("4 Pipeline", id="pipeline"):
+                yield PipelinePane(self.root, id="pipeline-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.poll()
+        self.set_interval(self.poll_s, self.poll)
+        self._focus_tab("training")
+
+    def poll(self) -> None:
+        if self.source.poll() or self.data is None:
+            self.data = self.source.snapshot
+
+    def watch_data(self, data: Dashboard | None) -> None:
+        warnings = self.query_one("#warnings", Static)
+        problems = data.warnings if data else ()
+        warnings.update("\n".join(f"⚠ {problem}" for problem in problems))
+        warnings.display = bool(problems)
+
+    # --- tabs -------------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self._focus_tab(tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tab = event.pane.id or ""
+        self._focus_tab(tab)
+        if tab == "pipeline":
+            pipeline = self.query_one(PipelinePane)
+            if not pipeline.running:
+                pipeline.refresh_status()
+
+    def _focus_tab(self, tab: str) -> None:
+        """Put the focus inside the tab, so that its own keys work (and show in the footer)."""
+        targets = {
+            "training": "#training-pane",
+            "compare": "#comparison",
+            "backprop": GraphView,
+            "pipeline": "#stages",
+        }
+        if tab in targets:
+            self.query_one(targets[tab]).focus()
+
+    # --- help and quit ----------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        pipeline = self.query_one(PipelinePane)
+        if pipeline.running and pipeline.run is not None:
+            what = f"`{pipeline.run.label}` (pid {pipeline.run.pid})"
+
+            def answered(quit_: bool | None) -> None:
+                if quit_:
+                    self.exit()
+
+            self.push_screen(ConfirmQuit(what), answered)
+            return
+        self.exit()

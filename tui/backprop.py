@@ -1,0 +1,261 @@
+"""Backprop tab: the assignment's graph, stepped forward then backward edge by edge.
+
+The engine (stages.autodiff) records every step with its hand calculation and
+stages.walkthrough draws the graph at any step; this pane only chooses the step,
+shows that step's line, and recomputes everything when an input is edited.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, ScrollableContainer, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Input, Label, Static
+
+from stages.autodiff import ExpressionError, Trace, fmt, trace
+from stages.params import BackpropParams
+from stages.walkthrough import render_graph
+from tui.data import Dashboard
+
+AUTOPLAY_S = 0.8
+BEFORE_FIRST = -1
+
+
+class GraphView(ScrollableContainer):
+    """The drawn graph; focused, its arrow keys step the walkthrough (up/down still scroll)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right,n", "step(1)", "Next step"),
+        Binding("left,p", "step(-1)", "Previous"),
+        Binding("home", "jump('first')", "Start"),
+        Binding("end", "jump('last')", "End"),
+        Binding("space", "play", "Play/pause"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="graph")
+        yield Static(id="step-list")
+
+    def action_step(self, delta: int) -> None:
+        self.query_ancestor(BackpropPane).move(delta)
+
+    def action_jump(self, where: str) -> None:
+        self.query_ancestor(BackpropPane).jump(where)
+
+    def action_play(self) -> None:
+        pane = self.query_ancestor(BackpropPane)
+        pane.playing = not pane.playing
+
+
+class BackpropPane(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reset_inputs", "Reset inputs"),
+        Binding("escape", "focus_graph", "Back to graph", show=False),
+    ]
+
+    data: reactive[Dashboard | None] = reactive(None, layout=False)
+    trace: reactive[Trace | None] = reactive(None, layout=False)
+    step: reactive[int] = reactive(BEFORE_FIRST, layout=False)
+    playing: reactive[bool] = reactive(False, layout=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._params: BackpropParams | None = None
+        self._timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="step-info")
+        yield Static(id="chain-line")
+        with Horizontal(id="backprop-body"):
+            yield GraphView(id="graph-view")
+            with VerticalScroll(id="backprop-side"):
+                yield Static("inputs · ∂f/∂input (Tab: edit, Enter: back)", classes="title")
+                yield Grid(id="inputs")
+                yield Static(id="backprop-error")
+                yield Static(id="backprop-check")
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(AUTOPLAY_S, self._advance, pause=True)
+
+    # --- data -----------------------------------------------------------------------
+
+    def watch_data(self, data: Dashboard | None) -> None:
+        if data is None:
+            return
+        params = data.params.backprop if data.params else None
+        if params is not None and params != self._params:
+            self._params = params
+            self._build_inputs(params)
+            self._recompute(dict(params.inputs))
+        self._show_check()
+
+    def _build_inputs(self, params: BackpropParams) -> None:
+        grid = self.query_one("#inputs", Grid)
+        grid.remove_children()
+        widgets = []
+        for name, value in params.inputs.items():
+            widgets.append(Label(name, classes="input-name"))
+            widgets.append(Input(fmt(value, 12).replace("−", "-"), type="number", compact=True,
+                                 id=f"in-{name}", classes="input-value"))
+            widgets.append(Static(id=f"grad-{name}", classes="input-grad"))
+        grid.mount_all(widgets)
+
+    def _recompute(self, inputs: dict[str, float]) -> None:
+        assert self._params is not None
+        error = self.query_one("#backprop-error", Static)
+        try:
+            self.trace = trace(self._params.expression, inputs)
+        except (ExpressionError, ArithmeticError, ValueError) as exc:
+            error.update(Text(f"cannot compute at these inputs: {exc}; showing the last result",
+                              style="bold red"))
+            return
+        error.update("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if self._params is None or not event.input.id:
+            return
+        event.stop()
+        inputs = {}
+        for name in self._params.inputs:
+            field = self.query_one(f"#in-{name}", Input)
+            try:
+                inputs[name] = float(field.value)
+            except ValueError:
+                field.add_class("-invalid")
+                message = f"{name}: {field.value!r} is not a number"
+                self.query_one("#backprop-error", Static).update(Text(message, style="bold red"))
+                return
+            field.remove_class("-invalid")
+        self._recompute(inputs)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_focus_graph()
+
+    def action_focus_graph(self) -> None:
+        self.query_one(GraphView).focus()
+
+    def action_reset_inputs(self) -> None:
+        if self._params is None:
+            return
+        for name, value in self._params.inputs.items():
+            self.query_one(f"#in-{name}", Input).value = fmt(value, 12).replace("−", "-")
+
+    # --- stepping -------------------------------------------------------------------
+
+    @property
+    def last_step(self) -> int:
+        return len(self.trace.steps) - 1 if self.trace else BEFORE_FIRST
+
+    def move(self, delta: int) -> None:
+        self.playing = False
+        self.step = max(BEFORE_FIRST, min(self.last_step, self.step + delta))
+
+    def jump(self, where: str) -> None:
+        self.playing = False
+        self.step = BEFORE_FIRST if where == "first" else self.last_step
+
+    def _advance(self) -> None:
+        if self.step >= self.last_step:
+            self.playing = False
+            return
+        self.step += 1
+
+    def watch_playing(self, playing: bool) -> None:
+        if self._timer is None:
+            return
+        if playing:
+            if self.step >= self.last_step:
+                self.step = BEFORE_FIRST
+            self._timer.resume()
+        else:
+            self._timer.pause()
+
+    def validate_step(self, step: int) -> int:
+        return max(BEFORE_FIRST, min(self.last_step, step))
+
+    def watch_step(self) -> None:
+        self._show()
+
+    def watch_trace(self) -> None:
+        self.step = self.validate_step(self.step)
+        self._show()
+
+    def _show(self) -> None:
+        run = self.trace
+        if run is None:
+            return
+        total = len(run.steps)
+        drawing = render_graph(run, self.step)
+        self.query_one("#graph", Static).update(drawing)
+        self._keep_in_view(drawing)
+        info = self.query_one("#step-info", Static)
+        line = self.query_one("#chain-line", Static)
+        if self.step == BEFORE_FIRST:
+            info.update(f"step 0/{total} · inputs only · → or n: next step, End: all, space: play")
+            values = ", ".join(f"{name} = {fmt(value)}" for name, value in run.inputs.items())
+            line.update(f"f = {run.expression}   with {values}")
+        else:
+            current = run.steps[self.step]
+            where = f"edge {current.edge[0]} → {current.edge[1]}" if current.edge else f"node {current.node}"
+            info.update(f"step {self.step + 1}/{total} · {current.kind} pass · {where}")
+            line.update(Text(current.line, style="bold"))
+        self._show_steps(run)
+        self._show_gradients(run)
+        self._show_check()
+
+    def _show_steps(self, run: Trace) -> None:
+        """Every step's line: done ones plain, the current one highlighted, the rest dim."""
+        lines = Text("all steps\n", style="bold")
+        for i, step in enumerate(run.steps):
+            style = "reverse" if i == self.step else ("" if i < self.step else "dim")
+            lines.append(f"{i + 1:>3}  {step.line}", style=style)
+            lines.append("\n")
+        self.query_one("#step-list", Static).update(lines)
+
+    def _keep_in_view(self, drawing: Text) -> None:
+        """Scroll the graph (taller than an 80x24 terminal) so the highlighted step shows."""
+        active = [span for span in drawing.spans if "reverse" in str(span.style)]
+        if not active:
+            return
+        row = drawing.plain.count("\n", 0, active[0].start)
+        view = self.query_one(GraphView)
+        top, height = view.scroll_y, view.scrollable_content_region.height
+        if height and not top <= row < top + height - 1:
+            view.scroll_to(y=max(0, row - height // 2), animate=False)
+
+    def _show_gradients(self, run: Trace) -> None:
+        """∂f/∂input beside each input, once the backward pass has reached it."""
+        reached = {s.node for s in run.steps[: self.step + 1] if s.kind == "backward"}
+        for name in run.inputs:
+            for cell in self.query(f"#grad-{name}").results(Static):
+                cell.update(Text(f"∂ {fmt(run.grads[name])}" if name in reached else "∂ ·", style="red"))
+
+    def _show_check(self) -> None:
+        check = self.query_one("#backprop-check", Static)
+        report = self.data.backprop if self.data else None
+        if report is None:
+            check.update("No check yet: `dvc repro backprop` compares these gradients with "
+                         "TensorFlow and finite differences.")
+            return
+        lines = Text()
+        names = {"tensorflow": "TensorFlow", "finite_difference": "finite differences"}
+        for key, result in (report.get("check") or {}).items():
+            if not isinstance(result, dict):
+                continue
+            ok = result.get("ok") is True
+            lines.append("✓ " if ok else "✗ ", style="bold green" if ok else "bold red")
+            lines.append(names.get(key, key))
+            diff, tol = result.get("max_abs_diff"), result.get("tolerance")
+            if isinstance(diff, int | float) and isinstance(tol, int | float):
+                lines.append(f": max |Δ| {diff:.3g} {'≤' if ok else '>'} {tol:.3g}")
+            lines.append("\n")
+        edited = self.trace is not None and self.trace.inputs != report.get("inputs")
+        note = "checked by `dvc repro backprop` at its inputs"
+        lines.append(f"({note}{', not at your edited ones' if edited else ''})", style="dim")
+        check.update(lines)

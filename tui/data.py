@@ -1,0 +1,378 @@
+"""The dashboard's data layer: everything `python -m tui` shows, read from the files the
+pipeline writes (docs/contracts.md).
+
+No Textual import here, so the readers can be unit-tested on their own and reused by
+`python -m tui --once`. Training writes these files while the dashboard reads them, and
+a user may open the dashboard on a half-finished or damaged project, so no reader ever
+raises: a missing file means "no data yet", while an empty, half-written or corrupt one
+keeps the last good content and adds a one-line warning until the file is good again.
+Files are re-read only when their mtime, size or inode changes, so polling twice a
+second costs a few `stat` calls.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from stages.history import COLUMNS, SERIES, History, load_history, series_path
+from stages.params import MODEL_NAME, ModelParams, Params, ParamsError, load_params
+
+STATES = ("running", "finished", "failed", "interrupted")
+# What a panel shows for a model with no progress.json yet.
+WAITING = "waiting"
+
+T = TypeVar("T")
+Stamp = tuple[int, int, int] | None
+
+
+class Invalid(ValueError):
+    """A file that parses but does not follow its contract; the message names the key."""
+
+
+def stamp(path: Path) -> Stamp:
+    """What changes when a file is rewritten in place or replaced by a rename."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process exists; a `running` progress.json whose writer is gone was killed."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A validated `progress.json` (the contract's keys; optional ones may be None)."""
+
+    model: str
+    state: str
+    epoch: int
+    epochs: int
+    elapsed_s: float
+    eta_s: float | None
+    epoch_s: float | None
+    updated_at: str | None
+    pid: int | None
+    backend: str | None
+    error: str | None
+    last: dict[str, float]
+    best: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """Everything known about one model: its spec, its live run and its evaluation."""
+
+    name: str
+    spec: ModelParams | None
+    progress: Progress | None
+    history: History
+    evaluation: dict | None
+    status: str
+    reason: str | None
+    epochs_total: int
+
+    @property
+    def epochs_done(self) -> int:
+        if self.progress is not None:
+            return self.progress.epoch
+        return self.history.epoch[-1] if self.history.epoch else 0
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """One consistent view of the project, rebuilt whenever a watched file changes."""
+
+    root: Path
+    params: Params | None
+    runs: tuple[ModelRun, ...]
+    comparison: dict | None
+    backprop: dict | None
+    warnings: tuple[str, ...]
+
+    def run(self, name: str) -> ModelRun | None:
+        return next((run for run in self.runs if run.name == name), None)
+
+    @property
+    def has_training(self) -> bool:
+        return any(run.progress is not None or len(run.history) for run in self.runs)
+
+
+# --- validation of the JSON contracts -------------------------------------------------
+
+
+def _number(obj: dict, key: str, where: str = "", optional: bool = False) -> float | None:
+    value = obj.get(key)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise Invalid(f"`{where}{key}` is {value!r}, expected a number")
+    return float(value)
+
+
+def _integer(obj: dict, key: str, minimum: int) -> int:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise Invalid(f"`{key}` is {value!r}, expected an integer >= {minimum}")
+    return value
+
+
+def _mapping(obj: Any, where: str) -> dict:
+    if not isinstance(obj, dict):
+        raise Invalid(f"{where} is {type(obj).__name__}, expected a JSON object")
+    return obj
+
+
+def _numbers(obj: Any, key: str) -> dict[str, float]:
+    mapping = _mapping({} if obj is None else obj, f"`{key}`")
+    return {name: _number(mapping, name, f"{key}.") for name in mapping}
+
+
+def parse_progress(raw: Any) -> Progress:
+    doc = _mapping(raw, "the file")
+    state = doc.get("state")
+    if state not in STATES:
+        raise Invalid(f"`state` is {state!r}, expected one of {', '.join(STATES)}")
+    pid = doc.get("pid")
+    return Progress(
+        model=str(doc.get("model", "")),
+        state=state,
+        epoch=_integer(doc, "epoch", 0),
+        epochs=_integer(doc, "epochs", 1),
+        elapsed_s=_number(doc, "elapsed_s", optional=True) or 0.0,
+        eta_s=_number(doc, "eta_s", optional=True),
+        epoch_s=_number(doc, "epoch_s", optional=True),
+        updated_at=doc.get("updated_at") if isinstance(doc.get("updated_at"), str) else None,
+        pid=pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None,
+        backend=doc.get("backend") if isinstance(doc.get("backend"), str) else None,
+        error=str(doc["error"]) if doc.get("error") else None,
+        last=_numbers(doc.get("last"), "last"),
+        best=_numbers(doc.get("best"), "best"),
+    )
+
+
+def parse_evaluation(raw: Any) -> dict:
+    doc = _mapping(raw, "the file")
+    for key in ("test_accuracy", "test_loss"):
+        _number(doc, key)
+    return doc
+
+
+def parse_comparison(raw: Any) -> dict:
+    doc = _mapping(raw, "the file")
+    models = _mapping(doc.get("models"), "`models`")
+    for name, row in models.items():
+        _mapping(row, f"`models.{name}`")
+    _mapping(doc.get("verdicts", {}), "`verdicts`")
+    _mapping(doc.get("mcnemar", {}), "`mcnemar`")
+    return doc
+
+
+def parse_backprop(raw: Any) -> dict:
+    doc = _mapping(raw, "the file")
+    _number(doc, "f")
+    _numbers(doc.get("grads"), "grads")
+    _mapping(doc.get("check", {}), "`check`")
+    return doc
+
+
+# --- watched files ----------------------------------------------------------------------
+
+
+class Watched(Generic[T]):
+    """One file: re-read when its stamp changes; a bad read keeps the last good value.
+
+    `value` is None while the file does not exist (a pipeline stage deletes its outputs
+    before it runs, so a vanished file means "no data", not "keep the old run"), unless
+    the file is `required`: then its absence is a problem like any other.
+    """
+
+    def __init__(self, path: Path, load: Callable[[Path], T], label: str, required: bool = False) -> None:
+        self.path = path
+        self.label = label
+        self.required = required
+        self._load = load
+        self._stamp: Stamp = None
+        self._seen = False
+        self.value: T | None = None
+        self.problem: str | None = None
+
+    def refresh(self) -> bool:
+        """Re-read if the file changed; True when it did."""
+        current = stamp(self.path)
+        if self._seen and current == self._stamp:
+            return False
+        self._seen, self._stamp = True, current
+        try:
+            if current is None and not self.required:
+                self.value, self.problem = None, None
+            else:
+                self.value, self.problem = self._load(self.path), None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            self.problem = f"{self.label}: {_describe(exc)}" + (
+                "; showing the last good data" if self.value is not None else ""
+            )
+        return True
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno}; half-written or corrupt)"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text (corrupt)"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def json_loader(parse: Callable[[Any], T]) -> Callable[[Path], T]:
+    def load(path: Path) -> T:
+        text = path.read_text()
+        if not text.strip():
+            raise Invalid("empty file (being written?)")
+        return parse(json.loads(text))
+
+    return load
+
+
+def _load_params(path: Path) -> Params:
+    try:
+        return load_params(path)
+    except ParamsError as exc:
+        message = str(exc).removeprefix(f"{path}: ").removeprefix("params.yaml: ")
+        raise Invalid(message) from None
+
+
+class WatchedHistory:
+    """A DVCLive folder: re-read when any of its TSVs changes (load_history drops torn rows)."""
+
+    def __init__(self, run_dir: Path, label: str) -> None:
+        self.run_dir = run_dir
+        self.label = label
+        self._stamps: tuple[Stamp, ...] | None = None
+        self.value = History(**{column: [] for column in COLUMNS})
+        self.problem: str | None = None
+
+    def refresh(self) -> bool:
+        current = tuple(stamp(series_path(self.run_dir, column)) for column in SERIES)
+        if current == self._stamps:
+            return False
+        self._stamps = current
+        try:
+            self.value, self.problem = load_history(self.run_dir), None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            self.problem = f"{self.label}: {_describe(exc)}; showing the last good data"
+        return True
+
+
+# --- the whole project ------------------------------------------------------------------
+
+
+class DataSource:
+    """Polls a project folder and keeps the latest consistent `Dashboard`."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._params = Watched(self.root / "params.yaml", _load_params, "params.yaml", required=True)
+        self._comparison = Watched(
+            self.root / "metrics/comparison.json", json_loader(parse_comparison), "metrics/comparison.json"
+        )
+        self._backprop = Watched(
+            self.root / "metrics/backprop.json", json_loader(parse_backprop), "metrics/backprop.json"
+        )
+        self._progress: dict[str, Watched[Progress]] = {}
+        self._history: dict[str, WatchedHistory] = {}
+        self._evaluation: dict[str, Watched[dict]] = {}
+        self.snapshot = Dashboard(self.root, None, (), None, None, ())
+
+    def _model_names(self) -> list[str]:
+        names = list(self._params.value.models) if self._params.value else []
+        train_dir = self.root / "metrics/train"
+        try:
+            found = sorted(entry.name for entry in os.scandir(train_dir) if entry.is_dir())
+        except OSError:
+            found = []
+        names += [name for name in found if MODEL_NAME.match(name) and name not in names]
+        return names
+
+    def _watch_model(self, name: str) -> None:
+        if name in self._progress:
+            return
+        run_dir = self.root / "metrics/train" / name
+        self._progress[name] = Watched(
+            run_dir / "progress.json", json_loader(parse_progress), f"metrics/train/{name}/progress.json"
+        )
+        self._history[name] = WatchedHistory(run_dir, f"metrics/train/{name}/")
+        evaluation = f"metrics/eval/{name}.json"
+        self._evaluation[name] = Watched(self.root / evaluation, json_loader(parse_evaluation), evaluation)
+
+    def poll(self) -> bool:
+        """Re-read what changed; True when the snapshot is different from the last one."""
+        self._params.refresh()
+        self._comparison.refresh()
+        self._backprop.refresh()
+        names = self._model_names()
+        for name in names:
+            self._watch_model(name)
+            self._progress[name].refresh()
+            self._history[name].refresh()
+            self._evaluation[name].refresh()
+        snapshot = self._build(names)
+        changed = snapshot != self.snapshot
+        self.snapshot = snapshot
+        return changed
+
+    def _build(self, names: list[str]) -> Dashboard:
+        params = self._params.value
+        watched: list[Watched | WatchedHistory] = [self._params, self._comparison, self._backprop]
+        runs = []
+        for name in names:
+            progress, history = self._progress[name], self._history[name]
+            watched += [progress, history, self._evaluation[name]]
+            status, reason = self._status(progress.value)
+            spec = params.models.get(name) if params else None
+            if progress.value is not None:
+                total = progress.value.epochs
+            else:
+                total = params.train.epochs if params else max(len(history.value), 1)
+            runs.append(
+                ModelRun(
+                    name=name,
+                    spec=spec,
+                    progress=progress.value,
+                    history=history.value,
+                    evaluation=self._evaluation[name].value,
+                    status=status,
+                    reason=reason,
+                    epochs_total=total,
+                )
+            )
+        warnings = tuple(item.problem for item in watched if item.problem)
+        return Dashboard(
+            root=self.root,
+            params=params,
+            runs=tuple(runs),
+            comparison=self._comparison.value,
+            backprop=self._backprop.value,
+            warnings=warnings,
+        )
+
+    def _status(self, progress: Progress | None) -> tuple[str, str | None]:
+        if progress is None:
+            return WAITING, None
+        if progress.state == "running" and progress.pid is not None and not pid_alive(progress.pid):
+            return "interrupted", f"the training process (pid {progress.pid}) ended without saying so"
+        return progress.state, progress.error

@@ -1,0 +1,329 @@
+"""What the Training and Compare screens say, as plain data and text.
+
+Both the Textual panes and `python -m tui --once` build on these functions, so the
+terminal summary printed in a CI log and the dashboard can never disagree. No Textual
+import here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stages.params import ModelParams
+from tui.data import WAITING, Dashboard, ModelRun
+
+INPUT_SIZE, CLASSES = 784, 10
+METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
+METRIC_LABELS = {
+    "train_accuracy": "train accuracy",
+    "test_accuracy": "test accuracy",
+    "train_loss": "train loss",
+    "test_loss": "test loss",
+}
+START_HINT = (
+    "No training run yet. Start one with `dvc repro` in the project folder, "
+    "or press 4 and then r to run it from the Pipeline tab."
+)
+COMPARE_HINT = (
+    "No comparison yet: the evaluate stage writes metrics/comparison.json after both models "
+    "have trained. Run `dvc repro`, or press 4 and then r."
+)
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.2f}%"
+
+
+def loss(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def points(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.2f} pts"
+
+
+def count(value: float | None) -> str:
+    return "–" if value is None else f"{int(value):,}"
+
+
+def duration(seconds: float | None) -> str:
+    """Short human durations: 0.79 s, 12.3 s, 6 min 38 s, 2 h 05 min."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def architecture(spec: ModelParams | None) -> str:
+    if spec is None:
+        return "not in params.yaml"
+    return "→".join(str(width) for width in (INPUT_SIZE, *spec.hidden, CLASSES))
+
+
+# --- training ---------------------------------------------------------------------------
+
+
+def status_text(run: ModelRun) -> str:
+    if run.status == WAITING:
+        return "waiting: not started yet"
+    return f"{run.status}: {run.reason}" if run.reason else run.status
+
+
+def run_metrics(run: ModelRun) -> dict[str, tuple[float | None, float | None]]:
+    """metric -> (latest, best); from progress.json, else from the per-epoch log."""
+    result: dict[str, tuple[float | None, float | None]] = {}
+    history = run.history
+    for metric in METRICS:
+        pick = min if metric.endswith("loss") else max
+        if run.progress is not None and run.progress.last:
+            result[metric] = (run.progress.last.get(metric), run.progress.best.get(metric))
+        elif len(history):
+            column = getattr(history, metric)
+            result[metric] = (column[-1], pick(column))
+        else:
+            result[metric] = (None, None)
+    return result
+
+
+def best_test_epoch(run: ModelRun) -> int | None:
+    if run.progress is not None and "test_accuracy_epoch" in run.progress.best:
+        return int(run.progress.best["test_accuracy_epoch"])
+    history = run.history
+    if not len(history):
+        return None
+    top = max(range(len(history)), key=lambda i: history.test_accuracy[i])
+    return history.epoch[top]
+
+
+def progress_line(run: ModelRun) -> str:
+    """Epochs done and the times: no clock is read here, only what the run wrote."""
+    parts = [f"epoch {run.epochs_done}/{run.epochs_total}"]
+    progress = run.progress
+    elapsed = progress.elapsed_s if progress else (run.history.train_time_s or [None])[-1]
+    epoch_s = progress.epoch_s if progress else (run.history.epoch_s or [None])[-1]
+    if elapsed is not None:
+        parts.append(f"elapsed {duration(elapsed)}")
+    if progress is not None and progress.state == "running" and run.status == "running":
+        parts.append(f"ETA {duration(progress.eta_s)}" if progress.eta_s is not None else "ETA after epoch 1")
+    if epoch_s is not None:
+        parts.append(f"last epoch {duration(epoch_s)}")
+    if progress is not None and progress.backend:
+        parts.append(progress.backend)
+    return " · ".join(parts)
+
+
+def training_lines(data: Dashboard) -> list[str]:
+    lines = ["TRAINING"]
+    if not data.runs:
+        return [*lines, "  no models in params.yaml"]
+    if not data.has_training:
+        lines.append(f"  {START_HINT}")
+    width = max(len(run.name) for run in data.runs)
+    for run in data.runs:
+        lines.append(f"  {run.name:<{width}}  {architecture(run.spec)}  {status_text(run)}")
+        lines.append(f"  {'':<{width}}  {progress_line(run)}")
+        metrics = run_metrics(run)
+        if metrics["test_accuracy"][0] is not None:
+            cells = []
+            for metric in METRICS:
+                last, best = metrics[metric]
+                fmt = loss if metric.endswith("loss") else pct
+                cells.append(f"{METRIC_LABELS[metric]} {fmt(last)} (best {fmt(best)})")
+            lines.append(f"  {'':<{width}}  " + ", ".join(cells[:2]))
+            lines.append(f"  {'':<{width}}  " + ", ".join(cells[2:]))
+    return lines
+
+
+# --- comparison -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    label: str
+    better: Callable[[list[float]], float] | None
+    fmt: Callable[[float | None], str]
+
+
+CRITERIA = (
+    Criterion("best_test_accuracy", "Best test accuracy (epoch picked on test set)", max, pct),
+    Criterion("best_test_epoch", "Epoch of best test accuracy", None, count),
+    Criterion("final_test_accuracy", "Final test accuracy", max, pct),
+    Criterion("best_train_accuracy", "Best train accuracy", max, pct),
+    Criterion("min_train_loss", "Min train loss", min, loss),
+    Criterion("min_test_loss", "Min test loss", min, loss),
+    Criterion("generalization_gap", "Generalization gap (train − test)", min, points),
+    Criterion("train_time_s", "Training time", min, duration),
+    Criterion("params", "Parameters", min, count),
+)
+VERDICT_ORDER = ("accuracy", "loss", "gap", "time")
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    key: str
+    label: str
+    cells: dict[str, str]
+    winners: frozenset[str]
+
+
+def _value(row: dict, key: str) -> float | None:
+    value = row.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def comparison_rows(comparison: dict) -> tuple[list[str], list[ComparisonRow]]:
+    """The side-by-side table: one row per criterion, the best model(s) of each marked."""
+    models = list(comparison.get("models", {}))
+    rows = []
+    for criterion in CRITERIA:
+        values = {name: _value(comparison["models"][name], criterion.key) for name in models}
+        known = {name: value for name, value in values.items() if value is not None}
+        winners: frozenset[str] = frozenset()
+        if criterion.better is not None and len(known) > 1:
+            target = criterion.better(list(known.values()))
+            winners = frozenset(name for name, value in known.items() if value == target)
+        cells = {name: criterion.fmt(values[name]) for name in models}
+        rows.append(ComparisonRow(criterion.key, criterion.label, cells, winners))
+    return models, rows
+
+
+def verdict_lines(comparison: dict) -> list[str]:
+    verdicts = comparison.get("verdicts", {})
+    rank = {key: i for i, key in enumerate(VERDICT_ORDER)}
+    order = sorted(verdicts, key=lambda key: rank.get(key, len(rank)))
+    lines = []
+    for key in order:
+        verdict = verdicts[key] if isinstance(verdicts[key], dict) else {}
+        winner = verdict.get("winner") or "no winner"
+        lines.append(f"{key.capitalize()}: {winner}. {verdict.get('sentence', '')}".rstrip())
+    return lines
+
+
+def mcnemar_line(comparison: dict) -> str | None:
+    test = comparison.get("mcnemar") or {}
+    if not isinstance(test.get("p_value"), (int, float)):
+        return None
+    pair = " vs ".join(str(name) for name in test.get("models", []))
+    head = f"McNemar's exact test{f' ({pair})' if pair else ''}: "
+    counts = f"b01 = {test.get('b01', '–')}, b10 = {test.get('b10', '–')}, p = {test['p_value']:.3g}"
+    return head + counts + (f". {test['sentence']}" if test.get("sentence") else "")
+
+
+# --- published results ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    label: str
+    low: float
+    high: float
+
+
+# Test accuracy on MNIST's 10,000 test images as published (rounded).
+REFERENCES = (
+    Reference("Committee of 35 CNNs (Cireşan et al., 2012)", 0.9977, 0.9977),
+    Reference("Capsule network, CapsNet (Sabour et al., 2017)", 0.9975, 0.9975),
+    Reference("LeNet-5 CNN (LeCun et al., 1998)", 0.992, 0.992),
+    Reference("Best plain MLPs, no augmentation (LeCun 1998; Simard 2003)", 0.984, 0.990),
+)
+LENET, MLPS = REFERENCES[2], REFERENCES[3]
+
+
+@dataclass(frozen=True)
+class Standing:
+    label: str
+    accuracy: str
+    ours: bool
+    sort_key: float
+
+
+def final_accuracy(data: Dashboard, name: str) -> float | None:
+    """The honest figure to set beside published ones: the final model's test accuracy."""
+    row = (data.comparison or {}).get("models", {}).get(name, {})
+    if _value(row, "final_test_accuracy") is not None:
+        return _value(row, "final_test_accuracy")
+    run = data.run(name)
+    if run is not None and run.evaluation is not None:
+        return float(run.evaluation["test_accuracy"])
+    return None
+
+
+def standings(data: Dashboard) -> list[Standing]:
+    """Published results and this project's finished models, best first."""
+    rows = [
+        Standing(ref.label, pct(ref.low) if ref.low == ref.high else f"{ref.low * 100:.2f}–{pct(ref.high)}",
+                 False, ref.high)
+        for ref in REFERENCES
+    ]
+    for run in data.runs:
+        accuracy = final_accuracy(data, run.name)
+        if accuracy is not None:
+            rows.append(Standing(f"{run.name} (this project, MLP {architecture(run.spec)})",
+                                 pct(accuracy), True, accuracy))
+    return sorted(rows, key=lambda row: -row.sort_key)
+
+
+def standing_sentence(name: str, accuracy: float) -> str:
+    if accuracy < MLPS.low:
+        where = f"{(MLPS.low - accuracy) * 100:.2f} pts below the best plain MLPs"
+    elif accuracy <= MLPS.high:
+        where = "within the range of the best plain MLPs"
+    else:
+        where = "above the best published plain MLPs"
+    lenet = (LENET.high - accuracy) * 100
+    best = (REFERENCES[0].high - accuracy) * 100
+    return (f"{name}: {pct(accuracy)} final test accuracy, {where}; {lenet:.2f} pts below LeNet-5 "
+            f"and {best:.2f} pts below the CNN committee.")
+
+
+def standing_sentences(data: Dashboard) -> list[str]:
+    lines = []
+    for run in data.runs:
+        accuracy = final_accuracy(data, run.name)
+        if accuracy is not None:
+            lines.append(standing_sentence(run.name, accuracy))
+    return lines
+
+
+def compare_lines(data: Dashboard) -> list[str]:
+    lines = ["COMPARE"]
+    if data.comparison is None:
+        lines.append(f"  {COMPARE_HINT}")
+    else:
+        models, rows = comparison_rows(data.comparison)
+        label_width = max(len(row.label) for row in rows)
+        widths = {name: max(len(name), *(len(row.cells[name]) + 2 for row in rows)) for name in models}
+        lines.append("  " + " " * label_width + "  " + "  ".join(f"{n:>{widths[n]}}" for n in models))
+        for row in rows:
+            cells = [f"{row.cells[n] + (' *' if n in row.winners else ''):>{widths[n]}}" for n in models]
+            lines.append(f"  {row.label:<{label_width}}  " + "  ".join(cells))
+        lines.append("  (* = better on that row)")
+        lines += [f"  {line}" for line in verdict_lines(data.comparison)]
+        mcnemar = mcnemar_line(data.comparison)
+        if mcnemar:
+            lines.append(f"  {mcnemar}")
+    lines.append("  Published MNIST results (test accuracy):")
+    for row in standings(data):
+        lines.append(f"  {'>' if row.ours else ' '} {row.label:<62} {row.accuracy:>12}")
+    lines += [f"  {line}" for line in standing_sentences(data)]
+    return lines
+
+
+def summary(data: Dashboard) -> str:
+    """The plain-text `--once` report: Training, then Compare, then any warnings."""
+    lines = [*training_lines(data), "", *compare_lines(data)]
+    if data.warnings:
+        lines += ["", *(f"warning: {warning}" for warning in data.warnings)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,39 @@
+"""Training tab: one live panel per model of params.yaml or metrics/train/."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Container, VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from tui.data import Dashboard
+from tui.report import START_HINT
+from tui.widgets.model_panel import ModelPanel
+
+
+class TrainingPane(VerticalScroll):
+    """Panels are mounted once per model and then updated in place: a poll never
+    rebuilds the screen, so nothing flickers and the scroll position stays put."""
+
+    data: reactive[Dashboard | None] = reactive(None, layout=False)
+
+    def compose(self) -> ComposeResult:
+        yield Static(START_HINT, id="training-hint", classes="hint")
+        yield Container(id="panels")
+
+    def watch_data(self, data: Dashboard | None) -> None:
+        if data is None:
+            return
+        self.query_one("#training-hint").display = not data.has_training
+        panels = self.query_one("#panels")
+        existing = {panel.id: panel for panel in panels.query(ModelPanel)}
+        wanted = [f"panel-{run.name}" for run in data.runs]
+        for panel_id, panel in existing.items():
+            if panel_id not in wanted:
+                panel.remove()
+        for run, panel_id in zip(data.runs, wanted, strict=True):
+            if panel_id in existing:
+                existing[panel_id].run = run
+            else:
+                panels.mount(ModelPanel(run, id=panel_id))

@@ -1,0 +1,83 @@
+"""One model's training run: state, progress bar, latest/best metrics, live curves."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import ProgressBar, Static
+
+from tui.data import ModelRun
+from tui.report import (
+    METRIC_LABELS,
+    METRICS,
+    architecture,
+    best_test_epoch,
+    loss,
+    pct,
+    progress_line,
+    run_metrics,
+    status_text,
+)
+from tui.widgets.curves import CurvesPlot
+
+STATUS_CLASSES = ("-waiting", "-running", "-finished", "-failed", "-interrupted")
+
+
+class ModelPanel(Vertical):
+    """Updated in place from each new `ModelRun`, so scroll position and focus survive."""
+
+    run: reactive[ModelRun | None] = reactive(None, layout=False)
+
+    def __init__(self, run: ModelRun, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="model-panel")
+        self._initial = run
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="run-line")
+        yield ProgressBar(show_eta=False, classes="epochs")
+        yield Static(classes="run-metrics")
+        with Horizontal(classes="charts"):
+            yield CurvesPlot("loss", classes="loss-chart")
+            yield CurvesPlot("accuracy %", percent=True, classes="accuracy-chart")
+
+    def on_mount(self) -> None:
+        self.run = self._initial
+
+    def watch_run(self, run: ModelRun | None) -> None:
+        if run is None:
+            return
+        self.border_title = f"{run.name}  {architecture(run.spec)}"
+        self.border_subtitle = status_text(run)
+        for name in STATUS_CLASSES:
+            self.set_class(name == f"-{run.status}", name)
+        self.query_one(".run-line", Static).update(progress_line(run))
+        self.query_one(ProgressBar).update(total=run.epochs_total, progress=run.epochs_done)
+        self.query_one(".run-metrics", Static).update(self._metrics_table(run))
+        history = run.history
+        self.query_one(".loss-chart", CurvesPlot).show(
+            [("train", history.epoch, history.train_loss), ("test", history.epoch, history.test_loss)]
+        )
+        self.query_one(".accuracy-chart", CurvesPlot).show(
+            [("train", history.epoch, history.train_accuracy), ("test", history.epoch, history.test_accuracy)]
+        )
+
+    @staticmethod
+    def _metrics_table(run: ModelRun) -> Table:
+        table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+        table.add_column("")
+        table.add_column("latest", justify="right")
+        table.add_column("best", justify="right")
+        table.add_column("")
+        metrics = run_metrics(run)
+        for metric in METRICS:
+            last, best = metrics[metric]
+            fmt = loss if metric.endswith("loss") else pct
+            note = ""
+            if metric == "test_accuracy" and best is not None:
+                epoch = best_test_epoch(run)
+                note = f"at epoch {epoch}" if epoch is not None else ""
+            table.add_row(METRIC_LABELS[metric], fmt(last), Text(fmt(best), style="bold"), note)
+        return table
