@@ -172,7 +172,7 @@ class Value:
 
     @staticmethod
     def _lift(other: Value | float) -> Value:
-        return other if isinstance(other, Value) else Value(other, name=fmt(other, 12), op="const")
+        return other if isinstance(other, Value) else Value(other, name=const_name(other), op="const")
 
     def __add__(self, other: Value | float) -> Value:
         return Value.apply("add", [self, self._lift(other)])
@@ -237,6 +237,12 @@ def fmt(x: float, digits: int = 6) -> str:
     """A number as the walkthrough writes it: 6 significant digits and a true minus sign."""
     text = format(x + 0.0, f".{digits}g")
     return text.replace("-", "−")
+
+
+def const_name(x: float) -> str:
+    """A constant's node name: its shortest exact spelling, so distinct constants never share a name."""
+    text = repr(float(x) + 0.0)
+    return (text[:-2] if text.endswith(".0") else text).replace("-", "−")
 
 
 def _wrap(text: str) -> str:
@@ -413,7 +419,7 @@ def build(expression: str, inputs: Mapping[str, float]) -> tuple[Value, dict[str
 
     def number(value: float) -> Value:
         if value not in constants:
-            constants[value] = Value(value, name=fmt(value, 12), op="const")
+            constants[value] = Value(value, name=const_name(value), op="const")
         return constants[value]
 
     output = evaluate(tree, leaves.__getitem__, number, _VALUE_OPS)

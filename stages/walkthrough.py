@@ -210,14 +210,12 @@ def _connector(canvas: _Canvas, col: int, place: _Place) -> None:
 
 def _styled_line(step: Step) -> Text:
     """A step's line with its result coloured: green for a value, red for a gradient."""
-    line, note = step.line, ""
-    if "   (" in line:
-        line, note = line.split("   (", 1)
-        note = "   (" + note
-    head, _, result = line.rpartition(" = ")
-    text = Text(f"{head} = ")
+    main, _, note = step.line.partition("   (")
+    result = fmt(step.value)
+    at = main.rindex(result)
+    text = Text(main[:at])
     text.append(result, VALUE_STYLE if step.kind == "forward" else GRAD_STYLE)
-    text.append(note)
+    text.append(main[at + len(result):] + ("   (" + note if note else ""))
     return text
 
 

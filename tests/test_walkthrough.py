@@ -29,10 +29,11 @@ def default() -> Trace:
     return trace(ASSIGNMENT, INPUTS)
 
 
-def styles_of(text: Text, fragment: str) -> set[str]:
-    """The styles covering the first occurrence of `fragment` in `text`."""
-    start = text.plain.index(fragment)
-    end = start + len(fragment)
+def styles_of(text: Text, fragment: str, part: str | None = None) -> set[str]:
+    """The styles covering `part` (default: all) of the first occurrence of `fragment` in `text`."""
+    part = part or fragment
+    start = text.plain.index(fragment) + fragment.index(part)
+    end = start + len(part)
     return {str(span.style) for span in text.spans if span.start <= start and span.end >= end}
 
 
@@ -103,3 +104,11 @@ def test_walkthrough_lists_every_step_in_order_between_the_graphs(default: Trace
     assert text.count(render_graph(default).plain) == 1
     assert "  ∂f/∂w4 = 1.0521\n" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_walkthrough_colours_each_result_even_without_a_chain() -> None:
+    text = render_walkthrough(trace("x - x", {"x": 2.0}))
+    line = "   3. ∂f/∂x += −1   (use 2 of 2; running sum 1 + (−1) = 0)\n"
+    assert line in text.plain
+    assert GRAD_STYLE in styles_of(text, "+= −1", "−1")
+    assert VALUE_STYLE in styles_of(text, "2 − 2 = 0", "0")
