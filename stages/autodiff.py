@@ -59,6 +59,12 @@ class Node:
 
 @dataclass(frozen=True)
 class Trace:
+    """One recorded run, by node name, so readers (stage, dashboard, tests) need no Value objects.
+
+    `values` holds the intermediate nodes (not the inputs, not f), `grads` ∂f/∂input
+    for every input (0 for an unused one), `nodes` and `output` the graph to draw.
+    """
+
     expression: str
     inputs: dict[str, float]
     f: float
@@ -150,6 +156,7 @@ class Value:
 
     @classmethod
     def apply(cls, op: str, parents: list[Value], exponent: float | None = None) -> Value:
+        """The node `op(parents)`, computed at once as in micrograd; see RULES for the ops."""
         node = cls(0.0, op=op)
         node.parents = parents
         node.exponent = exponent
@@ -163,7 +170,7 @@ class Value:
             args.append(self.exponent)
         value, local = RULES[self.op](*args)
         if not math.isfinite(value) or not all(math.isfinite(d) for d in local):
-            raise OverflowError(f"the result {value} is too large")
+            raise OverflowError("the result is not a finite number (overflow)")
         self.data = value + 0.0  # turns -0.0 into 0.0
         self.local = list(local)
 
