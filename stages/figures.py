@@ -17,7 +17,7 @@ run to run (what `dvc plots diff` shows side by side); no `bbox_inches="tight"`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -192,8 +192,13 @@ def accuracy_vs_epoch_models(histories: Mapping[str, pd.DataFrame]) -> Figure:
     return fig
 
 
+def _seconds(value: float) -> str:
+    """Whole seconds for long runs, three digits for the few seconds of a test run."""
+    return f"{value:,.0f} s" if value >= 100 else f"{value:.3g} s"
+
+
 def _grouped_bars(ax, models: Sequence[str], colors: Mapping[str, str], labels: Sequence[str],
-                  values: Mapping[str, Sequence[float]], fmt: str) -> None:
+                  values: Mapping[str, Sequence[float]], fmt: str | Callable[[float], str]) -> None:
     x = np.arange(len(labels))
     width = 0.8 / len(models)
     for i, model in enumerate(models):
@@ -241,7 +246,7 @@ def comparison_bars(comparison: Mapping) -> Figure:
     gap.set_ylabel("gap (percentage points)")
 
     _grouped_bars(time, models, colors, ["total training time"],
-                  {m: [stats[m]["train_time_s"]] for m in models}, "%.0f")
+                  {m: [stats[m]["train_time_s"]] for m in models}, _seconds)
     time.set_title("Training time (lower is cheaper)")
     time.set_ylabel("time (s)")
 

@@ -179,6 +179,7 @@ def test_comparison_bars_put_both_models_side_by_side_per_criterion():
     # model_a's three bars, then model_b's: best train, best test, final test error in %.
     np.testing.assert_allclose(heights, [0.005, 1.79, 1.95, 0.0, 1.51, 1.60], atol=1e-9)
     np.testing.assert_allclose([bar.get_height() for bar in time.patches], [2311.5, 6533.1])
+    assert [t.get_text() for t in time.texts] == ["2,312 s", "6,533 s"]
     np.testing.assert_allclose([bar.get_height() for bar in gap.patches], [1.785, 1.51])
     # minimum losses span decades and one is exactly 0: symlog keeps the 0 visible
     assert loss.get_yscale() == "symlog"

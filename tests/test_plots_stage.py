@@ -19,9 +19,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from stages import figures, plots
+from stages import figures, offline_html, plots
 from stages.cli import StageError
-from tests.conftest import ROOT, tool_env
+from tests.conftest import ROOT, TINY, run, tool_env
 
 MODELS = ("model_a", "model_b")
 SERIES = {  # contract: file under plots/metrics/ -> History column
@@ -229,3 +229,111 @@ def test_a_stale_comparison_is_one_line_on_stderr_and_exit_2(workdir: Path):
     assert proc.stderr == ("error: metrics/comparison.json compares model_a but params.yaml has "
                            "model_a, model_b; run `dvc repro evaluate`\n")
     assert not (workdir / "plots").exists()
+
+
+# --- DVC: the stage block, the declared plots, experiments --------------------------------------
+
+
+def expected_plot_keys(repo: Path) -> dict[str, int | None]:
+    """Every plot `dvc plots show` must list -> y sources per epoch (None: an image or confusion)."""
+    dvcyaml = yaml.safe_load((repo / "dvc.yaml").read_text())
+    keys: dict[str, int | None] = {}
+    for entry in dvcyaml["plots"]:
+        if isinstance(entry, str):  # a folder of PNG figures: one image plot per file
+            pngs = sorted((repo / entry).glob("*.png"))
+            assert pngs, f"{entry}/ has no PNG"
+            keys.update({f"{entry}/{png.name}": None for png in pngs})
+            continue
+        ((name, spec),) = entry.items()
+        keys[name] = sum(len(f) if isinstance(f, list) else 1 for f in spec["y"].values())
+    keys.update({f"metrics/confusion/{model}.csv": None for model in MODELS})
+    return keys
+
+
+def assert_every_plot_has_data(shown: dict, repo: Path, epochs: int, n_test: int, revs: list[str]) -> None:
+    assert not shown.get("errors"), shown.get("errors")
+    data = shown["data"]
+    expected = expected_plot_keys(repo)
+    assert set(data) == set(expected), "a declared plot is missing, or something is drawn twice"
+    for key, sources in expected.items():
+        renderers = data[key]
+        if key.endswith(".png"):
+            assert sorted(r["revisions"][0] for r in renderers) == sorted(revs), key
+            assert all(Path(r["url"]).stat().st_size > 0 for r in renderers), key
+            continue
+        (renderer,) = renderers
+        values = renderer["content"]["data"]["values"]
+        rows = n_test if key.startswith("metrics/confusion/") else epochs * sources
+        assert len(values) == rows * len(revs), key
+        assert sorted({v["rev"] for v in values}) == sorted(revs), key
+
+
+def fake_vega_scripts(folder: Path) -> None:
+    """Stand-ins for the npm scripts, so the template test needs no network."""
+    for package, version in offline_html.dvc_script_versions().items():
+        path = offline_html.script_path(folder, package, version)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'window["{package}"] = "{version}"; var tag = "</script>";')
+
+
+def test_plots_stage_block_and_declared_plots_in_a_dvc_repo(make_repo, dvc):
+    """Without MNIST: synthetic stage inputs, the real `dvc repro`, `dvc plots show` and offline page."""
+    repo = make_repo()
+    write_synthetic_tree(repo, epochs=3, n_test=60)
+    out = dvc(repo, "repro", "--single-item", "plots").stdout
+    assert "Running stage 'plots'" in out
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["plots"]
+    assert {o["path"] for o in lock["outs"]} == {"plots", "metrics/error"}
+    shown = json.loads(dvc(repo, "plots", "show", "--json").stdout)
+    assert_every_plot_has_data(shown, repo, epochs=3, n_test=60, revs=["workspace"])
+
+    fake_vega_scripts(repo / "build" / "vega")
+    run([sys.executable, "-m", "stages.offline_html"], repo)
+    dvc(repo, "plots", "show", "--html-template", "build/vega/offline.html")
+    page = (repo / "dvc_plots" / "index.html").read_text()
+    assert "<script src=" not in page and "cdn.jsdelivr" not in page
+    order = [page.index(f'window["{package}"]') for package in ("vega", "vega-lite", "vega-embed")]
+    assert order == sorted(order), "vega-lite needs vega, vega-embed needs both"
+    assert 'var tag = "<\\/script>"' in page
+    charts = [key for key in expected_plot_keys(repo) if not key.endswith(".png")]
+    assert page.count("vegaEmbed(") == len(charts)
+
+
+def test_offline_template_without_npm_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(StageError, match=r"npm not found: install Node\.js"):
+        offline_html.build(tmp_path / "vega")
+    assert not (tmp_path / "vega" / offline_html.TEMPLATE_NAME).exists()
+
+
+@pytest.mark.slow
+def test_tiny_pipeline_plots_experiment_and_plots_diff(make_repo, mnist_mirror, dvc):
+    """The real pipeline, 2 epochs: every declared plot has data, then an experiment with a wider
+    model_a shows up in `dvc exp show` and `dvc plots diff` overlays both revisions."""
+    repo = make_repo(TINY)
+    dvc(repo, "repro", "plots")
+    epochs, n_test = TINY["train.epochs"], TINY["data.test_limit"]
+    shown = json.loads(dvc(repo, "plots", "show", "--json").stdout)
+    assert_every_plot_has_data(shown, repo, epochs, n_test, revs=["workspace"])
+    for png in (repo / "plots").glob("*.png"):
+        with Image.open(png) as image:
+            assert image.size == EXPECTED_PNGS[png.name]
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "baseline"], repo)
+
+    out = dvc(repo, "exp", "run", "plots", "-n", "wide-a",
+              "-S", "models.model_a.hidden=[128,128,64]").stdout
+    assert "Running stage 'train@model_a'" in out and "Running stage 'train@model_b'" not in out
+    experiments = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+    baseline = next(row for row in experiments if row["name"] == "main")
+    (exp,) = [rev for e in baseline["experiments"] for rev in e["revs"] if rev["name"] == "wide-a"]
+    assert exp["data"]["params"]["params.yaml"]["data"]["models"]["model_a"]["hidden"] == [128, 128, 64]
+
+    diff = json.loads(dvc(repo, "plots", "diff", "main", "wide-a", "--json").stdout)
+    assert_every_plot_has_data(diff, repo, epochs, n_test, revs=["main", "wide-a"])
+
+    def curve(key: str, rev: str) -> list[str]:
+        return [v["loss"] for v in diff["data"][key][0]["content"]["data"]["values"] if v["rev"] == rev]
+
+    assert curve("loss_model_a", "main") != curve("loss_model_a", "wide-a")
+    assert curve("loss_model_b", "main") == curve("loss_model_b", "wide-a")
