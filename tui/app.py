@@ -80,9 +80,7 @@ class DashboardApp(App[None]):
         tab = event.pane.id or ""
         self._focus_tab(tab)
         if tab == "pipeline":
-            pipeline = self.query_one(PipelinePane)
-            if not pipeline.running:
-                pipeline.refresh_status()
+            self.query_one(PipelinePane).shown()
 
     def _focus_tab(self, tab: str) -> None:
         """Put the focus inside the tab, so that its own keys work (and show in the footer)."""

@@ -38,7 +38,9 @@ class ComparePane(VerticalScroll):
         yield Static(id="standing")
 
     def on_mount(self) -> None:
-        self.query_one("#references", DataTable).add_columns("result", "test accuracy")
+        references = self.query_one("#references", DataTable)
+        references.add_column("result", key="result")
+        references.add_column("test accuracy", key="test accuracy")
 
     def watch_data(self, data: Dashboard | None) -> None:
         if data is None:

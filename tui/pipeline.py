@@ -9,7 +9,6 @@ followed here; while it runs, the stage lines DVC prints mark what is running, s
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
@@ -24,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Log, Static
+from textual.worker import get_current_worker
 
 from tui import repro
 from tui.data import stamp
@@ -69,19 +69,47 @@ def locked_stages(root: Path) -> set[str]:
     return set(stages) if isinstance(stages, dict) else set()
 
 
-async def run_dvc(root: Path, *args: str) -> tuple[int, str]:
-    """The real dvc CLI (the venv's), without blocking the UI; (exit code, stdout+stderr)."""
-    process = await asyncio.create_subprocess_exec(
-        *repro.dvc_command(*args), cwd=root, env=repro.tool_env(),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+def run_dvc(root: Path, *args: str) -> tuple[int, str]:
+    """The real dvc CLI (the venv's): (exit code, stdout+stderr). Blocking: call it from a thread."""
     try:
-        out, _ = await asyncio.wait_for(process.communicate(), DVC_TIMEOUT_S)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+        proc = subprocess.run(
+            repro.dvc_command(*args), cwd=root, env=repro.tool_env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=DVC_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
         return 124, f"dvc {' '.join(args)} took over {DVC_TIMEOUT_S} s"
-    return process.returncode or 0, out.decode(errors="replace")
+    except (OSError, repro.ReproError) as exc:
+        return 127, str(exc)
+    return proc.returncode, proc.stdout.decode(errors="replace")
+
+
+def check_stages(root: Path) -> dict[str, tuple[str, str]]:
+    """stage -> (status, details) from `dvc stage list` and `dvc status --json` plus dvc.lock.
+
+    Raises ReproError with dvc's last line when dvc cannot tell (a broken dvc.yaml, a lock
+    held by another dvc process).
+    """
+    code, listing = run_dvc(root, "stage", "list", "--name-only")
+    if code != 0:
+        raise repro.ReproError(f"dvc stage list failed: {last_line(listing)}")
+    names = [line.strip() for line in listing.splitlines() if line.strip()]
+    code, out = run_dvc(root, "status", "--json")
+    try:
+        changed = json.loads(out[out.index("{"):]) if code == 0 else None
+    except ValueError:
+        changed = None
+    if not isinstance(changed, dict):
+        raise repro.ReproError(f"dvc status failed: {last_line(out)}")
+    ran = locked_stages(root)
+    statuses = {}
+    for name in names:
+        if name not in ran:
+            statuses[name] = (NEVER_RUN, "")
+        elif name in changed:
+            statuses[name] = (CHANGED, describe(changed[name]))
+        else:
+            statuses[name] = (UP_TO_DATE, "")
+    return statuses
 
 
 def last_line(text: str) -> str:
@@ -110,6 +138,7 @@ class PipelinePane(Vertical):
         self._log_tail = ""
         self._watch_stamps: tuple = ()
         self._check_note: str | None = "checking stages with `dvc status`…"
+        self._shown = False
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="stages", cursor_type="row", zebra_stripes=True)
@@ -126,38 +155,33 @@ class PipelinePane(Vertical):
 
     # --- statuses -------------------------------------------------------------------
 
+    def shown(self) -> None:
+        """The tab was opened: statuses are checked from now on (dvc costs a second of CPU)."""
+        self._shown = True
+        if not self.running:
+            self.refresh_status()
+
     def action_refresh_status(self) -> None:
         if self.running:
             self.notify("dvc status waits for the running repro; statuses follow its log meanwhile")
             return
         self.refresh_status()
 
-    @work(exclusive=True, group="dvc-status")
-    async def refresh_status(self) -> None:
-        code, listing = await run_dvc(self.root, "stage", "list", "--name-only")
-        if code != 0:
-            self._note(f"dvc stage list failed: {last_line(listing)}")
-            return
-        names = [line.strip() for line in listing.splitlines() if line.strip()]
-        code, out = await run_dvc(self.root, "status", "--json")
+    @work(exclusive=True, group="dvc-status", thread=True)
+    def refresh_status(self) -> None:
+        """dvc takes about a second: a thread keeps the UI responsive meanwhile."""
+        worker = get_current_worker()
         try:
-            changed = json.loads(out[out.index("{"):]) if code == 0 else None
-        except ValueError:
-            changed = None
-        if not isinstance(changed, dict):
-            self._note(f"dvc status failed: {last_line(out)}")
-            return
-        ran = locked_stages(self.root)
-        statuses = {}
-        for name in names:
-            if name not in ran:
-                statuses[name] = (NEVER_RUN, "")
-            elif name in changed:
-                statuses[name] = (CHANGED, describe(changed[name]))
-            else:
-                statuses[name] = (UP_TO_DATE, "")
-        self.statuses = statuses
-        self._note(None)
+            statuses, problem = check_stages(self.root), None
+        except repro.ReproError as exc:
+            statuses, problem = None, str(exc)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_check, statuses, problem)
+
+    def _show_check(self, statuses: dict[str, tuple[str, str]] | None, problem: str | None) -> None:
+        if statuses is not None:
+            self.statuses = statuses
+        self._note(problem)
 
     def watch_statuses(self, statuses: dict[str, tuple[str, str]]) -> None:
         table = self.query_one("#stages", DataTable)
@@ -218,7 +242,7 @@ class PipelinePane(Vertical):
         self.running = self.run is not None and self.run.running
         self._follow_log()
         watched = tuple(stamp(self.root / name) for name in ("dvc.yaml", "dvc.lock", "params.yaml"))
-        if (was_running and not self.running) or (not self.running and watched != self._watch_stamps):
+        if self._shown and not self.running and (was_running or watched != self._watch_stamps):
             self._watch_stamps = watched
             self.refresh_status()
         self._say_repro()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -55,7 +54,7 @@ class ModelPanel(Vertical):
             self.set_class(name == f"-{run.status}", name)
         self.query_one(".run-line", Static).update(progress_line(run))
         self.query_one(ProgressBar).update(total=run.epochs_total, progress=run.epochs_done)
-        self.query_one(".run-metrics", Static).update(self._metrics_table(run))
+        self.query_one(".run-metrics", Static).update(self._metrics_text(run))
         history = run.history
         self.query_one(".loss-chart", CurvesPlot).show(
             [("train", history.epoch, history.train_loss), ("test", history.epoch, history.test_loss)]
@@ -65,19 +64,17 @@ class ModelPanel(Vertical):
         )
 
     @staticmethod
-    def _metrics_table(run: ModelRun) -> Table:
-        table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
-        table.add_column("")
-        table.add_column("latest", justify="right")
-        table.add_column("best", justify="right")
-        table.add_column("")
+    def _metrics_text(run: ModelRun) -> Text:
+        """Aligned latest/best columns (plain Text: it reads back as the same string)."""
+        out = Text(f"{'':<15} {'latest':>8} {'best':>8}\n", style="bold")
         metrics = run_metrics(run)
         for metric in METRICS:
             last, best = metrics[metric]
             fmt = loss if metric.endswith("loss") else pct
-            note = ""
-            if metric == "test_accuracy" and best is not None:
-                epoch = best_test_epoch(run)
-                note = f"at epoch {epoch}" if epoch is not None else ""
-            table.add_row(METRIC_LABELS[metric], fmt(last), Text(fmt(best), style="bold"), note)
-        return table
+            out.append(f"{METRIC_LABELS[metric]:<15} {fmt(last):>8} ")
+            out.append(f"{fmt(best):>8}", style="bold")
+            if metric == "test_accuracy" and best is not None and best_test_epoch(run) is not None:
+                out.append(f"  at epoch {best_test_epoch(run)}")
+            if metric != METRICS[-1]:
+                out.append("\n")
+        return out
