@@ -25,13 +25,14 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from stages.prepared import CLASSES
+
 DPI = 100
 LINE_SIZE = (8.0, 5.0)  # inches: 800 x 500 px
 COMPARISON_SIZE = (11.0, 8.0)  # 1100 x 800 px
 CONFUSION_SIZE = (7.0, 6.0)  # 700 x 600 px
 GRID_SIZE = (10.0, 6.0)  # 1000 x 600 px
 GRID_ROWS, GRID_COLS = 4, 10
-CLASSES = 10
 
 # Below this many epochs every point gets a marker, so 1- and 2-epoch runs show dots, not nothing.
 MARKER_EPOCHS = 30

@@ -36,7 +36,9 @@ ERROR_DIR = Path("metrics/error")
 EVAL_DIR = Path("metrics/eval")
 CONFUSION_DIR = Path("metrics/confusion")
 COMPARISON_FILE = Path("metrics/comparison.json")
-ERROR_COLUMNS = ("step", "train_time_s", "train_error", "test_error")
+# What comparison_bars draws from each model's entry of comparison.json (docs/contracts.md).
+COMPARED = ("best_train_accuracy", "best_test_accuracy", "final_test_accuracy", "min_train_loss",
+            "min_test_loss", "generalization_gap", "train_time_s", "params", "epochs")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Inputs:
     confusion: dict[str, pd.DataFrame]
     comparison: dict
     x_test: np.ndarray
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _read_json(path: Path, maker: str) -> dict:
@@ -97,6 +103,8 @@ def load_inputs(models: list[str]) -> Inputs:
                              f"run `dvc repro train@{name}` first")
         histories[name] = history.to_frame()
         evals[name] = _read_json(EVAL_DIR / f"{name}.json", "evaluate")
+        if not _is_number(evals[name].get("test_loss")):
+            raise StageError(f"{EVAL_DIR / name}.json has no numeric test_loss; run `dvc repro -f evaluate`")
         confusion[name] = _read_confusion(CONFUSION_DIR / f"{name}.csv", np.asarray(y_test))
     comparison = _read_json(COMPARISON_FILE, "evaluate")
     compared = comparison.get("models")
@@ -104,6 +112,11 @@ def load_inputs(models: list[str]) -> Inputs:
         found = ", ".join(compared) if isinstance(compared, dict) else "none"
         raise StageError(f"{COMPARISON_FILE} compares {found} but params.yaml has {', '.join(models)}; "
                          "run `dvc repro evaluate`")
+    for name in models:
+        missing = [key for key in COMPARED if not _is_number(compared[name].get(key))]
+        if missing:
+            raise StageError(f"{COMPARISON_FILE}: models.{name} lacks {', '.join(missing)}; "
+                             "run `dvc repro -f evaluate`")
     return Inputs(models, histories, evals, confusion,
                   {**comparison, "models": {name: compared[name] for name in models}}, x_test)
 
@@ -133,7 +146,7 @@ def figure_builders(inputs: Inputs) -> Iterator[tuple[str, Callable[[], Figure]]
     for name in inputs.models:
         frame = inputs.confusion[name]
         yield f"7_confusion_{name}.png", lambda n=name, f=frame: figures.confusion_matrix(
-            n, f["actual"].to_numpy(), f["predicted"].to_numpy(), inputs.evals[n].get("test_loss"))
+            n, f["actual"].to_numpy(), f["predicted"].to_numpy(), inputs.evals[n]["test_loss"])
     for name in inputs.models:
         frame = inputs.confusion[name]
         yield f"8_misclassified_{name}.png", lambda n=name, f=frame: figures.misclassified_digits(

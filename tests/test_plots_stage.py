@@ -210,6 +210,11 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
      "metrics/confusion/model_a.csv does not match data/prepared/y_test.npy (1 rows for 60"),
     (lambda root: (root / "metrics/confusion/model_a.csv").write_text("a,b\n1,2\n"),
      "has columns ['a', 'b'], expected actual,predicted"),
+    (lambda root: (root / "metrics/comparison.json").write_text(json.dumps({"models": {
+        "model_a": {"params": 1}, "model_b": {"params": 2}}})),
+     "metrics/comparison.json: models.model_a lacks best_train_accuracy, best_test_accuracy"),
+    (lambda root: (root / "metrics/eval/model_b.json").write_text('{"test_accuracy": 0.5}'),
+     "metrics/eval/model_b.json has no numeric test_loss"),
     (lambda root: (root / "data/prepared/x_test.npy").unlink(),
      "data/prepared/x_test.npy not found; run `dvc repro prepare` first"),
 ])
