@@ -110,7 +110,7 @@ async def test_finished_runs_show_their_numbers() -> None:
         assert panel.border_title == "model_b  784→256→512→128→10"
         assert panel.border_subtitle == "finished"
         assert str(panel.query_one(".run-line", Static).render()) == (
-            "epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow"
+            "finished · epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow"
         )
         metrics = str(panel.query_one(".run-metrics", Static).render())
         assert "test accuracy     98.15%   98.37%  at epoch 8" in metrics
@@ -377,7 +377,7 @@ async def test_repro_of_the_real_pipeline_shows_finished_training(
         for model in ("model_a", "model_b"):
             panel = app.query_one(f"#panel-{model}", ModelPanel)
             await wait_for(pilot, lambda p=panel: p.border_subtitle == "finished", what=f"{model} finished")
-            assert str(panel.query_one(".run-line", Static).render()).startswith("epoch 2/2 · elapsed ")
+            assert str(panel.query_one(".run-line", Static).render()).startswith("finished · epoch 2/2 · ")
             assert panel.query_one(ProgressBar).progress == 2
         await wait_for(pilot, lambda: set(stage_statuses(app).values()) == {"up to date"},
                        what="every stage up to date")

@@ -30,11 +30,11 @@ class GraphView(ScrollableContainer):
     """The drawn graph; focused, its arrow keys step the walkthrough (up/down still scroll)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right,n", "step(1)", "Next step"),
-        Binding("left,p", "step(-1)", "Previous"),
+        Binding("right,n", "step(1)", "Next", key_display="→"),
+        Binding("left,p", "step(-1)", "Prev", key_display="←"),
         Binding("home", "jump('first')", "Start"),
         Binding("end", "jump('last')", "End"),
-        Binding("space", "play", "Play/pause"),
+        Binding("space", "play", "Play"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -54,7 +54,7 @@ class GraphView(ScrollableContainer):
 
 class BackpropPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "reset_inputs", "Reset inputs"),
+        Binding("r", "reset_inputs", "Reset"),
         Binding("escape", "focus_graph", "Back to graph", show=False),
     ]
 
@@ -106,15 +106,14 @@ class BackpropPane(Vertical):
         grid.mount_all(widgets)
 
     def _recompute(self, inputs: dict[str, float]) -> None:
-        assert self._params is not None
-        error = self.query_one("#backprop-error", Static)
+        if self._params is None:
+            return
         try:
             self.trace = trace(self._params.expression, inputs)
         except (ExpressionError, ArithmeticError, ValueError) as exc:
-            error.update(Text(f"cannot compute at these inputs: {exc}; showing the last result",
-                              style="bold red"))
+            self._error(f"cannot compute at these inputs: {exc}; showing the last result")
             return
-        error.update("")
+        self._error(None)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if self._params is None or not event.input.id:
@@ -127,11 +126,15 @@ class BackpropPane(Vertical):
                 inputs[name] = float(field.value)
             except ValueError:
                 field.add_class("-invalid")
-                message = f"{name}: {field.value!r} is not a number"
-                self.query_one("#backprop-error", Static).update(Text(message, style="bold red"))
+                self._error(f"{name}: {field.value!r} is not a number")
                 return
             field.remove_class("-invalid")
         self._recompute(inputs)
+
+    def _error(self, message: str | None) -> None:
+        error = self.query_one("#backprop-error", Static)
+        error.update(Text(message or "", style="bold red"))
+        error.display = message is not None
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -40,5 +40,12 @@ class CurvesPlot(PlotextPlot):
         plt.xlabel("epoch")
         for (label, xs, ys), color in zip(drawn, COLORS, strict=False):
             plt.plot(xs, ys, label=label, color=color, marker="braille")
-        if drawn and max(len(xs) for _, xs, _ in drawn) == 1:
-            plt.xticks([drawn[0][1][0]])
+        if drawn:
+            plt.xticks(epoch_ticks(max(max(xs) for _, xs, _ in drawn)))
+
+
+def epoch_ticks(last: int, most: int = 6) -> list[int]:
+    """Round whole epochs for the x axis (plotext alone would label 1.0, 3.8, 6.5, ...)."""
+    steps = [base * 10**power for power in range(7) for base in (1, 2, 5)]
+    step = next(step for step in steps if last / step <= most)
+    return list(range(step, last + 1, step))

@@ -23,6 +23,7 @@ from tui.report import (
 from tui.widgets.curves import CurvesPlot
 
 STATUS_CLASSES = ("-waiting", "-running", "-finished", "-failed", "-interrupted")
+STATUS_STYLES = {"running": "bold", "finished": "bold green", "failed": "bold red", "interrupted": "bold red"}
 
 
 class ModelPanel(Vertical):
@@ -52,7 +53,9 @@ class ModelPanel(Vertical):
         self.border_subtitle = status_text(run)
         for name in STATUS_CLASSES:
             self.set_class(name == f"-{run.status}", name)
-        self.query_one(".run-line", Static).update(progress_line(run))
+        line = Text(status_text(run), style=STATUS_STYLES.get(run.status, ""))
+        line.append(f" · {progress_line(run)}", style="")
+        self.query_one(".run-line", Static).update(line)
         self.query_one(ProgressBar).update(total=run.epochs_total, progress=run.epochs_done)
         self.query_one(".run-metrics", Static).update(self._metrics_text(run))
         history = run.history
@@ -66,7 +69,8 @@ class ModelPanel(Vertical):
     @staticmethod
     def _metrics_text(run: ModelRun) -> Text:
         """Aligned latest/best columns (plain Text: it reads back as the same string)."""
-        out = Text(f"{'':<15} {'latest':>8} {'best':>8}\n", style="bold")
+        out = Text()
+        out.append(f"{'':<15} {'latest':>8} {'best':>8}\n", style="bold")
         metrics = run_metrics(run)
         for metric in METRICS:
             last, best = metrics[metric]
