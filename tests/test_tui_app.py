@@ -46,6 +46,14 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
         await pilot.pause(0.05)
 
 
+async def open_backprop(pilot: Pilot) -> BackpropPane:
+    """Switch to the Backprop tab once its first trace is computed (the form mounts asynchronously)."""
+    pane = pilot.app.query_one(BackpropPane)
+    await wait_for(pilot, lambda: pane.trace is not None, what="the first trace")
+    await pilot.press("3")
+    return pane
+
+
 def text(app: DashboardApp, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
@@ -116,6 +124,25 @@ async def test_finished_runs_show_their_numbers() -> None:
         assert "test accuracy     98.15%   98.37%  at epoch 8" in metrics
         assert not app.query_one("#training-hint").display
         assert not app.query_one("#warnings").display
+
+
+async def test_panels_sit_side_by_side_once_the_terminal_is_wide() -> None:
+    app = make_app(FIXTURES / "finished")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
+        await pilot.pause()
+        first, second = (panel.virtual_region for panel in app.query(ModelPanel))
+        assert app.screen.has_class("-narrow")
+        assert second.y >= first.bottom and second.x == first.x
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        first, second = (panel.virtual_region for panel in app.query(ModelPanel))
+        assert app.screen.has_class("-wide")
+        assert second.y == first.y and second.x >= first.right
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        first, second = (panel.virtual_region for panel in app.query(ModelPanel))
+        assert second.y >= first.bottom
 
 
 async def test_a_growing_run_moves_the_progress_bar_and_the_charts(tmp_path: Path) -> None:
@@ -211,8 +238,7 @@ async def test_stepping_the_walkthrough_shows_each_chain_rule_line() -> None:
     expected = trace(EXPRESSION, INPUTS)
     app = make_app(FIXTURES / "finished")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        pane = app.query_one(BackpropPane)
+        pane = await open_backprop(pilot)
         assert pane.step == -1
         assert text(app, "#step-info").startswith("step 0/21 · inputs only")
         await pilot.press("right")
@@ -234,8 +260,7 @@ async def test_stepping_the_walkthrough_shows_each_chain_rule_line() -> None:
 async def test_space_plays_and_pauses_and_play_stops_at_the_end() -> None:
     app = make_app(FIXTURES / "finished")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        pane = app.query_one(BackpropPane)
+        pane = await open_backprop(pilot)
         await pilot.press("space")
         assert pane.playing
         await wait_for(pilot, lambda: pane.step >= 1, what="autoplay to advance")
@@ -253,7 +278,8 @@ async def test_space_plays_and_pauses_and_play_stops_at_the_end() -> None:
 async def test_editing_an_input_recomputes_the_gradients() -> None:
     app = make_app(FIXTURES / "finished")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3", "end")
+        await open_backprop(pilot)
+        await pilot.press("end")
         assert text(app, "#grad-x1") == "∂ 0.345"
         field = app.query_one("#in-w1", Input)
         field.focus()
@@ -274,10 +300,27 @@ async def test_editing_an_input_recomputes_the_gradients() -> None:
         assert text(app, "#grad-x1") == "∂ 0.345"
 
 
+async def test_new_inputs_in_params_yaml_reach_the_form(finished: Path) -> None:
+    app = make_app(finished)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backprop(pilot)
+        await pilot.press("end")
+        params = finished / "params.yaml"
+        params.write_text(params.read_text().replace("x1: 0.7", "x1: 1.5"))
+        field = app.query_one("#in-x1", Input)
+        await wait_for(pilot, lambda: field.value == "1.5", what="the new x1 in the form")
+        assert text(app, "#grad-w1") == f"∂ {fmt(trace(EXPRESSION, {**INPUTS, 'x1': 1.5}).grads['w1'])}"
+        params.write_text(params.read_text().replace("x1: 1.5", "y1: 1.5").replace("x1*w1", "y1*w1"))
+        # ∂f/∂y1 = b·w1 = (−0.23)(−1.5)
+        await wait_for(pilot, lambda: len(app.query("#grad-y1")) == 1 and text(app, "#grad-y1") == "∂ 0.345",
+                       what="the form rebuilt for y1, with its gradient")
+        assert len(app.query("#in-x1")) == 0
+
+
 async def test_backprop_check_marks(finished: Path) -> None:
     app = make_app(finished)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
+        await open_backprop(pilot)
         check = text(app, "#backprop-check")
         assert "✓ TensorFlow: max |Δ| 5.96e-08 ≤ 1e-06" in check
         assert "✓ finite differences: max |Δ| 2.1e-10 ≤ 1e-06" in check

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -75,19 +75,29 @@ def test_compare(snap_compare: Callable, finished: Path, size: tuple[int, int]) 
     assert snap_compare(make_app(finished), press=["2"], terminal_size=size, run_before=settle)
 
 
+def walkthrough_at(step: int) -> Callable[[Pilot], Awaitable[None]]:
+    """Open the Backprop tab once its trace exists, and step to `step` (0-based) with the keys."""
+
+    async def go(pilot: Pilot) -> None:
+        pane = pilot.app.query_one(BackpropPane)
+        deadline = time.monotonic() + 10
+        while pane.trace is None:
+            assert time.monotonic() < deadline, "no trace"
+            await pilot.pause(0.05)
+        await pilot.press("3", *["right"] * (step + 1))
+        assert pane.step == step
+        await settle(pilot)
+
+    return go
+
+
 def test_backprop_midway(snap_compare: Callable, finished: Path) -> None:
     """The backward pass has just reached x1: its chain-rule line and the highlighted edge."""
-    assert snap_compare(make_app(finished), press=["3", *["right"] * 14], terminal_size=NARROW,
-                        run_before=settle)
+    assert snap_compare(make_app(finished), terminal_size=NARROW, run_before=walkthrough_at(13))
 
 
 def test_backprop_complete(snap_compare: Callable, finished: Path) -> None:
-    async def to_the_end(pilot: Pilot) -> None:
-        await settle(pilot)
-        await pilot.press("3", "end")
-        assert pilot.app.query_one(BackpropPane).step == 20
-
-    assert snap_compare(make_app(finished), terminal_size=WIDE, run_before=to_the_end)
+    assert snap_compare(make_app(finished), terminal_size=WIDE, run_before=walkthrough_at(20))
 
 
 def test_pipeline_never_run(snap_compare: Callable, tmp_path: Path) -> None:

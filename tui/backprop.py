@@ -26,6 +26,11 @@ AUTOPLAY_S = 0.8
 BEFORE_FIRST = -1
 
 
+def number_text(value: float) -> str:
+    """A number as typed in an input box (ASCII minus, no needless digits)."""
+    return fmt(value, 12).replace("−", "-")
+
+
 class GraphView(ScrollableContainer):
     """The drawn graph; focused, its arrow keys step the walkthrough (up/down still scroll)."""
 
@@ -84,26 +89,33 @@ class BackpropPane(Vertical):
 
     # --- data -----------------------------------------------------------------------
 
-    def watch_data(self, data: Dashboard | None) -> None:
+    async def watch_data(self, data: Dashboard | None) -> None:
         if data is None:
             return
         params = data.params.backprop if data.params else None
+        if params is None and self._params is None:
+            self._error("params.yaml could not be read (see the warning above): no expression to trace")
         if params is not None and params != self._params:
+            same_inputs = self._params is not None and list(params.inputs) == list(self._params.inputs)
             self._params = params
-            self._build_inputs(params)
+            if same_inputs:
+                for name, value in params.inputs.items():
+                    self.query_one(f"#in-{name}", Input).value = number_text(value)
+            else:
+                await self._build_inputs(params)
             self._recompute(dict(params.inputs))
         self._show_check()
 
-    def _build_inputs(self, params: BackpropParams) -> None:
+    async def _build_inputs(self, params: BackpropParams) -> None:
         grid = self.query_one("#inputs", Grid)
-        grid.remove_children()
+        await grid.remove_children()
         widgets = []
         for name, value in params.inputs.items():
             widgets.append(Label(name, classes="input-name"))
-            widgets.append(Input(fmt(value, 12).replace("−", "-"), type="number", compact=True,
+            widgets.append(Input(number_text(value), type="number", compact=True,
                                  id=f"in-{name}", classes="input-value"))
             widgets.append(Static(id=f"grad-{name}", classes="input-grad"))
-        grid.mount_all(widgets)
+        await grid.mount_all(widgets)
 
     def _recompute(self, inputs: dict[str, float]) -> None:
         if self._params is None:
@@ -120,8 +132,11 @@ class BackpropPane(Vertical):
             return
         event.stop()
         inputs = {}
+        fields = {field.id: field for field in self.query(".input-value").results(Input)}
         for name in self._params.inputs:
-            field = self.query_one(f"#in-{name}", Input)
+            field = fields.get(f"in-{name}")
+            if field is None:  # the form is being rebuilt for new inputs
+                return
             try:
                 inputs[name] = float(field.value)
             except ValueError:
@@ -147,7 +162,7 @@ class BackpropPane(Vertical):
         if self._params is None:
             return
         for name, value in self._params.inputs.items():
-            self.query_one(f"#in-{name}", Input).value = fmt(value, 12).replace("−", "-")
+            self.query_one(f"#in-{name}", Input).value = number_text(value)
 
     # --- stepping -------------------------------------------------------------------
 
