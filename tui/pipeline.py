@@ -113,8 +113,13 @@ def check_stages(root: Path) -> dict[str, tuple[str, str]]:
 
 
 def last_line(text: str) -> str:
+    """What to show of dvc's failure: its ERROR line if any, else its last line."""
     lines = [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    errors = [line for line in lines if line.startswith("ERROR:")]
+    if errors and "is busy, it is being blocked by" in errors[0]:
+        blocker = next((line for line in lines if line.startswith("(PID ")), "another dvc process")
+        return f"another dvc command is running: {blocker}; press u once it has ended"
+    return errors[0] if errors else lines[-1] if lines else "no output"
 
 
 class PipelinePane(Vertical):

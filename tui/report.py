@@ -37,7 +37,10 @@ def pct(value: float | None) -> str:
 
 
 def loss(value: float | None) -> str:
-    return "–" if value is None else f"{value:.4f}"
+    """Four decimals, or two significant digits once training has driven it below 0.001."""
+    if value is None:
+        return "–"
+    return f"{value:.4f}" if abs(value) >= 0.001 or value == 0 else f"{value:.2e}"
 
 
 def points(value: float | None) -> str:
