@@ -102,7 +102,8 @@ def test_killed_run_resumes_to_the_same_log_as_an_uninterrupted_run(make_repo, m
 
     # The same params in a second copy: bypass the run-cache (shared by both) to really train.
     killed = make_repo(overrides, name="killed")
-    crash = dvc(killed, "repro", "--no-run-cache", "train@model_a", check=False, MNIST_TRAIN_KILL_AFTER_EPOCH="3")
+    crash = dvc(killed, "repro", "--no-run-cache", "train@model_a", check=False,
+                MNIST_TRAIN_KILL_AFTER_EPOCH="3")
     assert crash.returncode != 0
     assert len(load_history(killed / "metrics/train/model_a")) == 3
     assert list((killed / ".checkpoints" / "model_a").glob("*/epoch-00002"))
@@ -147,7 +148,8 @@ def test_sigterm_checkpoints_then_resumes(make_repo, mnist_mirror, dvc):
 
 def test_changed_param_does_not_resume_a_stale_checkpoint(make_repo, mnist_mirror, dvc):
     repo = make_repo({**TINY, "train.epochs": 3})
-    crash = dvc(repo, "repro", "--no-run-cache", "train@model_a", check=False, MNIST_TRAIN_KILL_AFTER_EPOCH="2")
+    crash = dvc(repo, "repro", "--no-run-cache", "train@model_a", check=False,
+                MNIST_TRAIN_KILL_AFTER_EPOCH="2")
     assert crash.returncode != 0
     set_params(repo, {"train.learning_rate": 0.002})
     again = dvc(repo, "repro", "train@model_a")
