@@ -72,32 +72,31 @@ def _pct(value: float) -> str:
     return f"{value * 100:.2f}%"
 
 
-def verdicts(summaries: dict[str, dict]) -> dict[str, dict]:
-    """One winner and sentence per criterion, phrased like the assignment's conclusion."""
-    def pick(key: str, best: type[max] | type[min]) -> tuple[str, str | None]:
-        ranked = sorted(summaries, key=lambda m: summaries[m][key], reverse=best is max)
-        return ranked[0], (ranked[1] if len(ranked) > 1 else None)
+# criterion -> (summary key, better is higher?, sentence template, value format)
+CRITERIA = {
+    "accuracy": ("best_test_accuracy", True,
+                 "{win} performs better: higher best testing accuracy ({value}{vs}).", _pct),
+    "loss": ("min_test_loss", False,
+             "{win} is better on loss: lower minimum testing loss ({value}{vs}).", "{:.4f}".format),
+    "gap": ("generalization_gap", False,
+            "{win} generalizes better: smaller gap between best training and best testing accuracy "
+            "({value}{vs}).", lambda v: f"{v * 100:.2f} points"),
+    "time": ("train_time_s", False,
+             "{win} is cheaper: less training time ({value}{vs}) for similar testing accuracy.",
+             "{:.0f} s".format),
+}
 
+
+def verdicts(summaries: dict[str, dict]) -> dict[str, dict]:
+    """One winner and sentence per criterion, phrased like the assignment's conclusion;
+    the runner-up's value is quoted so the size of the win is visible."""
     result = {}
-    win, other = pick("best_test_accuracy", max)
-    vs = f" vs {_pct(summaries[other]['best_test_accuracy'])} for {other}" if other else ""
-    result["accuracy"] = {"winner": win, "sentence": (
-        f"{win} performs better: higher best testing accuracy "
-        f"({_pct(summaries[win]['best_test_accuracy'])}{vs}).")}
-    win, other = pick("min_test_loss", min)
-    vs = f" vs {summaries[other]['min_test_loss']:.4f} for {other}" if other else ""
-    result["loss"] = {"winner": win, "sentence": (
-        f"{win} is better on loss: lower minimum testing loss ({summaries[win]['min_test_loss']:.4f}{vs}).")}
-    win, other = pick("generalization_gap", min)
-    vs = f" vs {summaries[other]['generalization_gap'] * 100:.2f} for {other}" if other else ""
-    result["gap"] = {"winner": win, "sentence": (
-        f"{win} generalizes better: smaller gap between best training and best testing accuracy "
-        f"({summaries[win]['generalization_gap'] * 100:.2f} points{vs}).")}
-    win, other = pick("train_time_s", min)
-    vs = f" vs {summaries[other]['train_time_s']:.0f} s for {other}" if other else ""
-    result["time"] = {"winner": win, "sentence": (
-        f"{win} is cheaper: less training time ({summaries[win]['train_time_s']:.0f} s{vs}) "
-        "for similar testing accuracy.")}
+    for criterion, (key, higher, template, fmt) in CRITERIA.items():
+        ranked = sorted(summaries, key=lambda m: summaries[m][key], reverse=higher)
+        win = ranked[0]
+        vs = f" vs {fmt(summaries[ranked[1]][key])} for {ranked[1]}" if len(ranked) > 1 else ""
+        result[criterion] = {"winner": win,
+                             "sentence": template.format(win=win, value=fmt(summaries[win][key]), vs=vs)}
     return result
 
 
