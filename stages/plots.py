@@ -4,7 +4,7 @@
 
 Loads the per-epoch training logs, the evaluation results and the test images,
 checks that they belong together, then asks `stages.figures` for every picture
-and saves each one atomically into `plots/` (PNG names start with the number of
+and saves each one atomically into `plots/figures/` (PNG names start with the number of
 the figure kind, so a file listing follows the assignment's order).
 
 It also writes `metrics/error/<model>.tsv` (epoch, cumulative training time,
@@ -31,7 +31,7 @@ from stages.history import TRAIN_DIR, load_history
 from stages.params import load_params
 from stages.prepared import CLASSES, load_split
 
-PLOTS_DIR = Path("plots")
+PLOTS_DIR = Path("plots/figures")
 ERROR_DIR = Path("metrics/error")
 EVAL_DIR = Path("metrics/eval")
 CONFUSION_DIR = Path("metrics/confusion")

@@ -157,7 +157,7 @@ def test_stage_writes_every_png_at_its_pixel_size(workdir: Path, epochs: int, ca
         assert plots.main() == 0
         out = capsys.readouterr().out
     assert f"{len(EXPECTED_PNGS)} figures" in out
-    pngs = {p.name: p for p in (workdir / "plots").iterdir()}
+    pngs = {p.name: p for p in (workdir / "plots" / "figures").iterdir()}
     assert set(pngs) == set(EXPECTED_PNGS)
     for name, path in pngs.items():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
@@ -167,7 +167,7 @@ def test_stage_writes_every_png_at_its_pixel_size(workdir: Path, epochs: int, ca
             assert image.size == EXPECTED_PNGS[name], name
             pixels = np.asarray(image.convert("L"), dtype=float)
         assert pixels.std() > 10, f"{name} looks blank"
-    assert not list((workdir / "plots").glob(".*")), "temporary files left behind"
+    assert not list((workdir / "plots" / "figures").glob(".*")), "temporary files left behind"
     if epochs == 2:  # same inputs, same bytes: DVC sees no change and `dvc plots diff` no noise
         before = {name: path.read_bytes() for name, path in pngs.items()}
         plots.main()
@@ -195,7 +195,7 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
     (workdir / "params.yaml").write_text(yaml.safe_dump(params))
     write_synthetic_tree(workdir, 2, models=("model_a",))
     plots.main()
-    assert not [p for p in (workdir / "plots").iterdir() if "model_b" in p.name]
+    assert not [p for p in (workdir / "plots" / "figures").iterdir() if "model_b" in p.name]
     assert sorted(p.name for p in (workdir / "metrics" / "error").iterdir()) == ["model_a.tsv"]
 
 
@@ -225,7 +225,7 @@ def test_bad_inputs_are_reported_before_drawing(workdir: Path, damage, message: 
         plots.main()
     assert message in str(error.value)
     assert "\n" not in str(error.value)
-    assert not (workdir / "plots").exists()
+    assert not (workdir / "plots" / "figures").exists()
 
 
 def test_a_stale_comparison_is_one_line_on_stderr_and_exit_2(workdir: Path):
@@ -237,7 +237,7 @@ def test_a_stale_comparison_is_one_line_on_stderr_and_exit_2(workdir: Path):
     assert proc.returncode == 2
     assert proc.stderr == ("error: metrics/comparison.json compares model_a but params.yaml has "
                            "model_a, model_b; run `dvc repro evaluate`\n")
-    assert not (workdir / "plots").exists()
+    assert not (workdir / "plots" / "figures").exists()
 
 
 # --- DVC: the stage block, the declared plots, experiments --------------------------------------
@@ -292,7 +292,7 @@ def test_plots_stage_block_and_declared_plots_in_a_dvc_repo(make_repo, dvc):
     out = dvc(repo, "repro", "--single-item", "plots").stdout
     assert "Running stage 'plots'" in out
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["plots"]
-    assert {o["path"] for o in lock["outs"]} == {"plots", "metrics/error"}
+    assert {o["path"] for o in lock["outs"]} == {"plots/figures", "metrics/error"}
     shown = json.loads(dvc(repo, "plots", "show", "--json").stdout)
     assert_every_plot_has_data(shown, repo, epochs=3, n_test=60, revs=["workspace"])
 
@@ -324,7 +324,7 @@ def test_tiny_pipeline_plots_experiment_and_plots_diff(make_repo, mnist_mirror, 
     epochs, n_test = TINY["train.epochs"], TINY["data.test_limit"]
     shown = json.loads(dvc(repo, "plots", "show", "--json").stdout)
     assert_every_plot_has_data(shown, repo, epochs, n_test, revs=["workspace"])
-    for png in (repo / "plots").glob("*.png"):
+    for png in (repo / "plots" / "figures").glob("*.png"):
         with Image.open(png) as image:
             assert image.size == EXPECTED_PNGS[png.name]
     run(["git", "add", "-A"], repo)
