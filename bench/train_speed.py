@@ -88,6 +88,29 @@ def _timed(fn, *args) -> float:
     return time.perf_counter() - began
 
 
+def gemm_seconds(hidden: tuple[int, ...], batch: int, n_train: int, n_test: int) -> float:
+    """numpy time of exactly the matrix products of one epoch at this batch size (forward,
+    input-gradient and weight-gradient per layer; validation forward), nothing else: the
+    machine's limit for this shape, which small batches keep far below the square probe."""
+    rng = np.random.default_rng(0)
+    widths = [784, *hidden, 10]
+    weights = [rng.standard_normal((a, b), dtype=np.float32) for a, b in itertools.pairwise(widths)]
+    acts = [rng.standard_normal((batch, w), dtype=np.float32) for w in widths]
+
+    def one_step() -> None:
+        for i, w in enumerate(weights):
+            acts[i] @ w                      # forward
+            acts[i].T @ acts[i + 1]          # weight gradient
+            if i:
+                acts[i + 1] @ w.T            # input gradient (not needed for the first layer)
+
+    one_step()
+    steps = 50
+    per_step = min(_timed(lambda: [one_step() for _ in range(steps)]) for _ in range(3)) / steps
+    forward_share = 1 / 3  # validation runs the forward products only
+    return per_step * (-(-n_train // batch) + forward_share * n_test / batch)
+
+
 class Worker:
     """Everything that runs inside one backend's process."""
 
@@ -132,6 +155,23 @@ class Worker:
         scores = net.evaluate(self.x_test, self.y_test_hot, batch_size=VALIDATION_BATCH, verbose=0,
                               return_dict=True)
         return float(scores["accuracy"])
+
+    def breakdown(self, model: ModelParams) -> dict[str, float]:
+        """Where one project-path epoch goes: the shuffle copy, the compiled training steps, the
+        validation pass, and what is left (the fit call's own set-up around them)."""
+        batch = self.params.train.batch_size
+        net = self._fresh(model, batch, True)
+        self.project_epoch(net, batch, 1)  # compile both functions first
+        order = epoch_permutation(self.params.train.seed, 2, len(self.x))
+        shuffle = min(_timed(lambda: (self.x[order], self.y_hot[order])) for _ in range(3))
+        x, y = self.x[order], self.y_hot[order]
+        steps = statistics.median(_timed(lambda: net.fit(x, y, batch_size=batch, shuffle=False, verbose=0))
+                                  for _ in range(3))
+        validation = statistics.median(_timed(self.accuracy, net) for _ in range(3))
+        total = statistics.median(_timed(self.project_epoch, net, batch, e) for e in range(3, 6))
+        return {"epoch_s": total, "shuffle_copy_s": shuffle, "train_steps_s": steps,
+                "validation_s": validation, "other_s": max(0.0, total - shuffle - steps - validation),
+                "gemm_bound_s": gemm_seconds(model.hidden, batch, len(self.x), len(self.x_test))}
 
     def compare(self, model: ModelParams, epochs: int) -> dict:
         """Warm-up epoch each, then `epochs` alternating timed epochs of plain and project."""
@@ -181,6 +221,8 @@ def run_worker(backend: str, epochs: int, limit: int, with_scaling: bool) -> dic
     worker = Worker(backend, limit)
     probe = matmul_probe(worker.matmul)
     models = {name: worker.compare(model, epochs) for name, model in worker.params.models.items()}
+    for name, model in worker.params.models.items():
+        models[name]["breakdown"] = worker.breakdown(model)
     result = {"backend": backend, "matmul_gflops": probe, "models": models,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if with_scaling and "model_b" in worker.params.models:
@@ -205,6 +247,15 @@ def table(results: dict) -> str:
                 f"{m['project_s_per_epoch']:12.2f} "
                 f"{m['speedup']:7.1f}x {m['gflops']:8.0f} {m['matmul_fraction']:8.0%} "
                 f"{m['accuracy_plain']:9.4f} {m['accuracy_project']:9.4f}")
+    lines += ["", "where one project-path epoch goes (s): shuffle copy, compiled train steps, validation, "
+              "other (fit set-up); gemm = numpy time of the same matrix products alone"]
+    for run in results["runs"]:
+        for name, m in run["models"].items():
+            b = m["breakdown"]
+            lines.append(f"{name:8} {run['backend']:10} epoch {b['epoch_s']:.2f}"
+                         f" = shuffle {b['shuffle_copy_s']:.2f} + steps {b['train_steps_s']:.2f}"
+                         f" + validation {b['validation_s']:.2f}"
+                         f" + other {b['other_s']:.2f}; gemm {b['gemm_bound_s']:.2f}")
     for run in results["runs"]:
         if "scaling" in run:
             lines += ["", f"scaling ({run['backend']}, project path, model_b widths x multiplier):",
