@@ -96,37 +96,35 @@ def _epochs_note(frame: pd.DataFrame) -> str:
     return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
-def train_error_vs_time(model: str, history: pd.DataFrame) -> Figure:
-    """Assignment figure 1: training error against cumulative training time."""
+def _errors_vs_time(history: pd.DataFrame, series: list[tuple[str, str, str]], title: str) -> Figure:
+    """Error (%) of the given accuracy columns against cumulative training time."""
     fig = _figure(LINE_SIZE)
     ax = fig.add_subplot()
-    error = _error_pct(history["train_accuracy"])
-    ax.plot(history["train_time_s"], error, color=TRAIN_COLOR, label="training error", **_style(len(history)))
-    _set_scale(ax, error)
-    ax.set_title(f"{model}: training error vs training time ({_epochs_note(history)})")
+    style = _style(len(history))
+    errors = []
+    for column, label, color in series:
+        errors.append(_error_pct(history[column]))
+        ax.plot(history["train_time_s"], errors[-1], color=color, label=label, **style)
+    _set_scale(ax, np.concatenate(errors))
+    ax.set_title(f"{title} ({_epochs_note(history)})")
     ax.set_xlabel(TIME_LABEL)
     ax.set_ylabel(ERROR_LABEL)
     ax.grid(True, alpha=0.3)
     ax.legend()
     return fig
+
+
+def train_error_vs_time(model: str, history: pd.DataFrame) -> Figure:
+    """Assignment figure 1: training error against cumulative training time."""
+    return _errors_vs_time(history, [("train_accuracy", "training error", TRAIN_COLOR)],
+                           f"{model}: training error vs training time")
 
 
 def error_vs_time(model: str, history: pd.DataFrame) -> Figure:
     """Assignment figure 2: training and testing error against cumulative training time."""
-    fig = _figure(LINE_SIZE)
-    ax = fig.add_subplot()
-    style = _style(len(history))
-    train = _error_pct(history["train_accuracy"])
-    test = _error_pct(history["test_accuracy"])
-    ax.plot(history["train_time_s"], train, color=TRAIN_COLOR, label="training error", **style)
-    ax.plot(history["train_time_s"], test, color=TEST_COLOR, label="testing error", **style)
-    _set_scale(ax, np.concatenate([train, test]))
-    ax.set_title(f"{model}: training and testing error vs training time ({_epochs_note(history)})")
-    ax.set_xlabel(TIME_LABEL)
-    ax.set_ylabel(ERROR_LABEL)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    return fig
+    return _errors_vs_time(history, [("train_accuracy", "training error", TRAIN_COLOR),
+                                     ("test_accuracy", "testing error", TEST_COLOR)],
+                           f"{model}: training and testing error vs training time")
 
 
 def loss_vs_epoch(model: str, history: pd.DataFrame) -> Figure:
