@@ -106,5 +106,5 @@ def mcnemar_sentence(first: str, second: str, test: dict) -> str:
         better = second if test["b01"] > test["b10"] else first
         return (f"{better}'s edge is significant (McNemar exact p = {test['p_value']:.3g}; "
                 f"{test['b01']} images only {second} gets right, {test['b10']} only {first}).")
-    return (f"the difference is not significant at {SIGNIFICANCE} (McNemar exact p = {test['p_value']:.3g}; "
+    return (f"The difference is not significant at {SIGNIFICANCE} (McNemar exact p = {test['p_value']:.3g}; "
             f"{test['b01']} images only {second} gets right, {test['b10']} only {first}).")

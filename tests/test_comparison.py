@@ -56,7 +56,7 @@ def test_mcnemar_sentence_names_the_better_model_only_when_significant():
     significant = mcnemar_sentence("model_a", "model_b", {"b01": 24, "b10": 11, "p_value": 0.041})
     assert significant.startswith("model_b's edge is significant")
     noise = mcnemar_sentence("model_a", "model_b", {"b01": 5, "b10": 5, "p_value": 1.0})
-    assert noise.startswith("the difference is not significant")
+    assert noise.startswith("The difference is not significant")
 
 
 def test_run_summary_follows_the_assignment_definitions():
