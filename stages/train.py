@@ -5,12 +5,11 @@
 It computes what a plain `model.fit(x, y, batch_size=64, shuffle=True,
 validation_data=(x_test, y_test))` computes — same model, optimizer, batch size,
 a fresh shuffle every epoch, same number of updates, validation on the test set
-after every epoch — but fast: the data stays in memory, each epoch runs as one
-compiled (XLA) call of `steps_per_execution` = all its batches, and Python only
-runs between epochs. Each epoch is one `fit` call on that epoch's permutation,
-drawn from `(seed, epoch)`, so the batch order of epoch k never depends on
-what ran before: a run resumed from a checkpoint replays exactly the epochs an
-uninterrupted run would.
+after every epoch — but fast: the data stays in memory and each epoch runs as
+one compiled call (stages/epoch.py), so Python only runs between epochs. The
+shuffle of epoch k is drawn from `(seed, k)`, so the batch order of epoch k
+never depends on what ran before: a run resumed from a checkpoint replays
+exactly the epochs an uninterrupted run would.
 
 Between epochs it logs with DVCLive (`metrics/train/<model>/`), replaces
 `progress.json`, and every `train.checkpoint_every` epochs (and on SIGINT or
@@ -30,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from stages.atomic import atomic_path
 from stages.checkpoint import Checkpoints, checkpoint_key
 from stages.cli import StageError, run_stage
+from stages.epoch import epoch_runner
 from stages.model import build_model, compile_model, parameter_count, select_backend
 from stages.params import ModelParams, Params, ParamsError, load_params
 from stages.prepared import PREPARED_DIR, load_split, one_hot
@@ -39,12 +40,10 @@ from stages.progress import Progress
 
 TRAIN_DIR = Path("metrics/train")
 MODELS_DIR = Path("models")
-# Validation batches do not change the result (no update happens), only its speed.
-VALIDATION_BATCH = 2000
 # Test hook: simulate a crash (SIGKILL, no clean-up) right after this epoch is logged.
 KILL_AFTER_ENV = "MNIST_TRAIN_KILL_AFTER_EPOCH"
 CODE = [Path(__file__).parent / f"{m}.py" for m in
-        ("train", "model", "checkpoint", "progress", "prepared", "params", "atomic", "cli")]
+        ("train", "epoch", "model", "checkpoint", "progress", "prepared", "params", "atomic", "cli")]
 
 
 class TrainingFailed(StageError):
@@ -99,10 +98,9 @@ class Trainer:
 
         keras.utils.set_random_seed(self.train.seed)
         net = build_model(self.model, self.train)
-        steps = math.ceil(len(x) / self.train.batch_size)
-        compile_model(net, self.train, steps_per_execution=steps, jit_compile=True)
-        net.optimizer.build(net.trainable_variables)
-        y_hot, y_test_hot = one_hot(y), one_hot(y_test)
+        compile_model(net, self.train)
+        runner = epoch_runner(net, self.train.loss, self.train.batch_size, x, one_hot(y),
+                              x_test, one_hot(y_test))
 
         start_epoch, elapsed = 0, 0.0
         latest = checkpoints.latest()
@@ -135,15 +133,12 @@ class Trainer:
         for epoch in range(start_epoch + 1, self.train.epochs + 1):
             order = epoch_permutation(self.train.seed, epoch, len(x))
             began = time.perf_counter()
-            history = net.fit(
-                x[order], y_hot[order], batch_size=self.train.batch_size, shuffle=False,
-                epochs=epoch, initial_epoch=epoch - 1, verbose=0,
-                validation_data=(x_test, y_test_hot), validation_batch_size=VALIDATION_BATCH,
-            ).history
+            train_loss, train_accuracy = runner.train(order)
+            test_loss, test_accuracy = runner.evaluate()
             epoch_s = time.perf_counter() - began
             elapsed += epoch_s
-            metrics = {"train_loss": history["loss"][-1], "train_accuracy": history["accuracy"][-1],
-                       "test_loss": history["val_loss"][-1], "test_accuracy": history["val_accuracy"][-1]}
+            metrics = {"train_loss": train_loss, "train_accuracy": train_accuracy,
+                       "test_loss": test_loss, "test_accuracy": test_accuracy}
             if not all(math.isfinite(v) for v in metrics.values()):
                 raise TrainingFailed(f"{self.model.name}: loss became {metrics['train_loss']} at epoch "
                                      f"{epoch}; lower train.learning_rate in params.yaml")
@@ -165,10 +160,8 @@ class Trainer:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         live.end()
-        MODELS_DIR.mkdir(exist_ok=True)
-        tmp_path = self.model_path.with_name(f".{self.model_path.stem}.tmp.keras")
-        net.save(tmp_path)
-        os.replace(tmp_path, self.model_path)
+        with atomic_path(self.model_path, suffix=".keras") as tmp_path:
+            net.save(tmp_path)
         self.progress.write("finished")
         checkpoints.clear()
 

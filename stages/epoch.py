@@ -1,0 +1,176 @@
+"""One training epoch as one compiled call.
+
+Keras' `fit` drives the batches from a host loop: even with
+`steps_per_execution`, every step goes back through the framework's executor,
+and for networks this small that dispatch costs more than the arithmetic
+(model_b: 3.2 s per epoch through `fit` against 1.1 s for the same work in one
+call). Here the whole epoch is one XLA computation: a `while` loop that
+gathers each batch from the resident training set by the epoch's permutation,
+calls the Keras model, takes the compiled loss's gradient and applies the
+model's own Keras optimizer. Python runs once per epoch.
+
+It computes what `fit(x[order], y[order], batch_size=b, shuffle=False)`
+computes: the same model call, loss and optimizer with its state, the same
+batches in the same order with a short last batch, so the same updates. The
+epoch's loss and accuracy are averaged over samples as Keras' metrics are,
+each batch measured before its own update; validation is one forward pass over
+the test set. Only the order of floating-point sums may differ from `fit`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+
+class EpochRunner(Protocol):
+    """The two calls the training loop needs; the model's variables are current after each."""
+
+    def train(self, order: np.ndarray) -> tuple[float, float]:
+        """Train one epoch on the batches `order` defines; returns (loss, accuracy)."""
+        ...
+
+    def evaluate(self) -> tuple[float, float]:
+        """(loss, accuracy) of the current weights on the test set."""
+        ...
+
+
+def epoch_runner(net: keras.Model, loss: str, batch_size: int, x: np.ndarray, y: np.ndarray,
+                 x_test: np.ndarray, y_test: np.ndarray) -> EpochRunner:
+    """A runner for the Keras backend in use; `net` must be compiled (its optimizer is used)
+    and `y`, `y_test` one-hot."""
+    import keras
+
+    runners = {"tensorflow": _TensorFlowRunner, "jax": _JaxRunner}
+    backend = keras.backend.backend()
+    if backend not in runners:
+        raise ValueError(f"no compiled epoch for the Keras backend {backend!r}; use tensorflow or jax")
+    net.optimizer.build(net.trainable_variables)
+    return runners[backend](net, keras.losses.get(loss), batch_size, x, y, x_test, y_test)
+
+
+def _sums(loss_fn, y, out):
+    """(sum of per-sample losses, count of correct predictions) of one batch, as float32."""
+    from keras import ops
+
+    correct = ops.cast(ops.argmax(out, axis=-1) == ops.argmax(y, axis=-1), "float32")
+    return ops.sum(loss_fn(y, out)), ops.sum(correct)
+
+
+class _TensorFlowRunner:
+    """Keras variables are TensorFlow resource variables: the loop updates them in place."""
+
+    def __init__(self, net, loss_fn, batch: int, x, y, x_test, y_test) -> None:
+        import tensorflow as tf
+
+        self.data = tuple(tf.constant(a) for a in (x, y, x_test, y_test))
+        n = len(x)
+        full, rest = divmod(n, batch)
+        weights = net.trainable_variables
+        optimizer = net.optimizer
+
+        def step(x, y, rows):
+            xb, yb = tf.gather(x, rows), tf.gather(y, rows)
+            with tf.GradientTape() as tape:
+                out = net(xb, training=True)
+                loss = tf.reduce_mean(loss_fn(yb, out))
+            optimizer.apply(tape.gradient(loss, weights), weights)
+            return _sums(loss_fn, yb, out)
+
+        def train(x, y, order):
+            def body(i, loss_sum, correct):
+                batch_loss, batch_correct = step(x, y, tf.slice(order, [i * batch], [batch]))
+                return i + 1, loss_sum + batch_loss, correct + batch_correct
+
+            loss_sum = correct = tf.constant(0.0)
+            if full:  # a loop body is traced even for zero iterations, and its slice must fit
+                _, loss_sum, correct = tf.while_loop(lambda i, *_: i < full, body,
+                                                     (tf.constant(0), loss_sum, correct),
+                                                     maximum_iterations=full)
+            if rest:
+                batch_loss, batch_correct = step(x, y, order[full * batch:])
+                loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+            return loss_sum / n, correct / n
+
+        def evaluate(x, y):
+            loss_sum, correct = _sums(loss_fn, y, net(x, training=False))
+            return loss_sum / len(x_test), correct / len(x_test)
+
+        self._train = tf.function(train, jit_compile=True)
+        self._evaluate = tf.function(evaluate, jit_compile=True)
+
+    def train(self, order: np.ndarray) -> tuple[float, float]:
+        loss, accuracy = self._train(*self.data[:2], order.astype(np.int32))
+        return float(loss), float(accuracy)
+
+    def evaluate(self) -> tuple[float, float]:
+        loss, accuracy = self._evaluate(*self.data[2:])
+        return float(loss), float(accuracy)
+
+
+class _JaxRunner:
+    """JAX arrays are immutable: the loop carries the variables' values through Keras'
+    stateless calls and writes them back into the Keras variables after the epoch."""
+
+    def __init__(self, net, loss_fn, batch: int, x, y, x_test, y_test) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        self.net = net
+        self.data = tuple(jnp.asarray(a) for a in (x, y, x_test, y_test))
+        n = len(x)
+        full, rest = divmod(n, batch)
+        optimizer = net.optimizer
+
+        def step(state, x, y, rows):
+            weights, others, opt_vars = state
+            xb, yb = x[rows], y[rows]
+
+            def loss_of(weights, others):
+                out, others = net.stateless_call(weights, others, xb, training=True)
+                return jnp.mean(loss_fn(yb, out)), (out, others)
+
+            (_, (out, others)), grads = jax.value_and_grad(loss_of, has_aux=True)(weights, others)
+            weights, opt_vars = optimizer.stateless_apply(opt_vars, grads, weights)
+            return (weights, others, opt_vars), _sums(loss_fn, yb, out)
+
+        def train(state, x, y, order):
+            def body(state, rows):
+                return step(state, x, y, rows)
+
+            state, (losses, corrects) = jax.lax.scan(body, state, order[:full * batch].reshape(full, batch))
+            loss_sum, correct = jnp.sum(losses), jnp.sum(corrects)
+            if rest:
+                state, (batch_loss, batch_correct) = step(state, x, y, order[full * batch:])
+                loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+            return state, loss_sum / n, correct / n
+
+        def evaluate(weights, others, x, y):
+            out, _ = net.stateless_call(weights, others, x, training=False)
+            loss_sum, correct = _sums(loss_fn, y, out)
+            return loss_sum / len(x_test), correct / len(x_test)
+
+        self._train = jax.jit(train)
+        self._evaluate = jax.jit(evaluate)
+
+    def _groups(self):
+        net = self.net
+        return net.trainable_variables, net.non_trainable_variables, net.optimizer.variables
+
+    def train(self, order: np.ndarray) -> tuple[float, float]:
+        state = tuple([v.value for v in group] for group in self._groups())
+        state, loss, accuracy = self._train(state, *self.data[:2], order.astype(np.int32))
+        for group, values in zip(self._groups(), state, strict=True):
+            for variable, value in zip(group, values, strict=True):
+                variable.assign(value)
+        return float(loss), float(accuracy)
+
+    def evaluate(self) -> tuple[float, float]:
+        loss, accuracy = self._evaluate([v.value for v in self.net.trainable_variables],
+                                        [v.value for v in self.net.non_trainable_variables],
+                                        *self.data[2:])
+        return float(loss), float(accuracy)
