@@ -24,7 +24,7 @@ def test_gemm_bound_grows_with_the_work():
 def test_table_reports_every_model_backend_and_the_breakdown():
     model = {"plain_fit_s_per_epoch": 5.0, "project_s_per_epoch": 2.5, "speedup": 2.0, "gflops": 60.0,
              "matmul_fraction": 0.3, "accuracy_plain": 0.97, "accuracy_project": 0.975,
-             "breakdown": {"epoch_s": 2.5, "shuffle_copy_s": 0.1, "train_steps_s": 2.0,
+             "breakdown": {"epoch_s": 2.5, "permutation_s": 0.01, "train_steps_s": 2.0,
                            "validation_s": 0.2, "other_s": 0.2, "gemm_bound_s": 0.9}}
     results = {"machine": {"cpu": "Test CPU", "cores": 2}, "matmul_probe_gflops": 200.0,
                "runs": [{"backend": "tensorflow", "models": {"model_b": model}, "peak_rss_mb": 1500.0,
