@@ -23,7 +23,8 @@ def test_gemm_bound_grows_with_the_work():
 
 def test_table_reports_every_model_backend_and_the_breakdown():
     model = {"plain_fit_s_per_epoch": 5.0, "project_s_per_epoch": 2.5, "speedup": 2.0, "gflops": 60.0,
-             "matmul_fraction": 0.3, "accuracy_plain": 0.97, "accuracy_project": 0.975,
+             "matmul_fraction": 0.3, "matmul_fraction_paired": 0.35,
+             "accuracy_plain": 0.97, "accuracy_project": 0.975,
              "breakdown": {"epoch_s": 2.5, "permutation_s": 0.01, "train_steps_s": 2.0,
                            "validation_s": 0.2, "other_s": 0.2, "gemm_bound_s": 0.9}}
     results = {"machine": {"cpu": "Test CPU", "cores": 2}, "matmul_probe_gflops": 200.0,
@@ -33,6 +34,6 @@ def test_table_reports_every_model_backend_and_the_breakdown():
     text = table(results)
     assert "Test CPU (2 cores)" in text
     row = next(line for line in text.splitlines() if line.startswith("model_b  tensorflow") and "x" in line)
-    assert "5.00" in row and "2.50" in row and "2.0x" in row and "30%" in row
+    assert "5.00" in row and "2.50" in row and "2.0x" in row and "30%" in row and "35%" in row
     assert "steps 2.00" in text and "gemm 0.90" in text
     assert "peak memory (tensorflow worker): 1500 MB" in text
