@@ -39,7 +39,7 @@ dashboard: $(STAMP)
 ## with npm into build/vega/ and inlined); PLOTS="diff HEAD~1" compares revisions instead
 PLOTS ?= show
 plots-offline: $(STAMP)
-	$(BIN)/python -m stages.offline_html build/vega
+	$(BIN)/python -m tools.offline_html build/vega
 	$(BIN)/dvc plots $(PLOTS) --html-template build/vega/offline.html
 
 clean-venv:

@@ -33,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.atomic import write_json
+from mnist_dvc.core.atomic import write_json
+from mnist_dvc.core.params import ModelParams, load_params
+from mnist_dvc.data.prepared import load_split, one_hot
+from mnist_dvc.training.epoch import EpochRunner, epoch_runner
+from mnist_dvc.training.model import build_model, compile_model, select_backend
+from mnist_dvc.training.trainer import epoch_permutation
 from stages.cli import StageError, run_stage
-from stages.epoch import EpochRunner, epoch_runner
-from stages.model import build_model, compile_model, select_backend
-from stages.params import ModelParams, load_params
-from stages.prepared import load_split, one_hot
-from stages.train import epoch_permutation
 
 RESULTS = Path("bench/results.json")
 PROBE_N = 2048

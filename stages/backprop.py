@@ -1,107 +1,30 @@
 """Stage `backprop`: the assignment's Question 1, computed, explained and verified.
 
-Reads `backprop.expression` and `backprop.inputs` from params.yaml, runs the
-recording autodiff engine, and writes `metrics/backprop.json` (f, every
-intermediate value, ∂f/∂input). The engine is pure Python written for this
-project, so the stage does not trust it: it recomputes the gradients with
-TensorFlow's GradientTape in float64 and with central finite differences,
-writes both comparisons into the metrics, and fails if either disagrees.
+    python -m stages.backprop              # writes metrics/backprop.json
+    python -m stages.backprop --explain    # prints the calculation step by step, writes nothing
 
-`python -m stages.backprop --explain` prints the forward and backward passes
-step by step with the graph, and writes nothing (colour only on a terminal).
+Reads `backprop.expression` and `backprop.inputs` from params.yaml, runs the recording
+autodiff engine, checks its gradients against TensorFlow and central finite
+differences (mnist_dvc/backprop/check.py), writes f, every intermediate value,
+∂f/∂input and both checks, and fails if either check disagrees.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
-from collections.abc import Mapping
-from pathlib import Path
 
 from rich.console import Console
 
-from stages.atomic import write_json
-from stages.autodiff import ExpressionError, Trace, build, trace
+from mnist_dvc.backprop.check import check_record, finite_difference_gradients, tensorflow_gradients
+from mnist_dvc.backprop.engine import ExpressionError, trace
+from mnist_dvc.backprop.walkthrough import render_walkthrough
+from mnist_dvc.core.atomic import write_json
+from mnist_dvc.core.contracts import BACKPROP_FILE
+from mnist_dvc.core.params import load_params
 from stages.cli import StageError, run_stage
-from stages.expression import evaluate, parse
-from stages.params import load_params
-from stages.walkthrough import render_walkthrough
 
-METRICS = Path("metrics/backprop.json")
-TF_TOLERANCE = 1e-9
-FD_TOLERANCE = 1e-6
-# Central differences: truncation error ~ h², rounding error ~ 1e-16/h; h = 1e-5
-# (scaled by |x|) keeps both near 1e-10 for well-scaled expressions.
-FD_STEP = 1e-5
-
-
-def tensorflow_gradients(expression: str, inputs: Mapping[str, float]) -> tuple[float, dict[str, float]]:
-    """f and ∂f/∂input from tf.GradientTape on float64 variables, from the same parse as the engine."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf  # only here: a second-long import the engine and --explain never pay
-
-    tree = parse(expression, inputs)
-    variables = {name: tf.Variable(value, dtype=tf.float64, name=name) for name, value in inputs.items()}
-    ops = {
-        "add": tf.add, "sub": tf.subtract, "mul": tf.multiply, "div": tf.divide,
-        "pow": lambda x, c: tf.pow(x, tf.constant(c, dtype=tf.float64)),
-        "neg": tf.negative, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh,
-        "exp": tf.exp, "log": tf.math.log,
-    }
-    with tf.GradientTape() as tape:
-        f = evaluate(tree, variables.__getitem__, lambda v: tf.constant(v, dtype=tf.float64), ops)
-    grads = tape.gradient(f, list(variables.values()), unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    return float(f.numpy()), {name: float(g.numpy()) for name, g in zip(variables, grads, strict=True)}
-
-
-def finite_difference_gradients(
-    expression: str, inputs: Mapping[str, float], step: float = FD_STEP
-) -> dict[str, float]:
-    """∂f/∂input ≈ (f(x + h) − f(x − h)) / 2h, with f evaluated by the engine's forward pass."""
-    grads = {}
-    for name, x in inputs.items():
-        h = step * max(1.0, abs(x))
-        up, down = x + h, x - h
-        f_up = build(expression, {**inputs, name: up})[0].data
-        f_down = build(expression, {**inputs, name: down})[0].data
-        grads[name] = (f_up - f_down) / (up - down)
-    return grads
-
-
-def compare(engine: Mapping[str, float], other: Mapping[str, float], tolerance: float) -> dict:
-    """The check record: the largest |difference| over all inputs, and which input it is.
-
-    A non-finite gradient from the reference (NaN from TensorFlow, say) counts
-    as the worst possible disagreement and is written as null, since JSON has
-    no NaN.
-    """
-    diffs = {name: abs(engine[name] - other[name]) for name in engine}
-    worst = max(diffs, key=lambda name: diffs[name] if math.isfinite(diffs[name]) else math.inf)
-    finite = math.isfinite(diffs[worst])
-    return {
-        "max_abs_diff": diffs[worst] if finite else None,
-        "worst": worst,
-        "tolerance": tolerance,
-        "ok": finite and diffs[worst] <= tolerance,
-        "grads": {name: g if math.isfinite(g) else None for name, g in other.items()},
-    }
-
-
-def metrics(result: Trace, tf_f: float, tf_grads: Mapping[str, float], fd_grads: Mapping[str, float]) -> dict:
-    tensorflow = compare(result.grads, tf_grads, TF_TOLERANCE)
-    tensorflow["f"] = tf_f
-    finite = compare(result.grads, fd_grads, FD_TOLERANCE)
-    finite["step"] = FD_STEP
-    return {
-        "expression": result.expression,
-        "inputs": result.inputs,
-        "f": result.f,
-        "values": result.values,
-        "grads": result.grads,
-        "check": {"tensorflow": tensorflow, "finite_difference": finite},
-    }
+CHECK_LABELS = {"tensorflow": "TensorFlow", "finite_difference": "central finite differences"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,24 +46,20 @@ def main(argv: list[str] | None = None) -> int:
         fd_grads = finite_difference_gradients(params.expression, params.inputs)
     except ExpressionError as exc:
         raise StageError(f"finite differences step outside the expression's domain: {exc}") from None
-    record = metrics(result, tf_f, tf_grads, fd_grads)
-    write_json(METRICS, record)
+    record = check_record(result, tf_f, tf_grads, fd_grads)
+    write_json(BACKPROP_FILE, record)
 
     check = record["check"]
-    for label, key in (("TensorFlow", "tensorflow"), ("central finite differences", "finite_difference")):
+    for key, label in CHECK_LABELS.items():
         c = check[key]
         if not c["ok"]:
             hint = " (is an input on a kink of relu?)" if key == "finite_difference" else ""
             diff = "a non-finite amount" if c["max_abs_diff"] is None else f"{c['max_abs_diff']:.3g}"
-            raise StageError(
-                f"engine's ∂f/∂{c['worst']} differs from {label} by {diff} "
-                f"> {c['tolerance']:g}{hint}; see {METRICS}"
-            )
-    print(
-        f"backprop: f = {result.f:.12g}; {len(result.grads)} gradients agree with TensorFlow "
-        f"(max diff {check['tensorflow']['max_abs_diff']:.2g}) and finite differences "
-        f"(max diff {check['finite_difference']['max_abs_diff']:.2g}); wrote {METRICS}"
-    )
+            raise StageError(f"engine's ∂f/∂{c['worst']} differs from {label} by {diff} "
+                             f"> {c['tolerance']:g}{hint}; see {BACKPROP_FILE}")
+    print(f"backprop: f = {result.f:.12g}; {len(result.grads)} gradients agree with TensorFlow "
+          f"(max diff {check['tensorflow']['max_abs_diff']:.2g}) and finite differences "
+          f"(max diff {check['finite_difference']['max_abs_diff']:.2g}); wrote {BACKPROP_FILE}")
     return 0
 
 

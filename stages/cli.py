@@ -6,18 +6,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from stages.params import ParamsError
+from mnist_dvc.core.errors import ProjectError
 
 
-class StageError(RuntimeError):
-    """A failure with a one-line message that says what is wrong and how to fix it."""
+class StageError(ProjectError):
+    """A stage's own one-line failure (the library raises its own ProjectError subclasses)."""
 
 
 def run_stage(main: Callable[[], int | None]) -> None:
-    """Run a stage's main(), turning expected errors into `error: ...` and exit code 2."""
+    """Run a stage's main(), turning the project's errors into `error: ...` and exit code 2."""
     try:
         code = main()
-    except (ParamsError, StageError) as exc:
+    except ProjectError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -1,120 +1,24 @@
 """Stage `prepare`: verified IDX files -> normalized arrays the trainers memory-map.
 
-It depends on data/raw and the `data` params only, so changing a training
-param never re-runs it. Outputs are plain `.npy` (not `.npz`) so readers can
-use `np.load(..., mmap_mode="r")`. Pixel statistics come from pixel-value
-histograms: exact, and cheap even for 47 million pixels.
+    python -m stages.prepare
+
+It depends on data/raw and the `data` params only, so changing a training param never
+re-runs it. The work is in mnist_dvc/data/normalize.py.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-
-from stages.atomic import atomic_path, write_json
-from stages.cli import StageError, run_stage
-from stages.idx import NUM_CLASSES, read_split
-from stages.params import DataParams, load_params
-
-RAW_DIR = Path("data/raw")
-PREPARED_DIR = Path("data/prepared")
-METRICS_FILE = Path("metrics/data.json")
-
-# split -> (image file, label file) in data/raw
-RAW_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-}
-
-
-def pixel_stats(images: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation of pixel/255 over all pixels, computed exactly from a histogram."""
-    counts = np.bincount(images.ravel(), minlength=256).astype(np.float64)
-    values = np.arange(256, dtype=np.float64) / 255
-    total = counts.sum()
-    mean = float(counts @ values / total)
-    std = float(np.sqrt(counts @ (values - mean) ** 2 / total))
-    return mean, std
-
-
-def take_first(images: np.ndarray, labels: np.ndarray, limit: int, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """The first `limit` examples (0 = all); asking for more than exist is a params error."""
-    if limit == 0:
-        return images, labels
-    if limit > len(images):
-        raise StageError(
-            f"params.yaml: {key} = {limit} is invalid; the split has only {len(images)} examples (0 = all)"
-        )
-    return images[:limit], labels[:limit]
-
-
-def to_inputs(images: np.ndarray, shift: float, scale: float) -> np.ndarray:
-    """float32 (N, 784) model inputs: (pixel/255 - shift) / scale."""
-    x = images.reshape(len(images), -1).astype(np.float32)
-    x /= np.float32(255)
-    x -= np.float32(shift)
-    x /= np.float32(scale)
-    return x
-
-
-def split_summary(labels: np.ndarray, mean: float, std: float) -> dict:
-    counts = np.bincount(labels, minlength=NUM_CLASSES)
-    return {
-        "count": len(labels),
-        "mean": mean,
-        "std": std,
-        "class_counts": {str(c): int(n) for c, n in enumerate(counts)},
-        "class_balance": {str(c): float(n / len(labels)) for c, n in enumerate(counts)},
-    }
-
-
-def save_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, array)
-
-
-def prepare(
-    data: DataParams,
-    raw_dir: Path | str = RAW_DIR,
-    out_dir: Path | str = PREPARED_DIR,
-    metrics_file: Path | str = METRICS_FILE,
-) -> dict:
-    """Parse, limit, normalize and write the arrays and `metrics/data.json`; return the metrics."""
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    limits = {"train": (data.train_limit, "data.train_limit"), "test": (data.test_limit, "data.test_limit")}
-    splits = {}
-    for split, (images_file, labels_file) in RAW_FILES.items():
-        images, labels = read_split(raw_dir / images_file, raw_dir / labels_file)
-        splits[split] = take_first(images, labels, *limits[split])
-
-    train_mean, train_std = pixel_stats(splits["train"][0])
-    if data.normalize == "standardize":
-        if train_std == 0:
-            raise StageError("data.normalize = 'standardize' is impossible: the training pixels do not vary")
-        shift, scale = train_mean, train_std
-    else:
-        shift, scale = 0.0, 1.0
-
-    metrics: dict = {
-        "normalize": data.normalize, "train_pixel_mean": train_mean, "train_pixel_std": train_std,
-    }
-    for split, (images, labels) in splits.items():
-        mean, std = pixel_stats(images)
-        save_npy(out_dir / f"x_{split}.npy", to_inputs(images, shift, scale))
-        save_npy(out_dir / f"y_{split}.npy", labels.astype(np.uint8))
-        metrics[split] = split_summary(labels, (mean - shift) / scale, std / scale)
-    write_json(metrics_file, metrics)
-    return metrics
+from mnist_dvc.core.contracts import PREPARED_DIR
+from mnist_dvc.core.params import load_params
+from mnist_dvc.data.normalize import prepare
+from stages.cli import run_stage
 
 
 def main() -> int:
     params = load_params()
     metrics = prepare(params.data)
-    print(
-        f"prepared {metrics['train']['count']} training and {metrics['test']['count']} test images "
-        f"({params.data.normalize}) in {PREPARED_DIR}"
-    )
+    print(f"prepared {metrics['train']['count']} training and {metrics['test']['count']} test images "
+          f"({params.data.normalize}) in {PREPARED_DIR}")
     return 0
 
 

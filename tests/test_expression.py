@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stages.expression import (
+from mnist_dvc.backprop.expression import (
     ASSIGNMENT_EXPRESSION,
     ASSIGNMENT_INPUTS,
     OPERATIONS,

@@ -9,8 +9,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from stages import figures
-from stages.history import History
+from mnist_dvc.analysis import figures
+from mnist_dvc.analysis.history import History
 
 
 def history_frame(epochs: int, seed: int = 0, train_error_reaches_zero: bool = False) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.idx import IdxError, encode_idx, parse_idx, read_images, read_labels, read_split
+from mnist_dvc.data.idx import IdxError, encode_idx, parse_idx, read_images, read_labels, read_split
 
 
 def write_gz(path: Path, data: bytes) -> Path:

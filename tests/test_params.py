@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stages.params import ParamsError, load_params
+from mnist_dvc.core.params import ParamsError, load_params
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -111,7 +111,7 @@ def test_loading_params_imports_no_tensorflow(tmp_path: Path) -> None:
     bad = write(tmp_path, with_value("train.epochs", 0))
     code = (
         "import sys\n"
-        "from stages.params import ParamsError, load_params\n"
+        "from mnist_dvc.core.params import ParamsError, load_params\n"
         f"load_params({str(ROOT / 'params.yaml')!r})\n"
         f"try:\n    load_params({str(bad)!r})\nexcept ParamsError:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax')))\n"

@@ -19,9 +19,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from stages import figures, offline_html, plots
-from stages.cli import StageError
+from mnist_dvc.analysis.confusion import confusion_counts
+from mnist_dvc.core.errors import ProjectError
+from stages import plots
 from tests.conftest import ROOT, TINY, run, tool_env
+from tools import offline_html
 
 MODELS = ("model_a", "model_b")
 SERIES = {  # contract: file under plots/metrics/ -> History column
@@ -85,7 +87,7 @@ def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODEL
         confusion.parent.mkdir(parents=True, exist_ok=True)
         confusion.write_text("actual,predicted\n" + "".join(
             f"{a},{p}\n" for a, p in zip(y_test.tolist(), predicted.tolist(), strict=True)))
-        matrix = figures.confusion_counts(y_test, predicted)
+        matrix = confusion_counts(y_test, predicted)
         accuracy = float(np.mean(predicted == y_test))
         evaluation = {
             "model": model, "test_accuracy": accuracy, "test_loss": 0.1 + i, "test_error": 1 - accuracy,
@@ -203,25 +205,25 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
     (lambda root: (root / "metrics/comparison.json").unlink(),
      "metrics/comparison.json not found; run `dvc repro evaluate` first"),
     (lambda root: (root / "metrics/eval/model_a.json").write_text("{"),
-     "metrics/eval/model_a.json is not valid JSON"),
+     "metrics/eval/model_a.json: not valid JSON"),
     (lambda root: (root / "metrics/train/model_b/plots/metrics/eval/loss.tsv").unlink(),
-     "metrics/train/model_b has no complete epoch logged; run `dvc repro train@model_b` first"),
+     "metrics/train/model_b: no complete epoch logged; run `dvc repro train@model_b` first"),
     (lambda root: (root / "metrics/confusion/model_a.csv").write_text("actual,predicted\n1,2\n"),
-     "metrics/confusion/model_a.csv does not match data/prepared/y_test.npy (1 rows for 60"),
+     "metrics/confusion/model_a.csv: does not match data/prepared/y_test.npy (1 rows for 60"),
     (lambda root: (root / "metrics/confusion/model_a.csv").write_text("a,b\n1,2\n"),
      "has columns ['a', 'b'], expected actual,predicted"),
     (lambda root: (root / "metrics/comparison.json").write_text(json.dumps({"models": {
         "model_a": {"params": 1}, "model_b": {"params": 2}}})),
      "metrics/comparison.json: models.model_a lacks best_train_accuracy, best_test_accuracy"),
     (lambda root: (root / "metrics/eval/model_b.json").write_text('{"test_accuracy": 0.5}'),
-     "metrics/eval/model_b.json has no numeric test_loss"),
+     "metrics/eval/model_b.json: has no numeric test_loss"),
     (lambda root: (root / "data/prepared/x_test.npy").unlink(),
      "data/prepared/x_test.npy not found; run `dvc repro prepare` first"),
 ])
 def test_bad_inputs_are_reported_before_drawing(workdir: Path, damage, message: str):
     write_synthetic_tree(workdir, 2)
     damage(workdir)
-    with pytest.raises(StageError) as error:
+    with pytest.raises(ProjectError) as error:
         plots.main()
     assert message in str(error.value)
     assert "\n" not in str(error.value)
@@ -235,7 +237,7 @@ def test_a_stale_comparison_is_one_line_on_stderr_and_exit_2(workdir: Path):
     (workdir / "metrics/comparison.json").write_text(json.dumps(comparison))
     proc = run_stage(workdir, check=False)
     assert proc.returncode == 2
-    assert proc.stderr == ("error: metrics/comparison.json compares model_a but params.yaml has "
+    assert proc.stderr == ("error: metrics/comparison.json: compares model_a but params.yaml has "
                            "model_a, model_b; run `dvc repro evaluate`\n")
     assert not (workdir / "plots" / "figures").exists()
 
@@ -297,7 +299,7 @@ def test_plots_stage_block_and_declared_plots_in_a_dvc_repo(make_repo, dvc):
     assert_every_plot_has_data(shown, repo, epochs=3, n_test=60, revs=["workspace"])
 
     fake_vega_scripts(repo / "build" / "vega")
-    run([sys.executable, "-m", "stages.offline_html"], repo)
+    run([sys.executable, "-m", "tools.offline_html"], repo)
     dvc(repo, "plots", "show", "--html-template", "build/vega/offline.html")
     page = (repo / "dvc_plots" / "index.html").read_text()
     assert "<script src=" not in page and "cdn.jsdelivr" not in page
@@ -310,7 +312,7 @@ def test_plots_stage_block_and_declared_plots_in_a_dvc_repo(make_repo, dvc):
 
 def test_offline_template_without_npm_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(StageError, match=r"npm not found: install Node\.js"):
+    with pytest.raises(ProjectError, match=r"npm not found: install Node\.js"):
         offline_html.build(tmp_path / "vega")
     assert not (tmp_path / "vega" / offline_html.TEMPLATE_NAME).exists()
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import yaml
 
-from stages.cli import StageError
-from stages.idx import IdxError, encode_idx
-from stages.params import DataParams
-from stages.prepare import RAW_FILES, prepare
+from mnist_dvc.core.contracts import RAW_FILES
+from mnist_dvc.core.params import DataParams, ParamsError
+from mnist_dvc.data.idx import IdxError, encode_idx
+from mnist_dvc.data.normalize import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"train": 40, "test": 15}
@@ -97,13 +97,13 @@ def test_limits_take_the_first_n_of_each_split(tmp_path: Path, raw: dict) -> Non
 
 
 def test_a_limit_beyond_the_data_is_an_error(tmp_path: Path, raw: dict) -> None:
-    with pytest.raises(StageError, match=r"data\.test_limit = 16 is invalid; the split has only 15 examples"):
+    with pytest.raises(ParamsError, match=r"test_limit = 16 is invalid; the split has only 15 examples"):
         run_prepare(tmp_path, test_limit=16)
 
 
 def test_standardize_refuses_constant_images(tmp_path: Path, raw: dict) -> None:
     write_raw(tmp_path, RAW_FILES["train"][0], encode_idx(np.full((SIZES["train"], 28, 28), 9, np.uint8)))
-    with pytest.raises(StageError, match="training pixels do not vary"):
+    with pytest.raises(ParamsError, match="training pixels do not vary"):
         run_prepare(tmp_path, normalize="standardize")
 
 

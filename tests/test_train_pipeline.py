@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages.history import load_history
+from mnist_dvc.analysis.history import load_history
 from tests.conftest import TINY, run, set_params, tool_env
 
 pytestmark = pytest.mark.slow

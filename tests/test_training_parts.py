@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.checkpoint import Checkpoints, checkpoint_key
-from stages.model import build_model, parameter_count
-from stages.params import load_params
-from stages.progress import Progress
-from stages.train import epoch_permutation
+from mnist_dvc.core.params import load_params
+from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key
+from mnist_dvc.training.model import build_model, parameter_count
+from mnist_dvc.training.progress import Progress
+from mnist_dvc.training.trainer import epoch_permutation
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from fixtures.runs import write_params, write_run
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Log, ProgressBar, Static, TabbedContent
 
-from stages.autodiff import fmt, trace
+from mnist_dvc.backprop.engine import fmt, trace
 from tui import repro
 from tui.app import DashboardApp
 from tui.backprop import AUTOPLAY_S, BackpropPane

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from stages.autodiff import Trace, fmt, trace
-from stages.walkthrough import GRAD_STYLE, VALUE_STYLE, render_graph, render_walkthrough
+from mnist_dvc.backprop.engine import Trace, fmt, trace
+from mnist_dvc.backprop.walkthrough import GRAD_STYLE, VALUE_STYLE, render_graph, render_walkthrough
 
 GOLDEN = Path(__file__).parent / "golden" / "backprop_default.txt"
 ASSIGNMENT = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"

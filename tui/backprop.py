@@ -1,7 +1,7 @@
 """Backprop tab: the assignment's graph, stepped forward then backward edge by edge.
 
-The engine (stages.autodiff) records every step with its hand calculation and
-stages.walkthrough draws the graph at any step; this pane only chooses the step,
+The engine (mnist_dvc.backprop.engine) records every step with its hand calculation and
+mnist_dvc.backprop.walkthrough draws the graph at any step; this pane only chooses the step,
 shows that step's line, and recomputes everything when an input is edited.
 """
 
@@ -17,9 +17,9 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
-from stages.autodiff import ExpressionError, Trace, fmt, trace
-from stages.params import BackpropParams
-from stages.walkthrough import render_graph
+from mnist_dvc.backprop.engine import ExpressionError, Trace, fmt, trace
+from mnist_dvc.backprop.walkthrough import render_graph
+from mnist_dvc.core.params import BackpropParams
 from tui.data import Dashboard
 
 AUTOPLAY_S = 0.8

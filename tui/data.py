@@ -13,17 +13,17 @@ second costs a few `stat` calls.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from stages.history import COLUMNS, SERIES, History, load_history, series_path
-from stages.params import MODEL_NAME, ModelParams, Params, ParamsError, load_params
+from mnist_dvc.analysis.history import COLUMNS, History, load_history
+from mnist_dvc.core.contracts import PROGRESS_STATES, SERIES, series_file
+from mnist_dvc.core.jsonfile import finite_number
+from mnist_dvc.core.params import MODEL_NAME, ModelParams, Params, ParamsError, load_params
 
-STATES = ("running", "finished", "failed", "interrupted")
 # What a panel shows for a model with no progress.json yet.
 WAITING = "waiting"
 
@@ -120,9 +120,10 @@ def _number(obj: dict, key: str, where: str = "", optional: bool = False) -> flo
     value = obj.get(key)
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    number = finite_number(value)
+    if number is None:
         raise Invalid(f"`{where}{key}` is {value!r}, expected a number")
-    return float(value)
+    return number
 
 
 def _integer(obj: dict, key: str, minimum: int) -> int:
@@ -146,8 +147,8 @@ def _numbers(obj: Any, key: str) -> dict[str, float]:
 def parse_progress(raw: Any) -> Progress:
     doc = _mapping(raw, "the file")
     state = doc.get("state")
-    if state not in STATES:
-        raise Invalid(f"`state` is {state!r}, expected one of {', '.join(STATES)}")
+    if state not in PROGRESS_STATES:
+        raise Invalid(f"`state` is {state!r}, expected one of {', '.join(PROGRESS_STATES)}")
     pid = doc.get("pid")
     return Progress(
         model=str(doc.get("model", "")),
@@ -267,7 +268,7 @@ class WatchedHistory:
         self.problem: str | None = None
 
     def refresh(self) -> bool:
-        current = tuple(stamp(series_path(self.run_dir, column)) for column in SERIES)
+        current = tuple(stamp(series_file(self.run_dir, column)) for column in SERIES)
         if current == self._stamps:
             return False
         self._stamps = current

@@ -7,14 +7,15 @@ import here.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from stages.params import ModelParams
+from mnist_dvc.analysis.comparison import CRITERIA
+from mnist_dvc.analysis.formats import duration, loss, pct
+from mnist_dvc.core.contracts import CLASSES, FEATURES, VERDICTS
+from mnist_dvc.core.jsonfile import finite_number
+from mnist_dvc.core.params import ModelParams
 from tui.data import WAITING, Dashboard, ModelRun
 
-INPUT_SIZE, CLASSES = 784, 10
 METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
 METRIC_LABELS = {
     "train_accuracy": "train accuracy",
@@ -32,44 +33,10 @@ COMPARE_HINT = (
 )
 
 
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.2f}%"
-
-
-def loss(value: float | None) -> str:
-    """Four decimals, or two significant digits once training has driven it below 0.001."""
-    if value is None:
-        return "–"
-    return f"{value:.4f}" if abs(value) >= 0.001 or value == 0 else f"{value:.2e}"
-
-
-def points(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.2f} pts"
-
-
-def count(value: float | None) -> str:
-    return "–" if value is None else f"{int(value):,}"
-
-
-def duration(seconds: float | None) -> str:
-    """Short human durations: 0.79 s, 12.3 s, 6 min 38 s, 2 h 05 min."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 def architecture(spec: ModelParams | None) -> str:
     if spec is None:
         return "not in params.yaml"
-    return "→".join(str(width) for width in (INPUT_SIZE, *spec.hidden, CLASSES))
+    return "→".join(str(width) for width in (FEATURES, *spec.hidden, CLASSES))
 
 
 # --- training ---------------------------------------------------------------------------
@@ -149,26 +116,7 @@ def training_lines(data: Dashboard) -> list[str]:
 # --- comparison -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Criterion:
-    key: str
-    label: str
-    better: Callable[[list[float]], float] | None
-    fmt: Callable[[float | None], str]
 
-
-CRITERIA = (
-    Criterion("best_test_accuracy", "Best test accuracy (epoch picked on test set)", max, pct),
-    Criterion("best_test_epoch", "Epoch of best test accuracy", None, count),
-    Criterion("final_test_accuracy", "Final test accuracy", max, pct),
-    Criterion("best_train_accuracy", "Best train accuracy", max, pct),
-    Criterion("min_train_loss", "Min train loss", min, loss),
-    Criterion("min_test_loss", "Min test loss", min, loss),
-    Criterion("generalization_gap", "Generalization gap (train − test)", min, points),
-    Criterion("train_time_s", "Training time", min, duration),
-    Criterion("params", "Parameters", min, count),
-)
-VERDICT_ORDER = ("accuracy", "loss", "gap", "time")
 
 
 @dataclass(frozen=True)
@@ -180,10 +128,7 @@ class ComparisonRow:
 
 
 def _value(row: dict, key: str) -> float | None:
-    value = row.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
+    return finite_number(row.get(key))
 
 
 def comparison_rows(comparison: dict) -> tuple[list[str], list[ComparisonRow]]:
@@ -195,7 +140,7 @@ def comparison_rows(comparison: dict) -> tuple[list[str], list[ComparisonRow]]:
         known = {name: value for name, value in values.items() if value is not None}
         winners: frozenset[str] = frozenset()
         if criterion.better is not None and len(known) > 1:
-            target = criterion.better(list(known.values()))
+            target = (max if criterion.better == "higher" else min)(known.values())
             winners = frozenset(name for name, value in known.items() if value == target)
         cells = {name: criterion.fmt(values[name]) for name in models}
         rows.append(ComparisonRow(criterion.key, criterion.label, cells, winners))
@@ -204,7 +149,7 @@ def comparison_rows(comparison: dict) -> tuple[list[str], list[ComparisonRow]]:
 
 def verdict_lines(comparison: dict) -> list[str]:
     verdicts = comparison.get("verdicts", {})
-    rank = {key: i for i, key in enumerate(VERDICT_ORDER)}
+    rank = {key: i for i, key in enumerate(VERDICTS)}
     order = sorted(verdicts, key=lambda key: rank.get(key, len(rank)))
     lines = []
     for key in order:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stages.atomic import write_json
+from mnist_dvc.core.atomic import write_json
 from tui.data import json_loader, pid_alive
 
 # Under DVC's own scratch folder, which `dvc init` already git-ignores.

@@ -14,17 +14,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-TRAIN_DIR = Path("metrics/train")
+from mnist_dvc.core.contracts import SERIES, run_dir, series_file
+from mnist_dvc.core.errors import BadInput
 
-# Column of the history -> TSV file under plots/metrics/ (its value column is the file stem).
-SERIES = {
-    "train_loss": "train/loss.tsv",
-    "train_accuracy": "train/accuracy.tsv",
-    "test_loss": "eval/loss.tsv",
-    "test_accuracy": "eval/accuracy.tsv",
-    "epoch_s": "time/epoch_s.tsv",
-    "train_time_s": "time/train_time_s.tsv",
-}
 COLUMNS = ("epoch", *SERIES)
 
 
@@ -50,10 +42,6 @@ class History:
         import pandas as pd
 
         return pd.DataFrame(self.as_dict())
-
-
-def series_path(run_dir: Path, column: str) -> Path:
-    return Path(run_dir) / "plots" / "metrics" / SERIES[column]
 
 
 def read_series(path: Path) -> dict[int, float]:
@@ -85,6 +73,14 @@ def read_series(path: Path) -> dict[int, float]:
 def load_history(run_dir: Path | str) -> History:
     """The epochs for which every series has a value, in order (empty if nothing logged yet)."""
     run_dir = Path(run_dir)
-    series = {column: read_series(series_path(run_dir, column)) for column in SERIES}
+    series = {column: read_series(series_file(run_dir, column)) for column in SERIES}
     epochs = sorted(set.intersection(*(set(values) for values in series.values())))
     return History(epoch=epochs, **{c: [series[c][e] for e in epochs] for c in SERIES})
+
+
+def load_trained_history(model: str, root: Path = Path()) -> History:
+    """A finished model's log, for the stages that analyse it: no complete epoch is an error."""
+    history = load_history(run_dir(model, root))
+    if not len(history):
+        raise BadInput(run_dir(model), "no complete epoch logged", f"run `dvc repro train@{model}` first")
+    return history

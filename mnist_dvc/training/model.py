@@ -11,14 +11,11 @@ import itertools
 import os
 from typing import TYPE_CHECKING
 
-from stages.params import ModelParams, TrainParams
+from mnist_dvc.core.contracts import CLASSES, FEATURES
+from mnist_dvc.core.params import ModelParams, TrainParams
 
 if TYPE_CHECKING:
     import keras
-
-INPUT_DIM = 784
-CLASSES = 10
-
 
 def select_backend(backend: str) -> None:
     """Pin the Keras backend; fails loudly if Keras was already imported with another one."""
@@ -33,7 +30,7 @@ def select_backend(backend: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def parameter_count(model: ModelParams, input_dim: int = INPUT_DIM, classes: int = CLASSES) -> int:
+def parameter_count(model: ModelParams, input_dim: int = FEATURES, classes: int = CLASSES) -> int:
     """Trainable weights of the dense stack, computed without Keras (for the dashboard and checks)."""
     widths = [input_dim, *model.hidden, classes]
     return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(widths))
@@ -43,7 +40,7 @@ def build_model(model: ModelParams, train: TrainParams) -> keras.Model:
     """Input(784) -> Dense(width, activation) per hidden layer -> Dense(10, softmax), uncompiled."""
     import keras
 
-    layers = [keras.Input(shape=(INPUT_DIM,), name="pixels")]
+    layers = [keras.Input(shape=(FEATURES,), name="pixels")]
     for i, width in enumerate(model.hidden, start=1):
         layers.append(keras.layers.Dense(width, activation=model.activation, name=f"hidden_{i}"))
     layers.append(keras.layers.Dense(CLASSES, activation=model.output, name="digits"))

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.cli import StageError
+from mnist_dvc.core.contracts import CLASSES, IMAGE_SIDE
+from mnist_dvc.core.errors import ProjectError
 
 # IDX type byte -> big-endian numpy dtype (the format stores every value big-endian).
 DTYPES = {
@@ -30,11 +31,10 @@ DTYPES = {
 }
 TYPE_CODES = {dtype.newbyteorder("="): code for code, dtype in DTYPES.items()}
 
-IMAGE_SHAPE = (28, 28)
-NUM_CLASSES = 10
+IMAGE_SHAPE = (IMAGE_SIDE, IMAGE_SIDE)
 
 
-class IdxError(StageError):
+class IdxError(ProjectError):
     """A file that is not the IDX data it should be; the message names the file."""
 
 
@@ -106,7 +106,7 @@ def read_labels(path: Path | str) -> np.ndarray:
     array = parse_idx(read_gz(path), str(path))
     if array.dtype != np.uint8 or array.ndim != 1:
         raise IdxError(f"{path}: expected 1-D unsigned-byte labels, got {array.ndim}-D {array.dtype}")
-    bad = np.flatnonzero(array >= NUM_CLASSES)
+    bad = np.flatnonzero(array >= CLASSES)
     if bad.size:
         raise IdxError(
             f"{path}: {bad.size} labels outside 0-9 (first: label {array[bad[0]]} at index {bad[0]})"

@@ -1,7 +1,7 @@
 """The pictures of the assignment's Question 2 (and a few more), as pure functions.
 
 Each function takes data (a training history as a pandas DataFrame with the
-columns of `stages.history.History`, the comparison mapping, label arrays, test
+columns of `history.History`, the comparison mapping, label arrays, test
 images) and returns a matplotlib `Figure`. Nothing here reads or writes files,
 so tests can check titles, labels and lines without a pipeline run, and the
 `plots` stage only loads, calls and saves.
@@ -25,7 +25,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from stages.prepared import CLASSES
+from mnist_dvc.analysis.confusion import confusion_counts
+from mnist_dvc.core.contracts import CLASSES, IMAGE_SIDE
 
 DPI = 100
 LINE_SIZE = (8.0, 5.0)  # inches: 800 x 500 px
@@ -256,13 +257,6 @@ def comparison_bars(comparison: Mapping) -> Figure:
     return fig
 
 
-def confusion_counts(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """10×10 counts, rows = actual digit, columns = predicted digit."""
-    counts = np.zeros((CLASSES, CLASSES), dtype=np.int64)
-    np.add.at(counts, (np.asarray(actual, dtype=np.int64), np.asarray(predicted, dtype=np.int64)), 1)
-    return counts
-
-
 def confusion_matrix(model: str, actual: np.ndarray, predicted: np.ndarray,
                      test_loss: float | None = None) -> Figure:
     """Confusion matrix on the test set, coloured on a log scale.
@@ -308,7 +302,7 @@ def misclassified_digits(model: str, images: np.ndarray, actual: np.ndarray,
     for ax in axes.flat:
         ax.set_axis_off()
     for ax, index in zip(axes.flat, shown, strict=False):
-        ax.imshow(np.asarray(images[index], dtype=np.float32).reshape(28, 28), cmap="gray_r")
+        ax.imshow(np.asarray(images[index], dtype=np.float32).reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray_r")
         ax.set_title(f"{actual[index]} → {predicted[index]}\n#{index}", fontsize=8)
     if not len(wrong):
         fig.text(0.5, 0.5, "no test digit is misclassified", ha="center", va="center", fontsize=14)

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from mnist_dvc.core.errors import ProjectError
+
 FUNCTIONS = ("relu", "sigmoid", "tanh", "exp", "log")
 OPERATIONS = ("add", "sub", "mul", "div", "pow", "neg", *FUNCTIONS)
 OUTPUT = "f"
@@ -38,7 +40,7 @@ _OTHER_OPERATORS = {
 }
 
 
-class ExpressionError(ValueError):
+class ExpressionError(ProjectError, ValueError):
     """An expression that cannot be parsed or evaluated, in one line naming the bad token."""
 
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from stages.expression import OUTPUT, ExpressionError, evaluate, parse, readable_names
+from mnist_dvc.backprop.expression import OUTPUT, ExpressionError, evaluate, parse, readable_names
 
 __all__ = ["ExpressionError", "Node", "Step", "Trace", "Value", "backward", "build", "forward", "trace"]
 

@@ -15,18 +15,39 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from stages.params import DataParams, ModelParams, TrainParams
+from mnist_dvc.core.params import TRAIN_RESULT_KEYS, DataParams, ModelParams, TrainParams
 
 CHECKPOINT_ROOT = Path(".checkpoints")
 STATE_FILE = "state.json"
 ARRAYS_FILE = "arrays.npz"
 LOG_DIR = "log"
+
+
+# The folder holding the project's packages: code outside it (Keras, numpy) is pinned by the venv.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_PACKAGES = ("mnist_dvc", "stages")
+
+
+def loaded_sources() -> list[Path]:
+    """The project's source files this process has imported (the entry script too).
+
+    The train stage runs as a fresh `python -m stages.train`, so this is exactly the
+    import closure that dvc.yaml lists as the stage's code deps.
+    """
+    roots = [PROJECT_ROOT / package for package in PROJECT_PACKAGES]
+    files = set()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and any(root in Path(file).resolve().parents for root in roots):
+            files.add(Path(file).resolve())
+    return sorted(files)
 
 
 def _hash_file(digest: hashlib._Hash, path: Path) -> None:
@@ -39,9 +60,11 @@ def _hash_file(digest: hashlib._Hash, path: Path) -> None:
 def checkpoint_key(
     data: DataParams, train: TrainParams, model: ModelParams, inputs: list[Path], code: list[Path]
 ) -> str:
-    """A digest of params, data files and code: equal keys mean resuming is exact."""
+    """A digest of the params that change results, data files and code: equal keys mean resuming
+    is exact."""
     digest = hashlib.sha256()
-    config = {"data": asdict(data), "train": asdict(train), "model": asdict(model)}
+    result_params = {key: value for key, value in asdict(train).items() if key in TRAIN_RESULT_KEYS}
+    config = {"data": asdict(data), "train": result_params, "model": asdict(model)}
     digest.update(json.dumps(config, sort_keys=True).encode())
     for path in [*inputs, *code]:
         _hash_file(digest, path)

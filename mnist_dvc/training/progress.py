@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stages.atomic import write_json
+from mnist_dvc.core.atomic import write_json
+from mnist_dvc.core.contracts import PROGRESS_STATES
 
-STATES = ("running", "finished", "failed", "interrupted")
 # Epoch times of the last few epochs predict the rest better than the first (compiling) one.
 ETA_WINDOW = 10
 
@@ -52,7 +52,7 @@ class Progress:
         return round(recent * (self.epochs - self.epoch), 2)
 
     def write(self, state: str, error: str | None = None) -> None:
-        if state not in STATES:
+        if state not in PROGRESS_STATES:
             raise ValueError(f"unknown state {state!r}")
         doc = {
             "model": self.model,

@@ -1,6 +1,6 @@
 """An HTML template that lets `dvc plots show` / `dvc plots diff` pages open without internet.
 
-    python -m stages.offline_html [FOLDER]        (default: build/vega; `make plots-offline`)
+    python -m tools.offline_html [FOLDER]        (default: build/vega; `make plots-offline`)
 
 DVC's page loads vega, vega-lite and vega-embed from a CDN, so `dvc_plots/index.html`
 is blank on a machine without network access. This fetches the very versions
@@ -21,10 +21,15 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from stages.atomic import write_text
-from stages.cli import StageError, run_stage
+from mnist_dvc.core.atomic import write_text
+from mnist_dvc.core.errors import ProjectError
 
 DEFAULT_DIR = Path("build/vega")
+
+
+class PageError(ProjectError):
+    """Why the offline template cannot be made, in one line."""
+
 TEMPLATE_NAME = "offline.html"
 CDN_SCRIPT = re.compile(r"/npm/(vega(?:-lite|-embed)?)@([0-9][0-9A-Za-z.\-]*)")
 
@@ -35,8 +40,8 @@ def dvc_script_versions() -> dict[str, str]:
 
     versions = dict(CDN_SCRIPT.findall(VegaRenderer.SCRIPTS))
     if set(versions) != {"vega", "vega-lite", "vega-embed"}:
-        raise StageError("could not read the vega script versions from dvc_render's page; "
-                         "this dvc-render version is not supported by stages.offline_html")
+        raise PageError("could not read the vega script versions from dvc_render's page; "
+                         "this dvc-render version is not supported by tools.offline_html")
     return versions
 
 
@@ -51,7 +56,7 @@ def fetch_script(folder: Path, package: str, version: str) -> Path:
         return target
     npm = shutil.which("npm")
     if npm is None:
-        raise StageError("npm not found: install Node.js (which brings npm) to fetch the vega scripts once, "
+        raise PageError("npm not found: install Node.js (which brings npm) to fetch the vega scripts once, "
                          "or view the PNG figures in plots/ instead")
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run([npm, "pack", f"{package}@{version}", "--pack-destination", tmp, "--silent"],
@@ -59,7 +64,7 @@ def fetch_script(folder: Path, package: str, version: str) -> Path:
         tarballs = list(Path(tmp).glob("*.tgz"))
         if proc.returncode or len(tarballs) != 1:
             reason = (proc.stderr.strip().splitlines() or ["no tarball"])[-1]
-            raise StageError(f"`npm pack {package}@{version}` failed ({reason}); "
+            raise PageError(f"`npm pack {package}@{version}` failed ({reason}); "
                              "check access to the npm registry")
         member = f"package/build/{package}.min.js"
         with tarfile.open(tarballs[0]) as archive:
@@ -68,7 +73,7 @@ def fetch_script(folder: Path, package: str, version: str) -> Path:
             except KeyError:
                 script = None
             if script is None:
-                raise StageError(f"{package}@{version} from npm has no {member}")
+                raise PageError(f"{package}@{version} from npm has no {member}")
             write_text(target, script.read().decode("utf-8"))
     return target
 
@@ -86,7 +91,7 @@ def page_template(scripts: list[str]) -> str:
                        for text in scripts)
     for placeholder in ("{scripts}", "{plot_divs}", "{refresh_tag}"):
         if placeholder in inline:
-            raise StageError(f"a vega script contains the text {placeholder}, which DVC would replace")
+            raise PageError(f"a vega script contains the text {placeholder}, which DVC would replace")
     return PAGE_HTML.replace("{scripts}", inline)
 
 
@@ -102,7 +107,7 @@ def build(folder: Path) -> Path:
 
 def main() -> int:
     if len(sys.argv) > 2:
-        raise StageError("usage: python -m stages.offline_html [FOLDER]")
+        raise PageError("usage: python -m tools.offline_html [FOLDER]")
     folder = Path(sys.argv[1]) if len(sys.argv) == 2 else DEFAULT_DIR
     template = build(folder)
     print(f"offline template: {template} (use: dvc plots show --html-template {template})")
@@ -110,4 +115,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    try:
+        sys.exit(main())
+    except ProjectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

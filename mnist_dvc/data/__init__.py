@@ -1,0 +1,1 @@
+"""MNIST data: the IDX format, the verified download sources, normalization, the prepared arrays."""
