@@ -94,7 +94,7 @@ def test_verdicts_pick_the_winner_of_each_criterion():
     assert result["gap"]["winner"] == "model_b"  # 0.995 - 0.985 < 1.0 - 0.98
     assert result["time"]["winner"] == "model_a"
     assert result["loss"]["winner"] is None  # both logs have the same test losses: a tie
-    assert result["loss"]["sentence"] == "model_a and model_b tie on min test loss (0.5000)."
+    assert result["loss"]["sentence"] == "model_a and model_b tie on min test loss (0.5100)."
 
 
 def test_verdicts_of_a_single_model_name_no_runner_up():
