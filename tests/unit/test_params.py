@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from mnist_dvc.core.params import ParamsError, load_params
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 
 

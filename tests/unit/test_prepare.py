@@ -17,8 +17,8 @@ from mnist_dvc.core.contracts import RAW_FILES
 from mnist_dvc.core.params import DataParams, ParamsError
 from mnist_dvc.data.idx import IdxError, encode_idx
 from mnist_dvc.data.normalize import prepare
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"train": 40, "test": 15}
 
 

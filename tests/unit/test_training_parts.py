@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,7 @@ from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key
 from mnist_dvc.training.model import build_model, parameter_count
 from mnist_dvc.training.progress import Progress
 from mnist_dvc.training.trainer import epoch_permutation
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")

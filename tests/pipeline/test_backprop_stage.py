@@ -10,9 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT, run
+from tests.helpers import ROOT, run
 
 GRADS = {
     "x1": 0.345, "w1": -0.161, "x2": 0.0805, "w2": -0.0782,

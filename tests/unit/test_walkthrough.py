@@ -2,20 +2,19 @@
 visibility, colours, and the full walkthrough.
 
 To regenerate the golden file after an intended change of the drawing, run
-`python -c "from tests.test_walkthrough import write_golden; write_golden()"` and review the diff.
+`python -c "from tests.unit.test_walkthrough import write_golden; write_golden()"` and review the diff.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from rich.text import Text
 
 from mnist_dvc.backprop.engine import Trace, fmt, trace
 from mnist_dvc.backprop.walkthrough import GRAD_STYLE, VALUE_STYLE, render_graph, render_walkthrough
+from tests.helpers import GOLDEN as GOLDEN_DIR
 
-GOLDEN = Path(__file__).parent / "golden" / "backprop_default.txt"
+GOLDEN = GOLDEN_DIR / "backprop_default.txt"
 ASSIGNMENT = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
 INPUTS = {"x1": 0.7, "w1": -1.5, "x2": 0.34, "w2": -0.35, "x3": 0.2, "w3": -0.25, "x4": -0.9, "w4": 0.2}
 

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import BIN, TINY, run
-from fixtures.runs import write_params, write_run
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Log, ProgressBar, Static, TabbedContent
 
 from mnist_dvc.backprop.engine import fmt, trace
+from tests.fixtures.runs import write_params, write_run
+from tests.helpers import BIN, FIXTURES, TINY, run
 from tui import repro
 from tui.app import DashboardApp
 from tui.backprop import AUTOPLAY_S, BackpropPane
@@ -25,7 +25,6 @@ from tui.screens import ConfirmQuit, HelpScreen
 from tui.widgets.curves import CurvesPlot
 from tui.widgets.model_panel import ModelPanel
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SIZE = (100, 32)
 POLL_S = 0.1
 

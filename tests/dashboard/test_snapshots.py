@@ -13,15 +13,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from conftest import BIN, run
-from fixtures.runs import write_run
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from tests.fixtures.runs import write_run
+from tests.helpers import BIN, FIXTURES, run
 from tui.app import DashboardApp
 from tui.backprop import BackpropPane
 
-FIXTURES = Path(__file__).parent / "fixtures"
 NARROW, WIDE = (80, 24), (200, 60)
 
 

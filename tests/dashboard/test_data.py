@@ -9,14 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import tool_env
-from fixtures.runs import write_params, write_run
 
+from tests.fixtures.runs import write_params, write_run
+from tests.helpers import FIXTURES, ROOT, tool_env
 from tui.data import WAITING, DataSource
 from tui.report import comparison_rows, duration, standing_sentence, standings, summary
-
-FIXTURES = Path(__file__).parent / "fixtures"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mnist_dvc.data.sources import DIGESTS
-from tests.conftest import set_params
+from tests.helpers import set_params
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, run
+from tests.helpers import ROOT, run
 
 BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(importlib.util.find_spec(b) is None,
                                                        reason=f"{b} is not installed"))
@@ -19,8 +19,8 @@ BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(importlib.util.find_spec(b)
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("samples", [1000, 40], ids=["short-last-batch", "less-than-one-batch"])
 def test_compiled_epoch_matches_plain_fit(backend, samples):
-    proc = run([sys.executable, str(ROOT / "tests/epoch_vs_fit.py"), backend, str(samples), "64", "3"], ROOT,
-               PYTHONPATH=str(ROOT))
+    script = ROOT / "tests" / "unit" / "epoch_vs_fit.py"
+    proc = run([sys.executable, str(script), backend, str(samples), "64", "3"], ROOT, PYTHONPATH=str(ROOT))
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     steps = 3 * math.ceil(samples / 64)
     assert result["iterations"] == [steps, steps]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mnist_dvc.analysis.history import load_history
-from tests.conftest import TINY, run, set_params, tool_env
+from tests.helpers import TINY, run, set_params, tool_env
 
 pytestmark = pytest.mark.slow
 

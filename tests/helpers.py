@@ -1,0 +1,120 @@
+"""What tests share besides fixtures: project paths, subprocess helpers, the import graph.
+
+Imported as `from tests.helpers import ...` (conftest.py holds only pytest fixtures).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+GOLDEN = ROOT / "tests" / "golden"
+BIN = Path(sys.executable).parent
+# What a pipeline copy needs from the project; never the data, models or metrics.
+PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "mnist_dvc", "stages", "tui", "tools", "bench")
+
+# Small enough that a 2-epoch run of both models takes seconds.
+TINY = {
+    "data.train_limit": 1024,
+    "data.test_limit": 512,
+    "train.epochs": 2,
+    "train.checkpoint_every": 1,
+}
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment for subprocesses: the venv first on PATH so DVC's `python` is ours."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(
+        DVC_NO_ANALYTICS="1",
+        GIT_AUTHOR_NAME="test", GIT_AUTHOR_EMAIL="test@localhost",
+        GIT_COMMITTER_NAME="test", GIT_COMMITTER_EMAIL="test@localhost",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+    """Run a command, returning stdout+stderr merged; on failure show them in the assertion."""
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=tool_env(**env), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}")
+    return proc
+
+
+def set_params(repo: Path, overrides: dict[str, Any]) -> None:
+    """Set dotted keys (`train.epochs`) in a copy's params.yaml."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in overrides.items():
+        node = params
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+# --- the project's own import graph, read statically (imports inside functions count too) ---------
+
+PACKAGES = ("mnist_dvc", "stages", "tui", "tools", "bench")
+
+
+def module_file(name: str, root: Path = ROOT) -> Path | None:
+    """The source file of a project module or package, or None for anything else."""
+    if name.split(".")[0] not in PACKAGES:
+        return None
+    path = root.joinpath(*name.split("."))
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    if path.with_suffix(".py").is_file():
+        return path.with_suffix(".py")
+    return None
+
+
+def imported_names(path: Path, module: str) -> set[str]:
+    """Every module name `path` imports, anywhere in it; `from a import b` yields a and a.b."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def import_closure(module: str, root: Path = ROOT) -> dict[str, Path]:
+    """module name -> file of every project module that importing `module` can load,
+    its packages' `__init__.py` included."""
+    found: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = module_file(name, root)
+        if name in found or path is None:
+            continue
+        found[name] = path
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += imported_names(path, name)
+    return found
