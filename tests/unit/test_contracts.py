@@ -1,0 +1,66 @@
+"""docs/contracts.md (for people) and mnist_dvc/core/contracts.py (for code) describe the same files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from mnist_dvc.core import contracts
+from tests.helpers import ROOT
+
+DOC = (ROOT / "docs" / "contracts.md").read_text()
+ROW = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \|", re.MULTILINE)
+
+
+def concrete(pattern: str) -> Path:
+    """One real path of a documented pattern: `metrics/eval/<model>.json` -> metrics/eval/model_a.json."""
+    path = pattern.replace("<model>", "model_a").replace("*", "x")
+    return Path(re.sub(r"\{([^,}]+)[^}]*\}", r"\1", path))
+
+
+def documented() -> list[tuple[str, str]]:
+    rows = ROW.findall(DOC)
+    assert rows, "docs/contracts.md has no file table"
+    return rows
+
+
+@pytest.mark.parametrize(("pattern", "stage"), documented())
+def test_each_documented_file_is_written_by_the_stage_the_code_names(pattern: str, stage: str) -> None:
+    assert contracts.writer(concrete(pattern)) == stage.replace("<model>", "model_a")
+
+
+def test_every_path_in_the_contracts_module_is_documented() -> None:
+    paths = [value for name, value in vars(contracts).items() if isinstance(value, Path) and name.isupper()]
+    assert paths
+    patterns = [concrete(pattern) for pattern, _ in documented()]
+    for path in paths:
+        assert any(p == path or path in p.parents for p in patterns), f"{path} is not in docs/contracts.md"
+
+
+def test_progress_states_and_keys_are_documented() -> None:
+    example = json.loads(re.search(r"```json\n(.*?)```", DOC, re.DOTALL).group(1))
+    assert set(example) == set(contracts.PROGRESS_KEYS)
+    assert set(example["last"]) == set(contracts.PROGRESS_METRICS)
+    for state in contracts.PROGRESS_STATES:
+        assert f"`{state}`" in DOC
+
+
+@pytest.mark.parametrize("names", [
+    [f"`plots/metrics/{path}`" for path in contracts.SERIES.values()],
+    [f"`{key}`" for key in contracts.SUMMARY_KEYS],
+    [f"`{key}`" for key in contracts.VERDICTS],
+    [f"`{column}`" for column in contracts.ERROR_COLUMNS],
+    [f"`{name}`" for name in contracts.BACKPROP_CHECKS],
+    [f"`{','.join(contracts.CONFUSION_COLUMNS)}`"],
+], ids=["series", "summary", "verdicts", "error-columns", "backprop-checks", "confusion-columns"])
+def test_keys_and_columns_are_documented(names: list[str]) -> None:
+    missing = [name for name in names if name not in DOC]
+    assert missing == []
+
+
+def test_the_writer_of_an_unknown_file_is_none() -> None:
+    assert contracts.writer("README.md") == ""
+    assert contracts.writer("metrics/train/model_b/progress.json") == "train@model_b"
