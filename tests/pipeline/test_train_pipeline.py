@@ -156,6 +156,22 @@ def test_changed_param_does_not_resume_a_stale_checkpoint(make_repo, mnist_mirro
     assert load_history(repo / "metrics/train/model_a").epoch == [1, 2, 3]
 
 
+def test_checkpoint_every_changes_neither_the_stage_nor_the_checkpoint(make_repo, mnist_mirror, dvc):
+    """How often a resumable state is saved changes no number: no re-run, no lost checkpoint."""
+    repo = make_repo({**TINY, "train.epochs": 3})
+    crash = dvc(repo, "repro", "--no-run-cache", "train@model_a", check=False,
+                MNIST_TRAIN_KILL_AFTER_EPOCH="2")
+    assert crash.returncode != 0
+    set_params(repo, {"train.checkpoint_every": 5})
+    resumed = dvc(repo, "repro", "train@model_a")
+    assert "resuming from the checkpoint after epoch 2/3" in resumed.stdout
+
+    set_params(repo, {"train.checkpoint_every": 7})
+    assert "Data and pipelines are up to date" in dvc(repo, "status", "train@model_a").stdout
+    again = dvc(repo, "repro", "train@model_a").stdout
+    assert "didn't change, skipping" in again and "Running stage" not in again
+
+
 def test_missing_prepared_data_is_one_line_error_and_failed_progress(make_repo):
     repo = make_repo()
     proc = run([sys.executable, "-m", "stages.train", "model_a"], repo, check=False)

@@ -82,6 +82,7 @@ def test_checkpoint_key_changes_with_params_data_and_code(params, tmp_path):
     base = key()
     assert key() == base
     assert key(learning_rate=0.002) != base
+    assert key(checkpoint_every=3) == base  # how often it is saved changes no number
     assert checkpoint_key(params.data, params.train, params.models["model_b"], [data], [code]) != base
     data.write_bytes(b"other data")
     assert key() != base
