@@ -8,8 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from mnist_dvc.backprop.engine import ExpressionError, Value, trace
-from mnist_dvc.backprop.expression import OPERATIONS
+from mnist_dvc.backprop.engine import Value
+from mnist_dvc.backprop.expression import ExpressionError
+from mnist_dvc.backprop.ops import OPERATIONS
+from mnist_dvc.backprop.record import trace
 
 ASSIGNMENT = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
 INPUTS = {"x1": 0.7, "w1": -1.5, "x2": 0.34, "w2": -0.35, "x3": 0.2, "w3": -0.25, "x4": -0.9, "w4": 0.2}

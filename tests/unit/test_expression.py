@@ -7,7 +7,6 @@ import pytest
 from mnist_dvc.backprop.expression import (
     ASSIGNMENT_EXPRESSION,
     ASSIGNMENT_INPUTS,
-    OPERATIONS,
     Apply,
     ExpressionError,
     Name,
@@ -16,6 +15,7 @@ from mnist_dvc.backprop.expression import (
     parse,
     readable_names,
 )
+from mnist_dvc.backprop.ops import OPERATIONS
 
 
 def test_parses_every_operation_into_the_tree() -> None:

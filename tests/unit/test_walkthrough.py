@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from rich.text import Text
 
-from mnist_dvc.backprop.engine import Trace, fmt, trace
+from mnist_dvc.backprop.notation import fmt
+from mnist_dvc.backprop.record import Trace, trace
 from mnist_dvc.backprop.walkthrough import GRAD_STYLE, VALUE_STYLE, render_graph, render_walkthrough
 from tests.helpers import GOLDEN as GOLDEN_DIR
 
