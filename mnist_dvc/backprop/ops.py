@@ -206,5 +206,12 @@ def _log(x: float) -> Result:
     return math.log(x), (1 / x,)
 
 
+@operation("softplus", symbol="softplus", derivatives=("sigmoid({x})",), tensorflow="math.softplus")
+def _softplus(x: float) -> Result:
+    # log(1 + eˣ) = max(x, 0) + log(1 + e^−|x|): exp never overflows, and log1p keeps
+    # the digits of the tiny values far left of 0 that log(1 + ...) would round away.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x))), (_logistic(x),)
+
+
 OPERATIONS = tuple(OPS)
 FUNCTIONS = tuple(op.written for op in OPS.values() if op.syntax == "call")
