@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mnist_dvc.backprop.engine import Value
     from mnist_dvc.backprop.ops import Op
 
+
 def fmt(x: float, digits: int = 6) -> str:
     """A number as the walkthrough writes it: 6 significant digits and a true minus sign."""
     text = format(x + 0.0, f".{digits}g")
@@ -37,7 +38,8 @@ def const_name(x: float) -> str:
     return (text[:-2] if text.endswith(".0") else text).replace("-", "−")
 
 
-def partial(of: str, wrt: str) -> str:
+def partial_symbol(of: str, wrt: str) -> str:
+    """∂of/∂wrt, as every chain-rule line writes a partial derivative."""
     return f"∂{of}/∂{wrt}"
 
 

@@ -15,6 +15,7 @@ TensorFlow functions are named, not imported: the engine, the parser and
 from __future__ import annotations
 
 import math
+import operator
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -105,6 +106,8 @@ def _validate(op: Op) -> None:
         problems.append("only an infix operation takes a constant exponent")
     if op.syntax == "call" and not op.written.isidentifier():
         problems.append("a function's name must be an identifier")
+    if op.syntax != "call" and not hasattr(operator, f"__{op.method}__"):
+        problems.append(f"`__{op.method}__` is not a Python operator method")
     if not op.method.isidentifier() or not all(p.isidentifier() for p in op.tensorflow.split(".")):
         problems.append("method and tensorflow must be a name and a dotted name")
     allowed = {"x", "out", *(["y"] if op.arity == 2 else []), *(["c", "c_minus_1"] if op.exponent else [])}

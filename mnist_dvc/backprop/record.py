@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from mnist_dvc.backprop.engine import Value, graph, propagate
 from mnist_dvc.backprop.expression import OUTPUT, ExpressionError, evaluate, parse, readable_names
-from mnist_dvc.backprop.notation import chain_line, const_name, forward_line, local_derivative, partial
+from mnist_dvc.backprop.notation import chain_line, const_name, forward_line, local_derivative, partial_symbol
 from mnist_dvc.backprop.ops import OPS
 
 __all__ = ["Node", "Step", "Trace", "build", "trace"]
@@ -58,7 +58,7 @@ class Node:
 
 @dataclass(frozen=True)
 class Trace:
-    """One recorded run, by node name.
+    """One recorded run, by node name, so readers (stage, dashboard, tests) need no Value objects.
 
     `values` holds the intermediate nodes (not the inputs, not f), `grads` ∂f/∂input
     for every input (0 for an unused one), `nodes` and `output` the graph to draw.
@@ -133,7 +133,7 @@ def _backward(output: Value) -> list[Step]:
         product = node.grad * node.local[i]
         received[parent] += 1
         line = chain_line(
-            partial(output.name, parent.name), _chain(output, node, i, consumers),
+            partial_symbol(output.name, parent.name), _chain(output, node, i, consumers),
             local_derivative(OPS[node.op], node, i), product,
             (received[parent], len(consumers[parent])), before,
         )
@@ -153,14 +153,14 @@ def _chain(
     consumer; at a node that feeds several others it starts from that node's
     (already summed) gradient, since the path there is no longer unique.
     """
-    factors = [(partial(node.name, node.parents[i].name), node.local[i])]
+    factors = [(partial_symbol(node.name, node.parents[i].name), node.local[i])]
     current = node
     while current is not output and len(consumers[current]) == 1:
         consumer, j = consumers[current][0]
-        factors.insert(0, (partial(consumer.name, current.name), consumer.local[j]))
+        factors.insert(0, (partial_symbol(consumer.name, current.name), consumer.local[j]))
         current = consumer
     if current is not output:
-        factors.insert(0, (partial(output.name, current.name), current.grad))
+        factors.insert(0, (partial_symbol(output.name, current.name), current.grad))
     return factors
 
 

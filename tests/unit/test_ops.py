@@ -121,6 +121,7 @@ def _cube(x: float) -> tuple[float, tuple[float, ...]]:
         ("cube", {"exponent": True}, "only an infix operation takes a constant exponent"),
         ("cube", {"tensorflow": "tf.math.pow(x, 3)"}, "a name and a dotted name"),
         ("cube", {"infix": "+"}, "`+` already spells another operation"),
+        ("cube", {"infix": "^", "derivatives": ("1", "1")}, "`__cube__` is not a Python operator method"),
         ("relu", {}, "the name is taken"),
     ],
 )
