@@ -17,7 +17,8 @@ import sys
 from rich.console import Console
 
 from mnist_dvc.backprop.check import check_record, finite_difference_gradients, tensorflow_gradients
-from mnist_dvc.backprop.engine import ExpressionError, trace
+from mnist_dvc.backprop.expression import ExpressionError
+from mnist_dvc.backprop.record import trace
 from mnist_dvc.backprop.walkthrough import render_walkthrough
 from mnist_dvc.core.atomic import write_json
 from mnist_dvc.core.contracts import BACKPROP_FILE

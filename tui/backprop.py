@@ -17,7 +17,9 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
-from mnist_dvc.backprop.engine import ExpressionError, Trace, fmt, trace
+from mnist_dvc.backprop.expression import ExpressionError
+from mnist_dvc.backprop.notation import fmt
+from mnist_dvc.backprop.record import Trace, trace
 from mnist_dvc.backprop.walkthrough import render_graph
 from mnist_dvc.core.params import BackpropParams
 from tui.data import Dashboard

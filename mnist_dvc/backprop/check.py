@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import reduce
+from typing import Any
 
-from mnist_dvc.backprop.engine import Trace, build
 from mnist_dvc.backprop.expression import evaluate, parse
+from mnist_dvc.backprop.ops import OPS, Op
+from mnist_dvc.backprop.record import Trace, build
 
 TF_TOLERANCE = 1e-9
 FD_TOLERANCE = 1e-6
@@ -28,16 +31,19 @@ def tensorflow_gradients(expression: str, inputs: Mapping[str, float]) -> tuple[
 
     tree = parse(expression, inputs)
     variables = {name: tf.Variable(value, dtype=tf.float64, name=name) for name, value in inputs.items()}
-    ops = {
-        "add": tf.add, "sub": tf.subtract, "mul": tf.multiply, "div": tf.divide,
-        "pow": lambda x, c: tf.pow(x, tf.constant(c, dtype=tf.float64)),
-        "neg": tf.negative, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh,
-        "exp": tf.exp, "log": tf.math.log,
-    }
+    ops = {name: tensorflow_function(tf, op) for name, op in OPS.items()}
     with tf.GradientTape() as tape:
         f = evaluate(tree, variables.__getitem__, lambda v: tf.constant(v, dtype=tf.float64), ops)
     grads = tape.gradient(f, list(variables.values()), unconnected_gradients=tf.UnconnectedGradients.ZERO)
     return float(f.numpy()), {name: float(g.numpy()) for name, g in zip(variables, grads, strict=True)}
+
+
+def tensorflow_function(tf: Any, op: Op) -> Callable[..., Any]:
+    """The registry's TensorFlow counterpart of `op`, with a constant exponent made a float64 tensor."""
+    function = reduce(getattr, op.tensorflow.split("."), tf)
+    if op.exponent:
+        return lambda *args: function(*args[:-1], tf.constant(args[-1], dtype=tf.float64))
+    return function
 
 
 def finite_difference_gradients(

@@ -1,15 +1,16 @@
 """Safe parsing of the `backprop.expression` string into a small expression tree.
 
 The expression comes from params.yaml or from a dashboard text box, so it is
-never handed to `eval`: Python's `ast` parses it and only names, numbers, the
-operators + − * / ** (power by a constant) and unary minus, and calls of relu,
-sigmoid, tanh, exp and log are accepted. Anything else is rejected with one
-line naming the offending piece of text, before any computation starts.
+never handed to `eval`: Python's `ast` parses it and only names, numbers and
+the operations registered in ops.py (+ − * /, ** by a constant, unary minus,
+and calls of the functions registered there) are accepted. Anything else is
+rejected with one line naming the offending piece of text, before any
+computation starts.
 
 The tree is backend-neutral: `evaluate` walks it with a table of operations,
 so the same parse drives the autodiff engine, the TensorFlow check and the
 finite-difference check, and they cannot disagree about what was written.
-This module imports only the standard library.
+This module imports only the standard library and the registry.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from mnist_dvc.backprop.ops import FUNCTIONS, OPS, Op
 from mnist_dvc.core.errors import ProjectError
 
-FUNCTIONS = ("relu", "sigmoid", "tanh", "exp", "log")
-OPERATIONS = ("add", "sub", "mul", "div", "pow", "neg", *FUNCTIONS)
 OUTPUT = "f"
 
 # The assignment's graph and the names its hand calculation gives the intermediate
@@ -32,12 +32,21 @@ ASSIGNMENT_EXPRESSION = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
 ASSIGNMENT_INPUTS = ("x1", "w1", "x2", "w2", "x3", "w3", "x4", "w4")
 ASSIGNMENT_NAMES = ("p", "q", "r", "s", "a", "b")
 
-_ALLOWED = "allowed: input names, numbers, + - * / ** (by a number), unary -, " + ", ".join(FUNCTIONS)
-_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div"}
-_OTHER_OPERATORS = {
-    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
-    ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&",
+# How Python spells its operators; the registry says which of them are operations here.
+_PYTHON_BINARY = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.FloorDiv: "//",
+    ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|",
+    ast.BitXor: "^", ast.BitAnd: "&",
 }
+_PYTHON_UNARY = {ast.USub: "-", ast.Invert: "~", ast.Not: "not"}
+_INFIX = {op.written: op for op in OPS.values() if op.syntax == "infix"}
+_PREFIX = {op.written: op for op in OPS.values() if op.syntax == "prefix"}
+_CALLS = {op.written: op for op in OPS.values() if op.syntax == "call"}
+_ALLOWED = "allowed: input names, numbers, " + ", ".join([
+    " ".join(op.written + (" (by a number)" if op.exponent else "") for op in _INFIX.values()),
+    *(f"unary {op.written}" for op in _PREFIX.values()),
+    *FUNCTIONS,
+])
 
 
 class ExpressionError(ProjectError, ValueError):
@@ -56,7 +65,7 @@ class Number:
 
 @dataclass(frozen=True)
 class Apply:
-    """An operation on sub-expressions; `exponent` is set for `pow` only.
+    """An operation on sub-expressions; `exponent` is set for one that takes a constant (pow).
 
     Equality ignores `source`, so identical sub-expressions compare equal and
     are computed once (a node used twice), wherever they are written.
@@ -134,44 +143,51 @@ class _Converter:
     def unary(self, node: ast.UnaryOp) -> Expr:
         if isinstance(node.op, ast.UAdd):
             return self.convert(node.operand)
-        if not isinstance(node.op, ast.USub):
+        written = _PYTHON_UNARY.get(type(node.op))
+        if written not in _PREFIX:
             raise ExpressionError(f"`{self.source(node)}` is not allowed; {_ALLOWED}")
         operand = self.convert(node.operand)
-        if isinstance(operand, Number):
-            return Number(-operand.value)
-        return Apply("neg", (operand,), source=self.source(node))
+        if written == "-" and isinstance(operand, Number):
+            return Number(-operand.value)  # Python reads -1.5 as minus 1.5: it is one number
+        return self.apply(_PREFIX[written], [operand], node)
 
     def binary(self, node: ast.BinOp) -> Expr:
-        op_type = type(node.op)
-        if op_type in _OTHER_OPERATORS:
-            hint = " (for a power write **)" if op_type is ast.BitXor else ""
+        written = _PYTHON_BINARY[type(node.op)]
+        if written not in _INFIX:
+            hint = " (for a power write **)" if written == "^" else ""
             raise ExpressionError(
-                f"operator `{_OTHER_OPERATORS[op_type]}` in `{self.source(node)}` is not supported{hint}; "
-                f"{_ALLOWED}"
+                f"operator `{written}` in `{self.source(node)}` is not supported{hint}; {_ALLOWED}"
             )
+        op = _INFIX[written]
         left = self.convert(node.left)
-        if op_type is ast.Pow:
+        if op.exponent:
             exponent = self.convert(node.right)
             if not isinstance(exponent, Number):
                 raise ExpressionError(
                     f"the exponent `{self.source(node.right)}` in `{self.source(node)}` must be a number "
                     "(only powers by a constant are supported)"
                 )
-            return Apply("pow", (left,), exponent.value, source=self.source(node))
-        return Apply(_BINARY[op_type], (left, self.convert(node.right)), source=self.source(node))
+            return self.apply(op, [left], node, exponent.value)
+        return self.apply(op, [left, self.convert(node.right)], node)
 
     def call(self, node: ast.Call) -> Expr:
         func = node.func
         if isinstance(func, ast.Attribute):
             raise ExpressionError(f"attribute access `{self.source(func)}` is not allowed; {_ALLOWED}")
-        if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
+        if not isinstance(func, ast.Name) or func.id not in _CALLS:
             raise ExpressionError(
                 f"unknown function `{self.source(func)}` in `{self.source(node)}`; "
                 f"the functions are {', '.join(FUNCTIONS)}"
             )
-        if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
-            raise ExpressionError(f"`{self.source(node)}`: {func.id} takes exactly one argument")
-        return Apply(func.id, (self.convert(node.args[0]),), source=self.source(node))
+        op = _CALLS[func.id]
+        if (len(node.args) != op.arity or node.keywords
+                or any(isinstance(arg, ast.Starred) for arg in node.args)):
+            count = "one argument" if op.arity == 1 else f"{op.arity} arguments"
+            raise ExpressionError(f"`{self.source(node)}`: {func.id} takes exactly {count}")
+        return self.apply(op, [self.convert(arg) for arg in node.args], node)
+
+    def apply(self, op: Op, args: list[Expr], node: ast.AST, exponent: float | None = None) -> Apply:
+        return Apply(op.name, tuple(args), exponent, source=self.source(node))
 
 
 def evaluate(
@@ -180,7 +196,7 @@ def evaluate(
     number: Callable[[float], T],
     ops: Mapping[str, Callable[..., T]],
 ) -> T:
-    """Compute `tree` with the given backend: `ops[op](*args)`, `ops["pow"](base, exponent)`.
+    """Compute `tree` with the given backend: `ops[op](*args)`, then pow's exponent: `ops["pow"](base, c)`.
 
     Equal sub-expressions are computed once and the result reused, so in the
     autodiff engine a repeated sub-expression is one node feeding several
@@ -197,8 +213,9 @@ def evaluate(
         if node in memo:
             return memo[node]
         args = [walk(arg) for arg in node.args]
+        constant = () if node.exponent is None else (node.exponent,)
         try:
-            result = ops["pow"](args[0], node.exponent) if node.op == "pow" else ops[node.op](*args)
+            result = ops[node.op](*args, *constant)
         except ExpressionError:
             raise
         except (ArithmeticError, ValueError) as exc:

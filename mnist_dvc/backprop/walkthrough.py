@@ -17,17 +17,14 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from mnist_dvc.backprop.engine import Node, Step, Trace, fmt
+from mnist_dvc.backprop.notation import fmt, symbol
+from mnist_dvc.backprop.ops import OPS
+from mnist_dvc.backprop.record import Node, Step, Trace
 
 VALUE_STYLE = "green"
 GRAD_STYLE = "red"
 ACTIVE_STYLE = "bold reverse"
 PITCH = 3  # rows per leaf: wire, gradient, gap
-
-_SYMBOLS = {
-    "add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−",
-    "relu": "relu", "sigmoid": "σ", "tanh": "tanh", "exp": "exp", "log": "log",
-}
 
 
 @dataclass
@@ -48,8 +45,7 @@ def _box(place: _Place) -> str:
         return f"[{node.name} ↑]"
     if node.op in ("input", "const"):
         return node.name
-    symbol = f"^{fmt(node.exponent)}" if node.op == "pow" else _SYMBOLS[node.op]
-    return f"[{node.name} {symbol}]"
+    return f"[{node.name} {symbol(OPS[node.op], node.exponent)}]"
 
 
 def _unfold(trace: Trace) -> _Place:

@@ -12,7 +12,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Log, ProgressBar, Static, TabbedContent
 
-from mnist_dvc.backprop.engine import fmt, trace
+from mnist_dvc.backprop.notation import fmt
+from mnist_dvc.backprop.record import trace
 from tests.fixtures.runs import write_params, write_run
 from tests.helpers import BIN, FIXTURES, TINY, run
 from tui import repro

@@ -3,13 +3,16 @@ TensorFlow (float64 GradientTape) and central finite differences on many graphs 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
 import pytest
 
-from mnist_dvc.backprop.engine import ExpressionError, Value, trace
-from mnist_dvc.backprop.expression import OPERATIONS
+from mnist_dvc.backprop.engine import Value
+from mnist_dvc.backprop.expression import ExpressionError
+from mnist_dvc.backprop.ops import OPERATIONS
+from mnist_dvc.backprop.record import trace
 
 ASSIGNMENT = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
 INPUTS = {"x1": 0.7, "w1": -1.5, "x2": 0.34, "w2": -0.35, "x3": 0.2, "w3": -0.25, "x4": -0.9, "w4": 0.2}
@@ -29,6 +32,7 @@ EXPRESSIONS = [
     "relu(x - y) + relu(y - x) * sigmoid(x * y)",
     "tanh(x / y) - exp(-y) * log(x + 1)",
     "log(sigmoid(x) + exp(tanh(y))) * (x*y)**2 - (x*y) + relu(x*y)",
+    "softplus(x*y - 2) * softplus(-x) + softplus(30*y)",
 ]
 
 
@@ -130,6 +134,25 @@ def test_expressions_that_cannot_be_computed_say_where(expression: str, inputs: 
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("x", "value", "slope"),
+    [
+        (0.0, math.log(2), 0.5),
+        (1.0, math.log1p(math.e), math.e / (1 + math.e)),
+        (-2.5, math.log1p(math.exp(-2.5)), 1 / (1 + math.exp(2.5))),
+        (-40.0, math.exp(-40), math.exp(-40)),  # log(1 + e^−40) would round to 0
+        (1000.0, 1000.0, 1.0),  # e^1000 overflows a float
+        (-1000.0, 0.0, 0.0),
+    ],
+)
+def test_softplus_is_log_1_plus_exp_with_derivative_sigmoid_even_far_from_0(
+    x: float, value: float, slope: float
+) -> None:
+    result = trace("softplus(x)", {"x": x})
+    assert result.f == pytest.approx(value, rel=1e-15, abs=0)
+    assert result.grads["x"] == pytest.approx(slope, rel=1e-15, abs=0)
+
+
 def test_the_test_expressions_use_every_operation() -> None:
     used = {node.op for e in EXPRESSIONS for node in trace(e, {"x": 1.3, "y": 0.6}).nodes.values()}
     assert set(OPERATIONS) <= used
@@ -162,6 +185,13 @@ def test_every_operation_agrees_with_tensorflow_and_finite_differences(
     rng = random.Random(expression)
     for _ in range(5):
         _check(expression, {"x": rng.uniform(0.2, 2.0), "y": rng.uniform(0.2, 2.0)}, tensorflow)
+
+
+@pytest.mark.parametrize("inputs", [{"x": 750.0, "y": -2.0}, {"x": -750.0, "y": 0.5}])
+def test_softplus_agrees_with_tensorflow_and_finite_differences_far_from_0(
+    inputs: dict[str, float], tensorflow: Callable
+) -> None:
+    _check("softplus(x) - softplus(-x) + softplus(x*y)", inputs, tensorflow)
 
 
 def test_unused_inputs_have_zero_gradient(tensorflow: Callable) -> None:

@@ -7,7 +7,6 @@ import pytest
 from mnist_dvc.backprop.expression import (
     ASSIGNMENT_EXPRESSION,
     ASSIGNMENT_INPUTS,
-    OPERATIONS,
     Apply,
     ExpressionError,
     Name,
@@ -16,10 +15,12 @@ from mnist_dvc.backprop.expression import (
     parse,
     readable_names,
 )
+from mnist_dvc.backprop.ops import OPERATIONS
 
 
 def test_parses_every_operation_into_the_tree() -> None:
-    tree = parse("-x + 2*y - x/y + x**-1.5 + relu(x) + sigmoid(x) + tanh(x) + exp(x) + log(y)", ["x", "y"])
+    text = "-x + 2*y - x/y + x**-1.5 + relu(x) + sigmoid(x) + tanh(x) + exp(x) + log(y) + softplus(y)"
+    tree = parse(text, ["x", "y"])
     ops = set()
 
     def collect(node: object) -> None:
@@ -36,6 +37,12 @@ def test_numbers_and_unary_minus_on_numbers_are_constants() -> None:
     assert parse("x ** -2", ["x"]) == Apply("pow", (Name("x"),), -2.0)
     assert parse("-1.5 * x", ["x"]) == Apply("mul", (Number(-1.5), Name("x")))
     assert parse("+x - 3", ["x"]) == Apply("sub", (Name("x"), Number(3.0)))
+
+
+def test_parses_softplus_of_a_product() -> None:
+    tree = parse("softplus(x1*w1)", ["x1", "w1"])
+    assert tree == Apply("softplus", (Apply("mul", (Name("x1"), Name("w1"))),))
+    assert tree.source == "softplus(x1*w1)"
 
 
 def test_evaluate_computes_repeated_subexpressions_once() -> None:
@@ -63,6 +70,8 @@ def test_evaluate_computes_repeated_subexpressions_once() -> None:
         ("x // 2", ["operator `//`"]),
         ("x ** x", ["exponent `x`", "must be a number"]),
         ("relu(x, x)", ["relu takes exactly one argument"]),
+        ("softplus(*x)", ["softplus takes exactly one argument"]),
+        ("softmax(x)", ["unknown function", "`softmax`", "relu, sigmoid, tanh, exp, log, softplus"]),
         ("exp(x=1)", ["exp takes exactly one argument"]),
         ("'text' * x", ["`'text'` is not a real number"]),
         ("True + x", ["`True` is not a real number"]),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from rich.text import Text
 
-from mnist_dvc.backprop.engine import Trace, fmt, trace
+from mnist_dvc.backprop.notation import fmt
+from mnist_dvc.backprop.record import Trace, trace
 from mnist_dvc.backprop.walkthrough import GRAD_STYLE, VALUE_STYLE, render_graph, render_walkthrough
 from tests.helpers import GOLDEN as GOLDEN_DIR
 
@@ -111,3 +112,19 @@ def test_walkthrough_colours_each_result_even_without_a_chain() -> None:
     assert line in text.plain
     assert GRAD_STYLE in styles_of(text, "+= −1", "−1")
     assert VALUE_STYLE in styles_of(text, "2 − 2 = 0", "0")
+
+
+def test_softplus_is_written_and_drawn_like_the_other_functions() -> None:
+    result = trace("softplus(x1*w1)", {"x1": 0.7, "w1": -1.5})
+    assert [s.line for s in result.steps] == [
+        "n1 = x1 · w1 = 0.7 · (−1.5) = −1.05",
+        "f = softplus(n1) = softplus(−1.05) = 0.300058",
+        "∂f/∂n1 = sigmoid(n1) = 0.259225",
+        "∂f/∂x1 = ∂f/∂n1 · ∂n1/∂x1 = (0.259225)(−1.5) = −0.388838",
+        "∂f/∂w1 = ∂f/∂n1 · ∂n1/∂w1 = (0.259225)(0.7) = 0.181458",
+    ]
+    drawn = render_graph(result).plain
+    assert "├─[n1 ×] ── −1.05 ────────[f softplus] ── 0.300058" in drawn
+    text = render_walkthrough(result).plain
+    assert "   2. f = softplus(n1) = softplus(−1.05) = 0.300058\n" in text
+    assert "  ∂f/∂x1 = −0.388838\n" in text
