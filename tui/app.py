@@ -10,12 +10,12 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from tui.backprop import BackpropPane, GraphView
-from tui.compare import ComparePane
 from tui.data import Dashboard, DataSource
-from tui.pipeline import PipelinePane
+from tui.panes.backprop import BackpropPane, GraphView
+from tui.panes.compare import ComparePane
+from tui.panes.pipeline import PipelinePane
+from tui.panes.training import TrainingPane
 from tui.screens import ConfirmQuit, HelpScreen
-from tui.training import TrainingPane
 
 POLL_S = 0.5
 TABS = ("training", "compare", "backprop", "pipeline")

@@ -17,9 +17,9 @@ from tests.fixtures.runs import write_params, write_run
 from tests.helpers import BIN, FIXTURES, TINY, run
 from tui import repro
 from tui.app import DashboardApp
-from tui.backprop import AUTOPLAY_S, BackpropPane
 from tui.data import pid_alive
-from tui.pipeline import PipelinePane, describe, last_line
+from tui.panes.backprop import AUTOPLAY_S, BackpropPane
+from tui.panes.pipeline import PipelinePane, describe, last_line
 from tui.report import COMPARE_HINT, START_HINT
 from tui.screens import ConfirmQuit, HelpScreen
 from tui.widgets.curves import CurvesPlot

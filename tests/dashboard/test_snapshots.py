@@ -19,7 +19,7 @@ from textual.widgets import DataTable
 from tests.fixtures.runs import write_run
 from tests.helpers import BIN, FIXTURES, run
 from tui.app import DashboardApp
-from tui.backprop import BackpropPane
+from tui.panes.backprop import BackpropPane
 
 NARROW, WIDE = (80, 24), (200, 60)
 
