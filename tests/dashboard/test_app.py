@@ -19,7 +19,7 @@ from tui import repro
 from tui.app import DashboardApp
 from tui.data import pid_alive
 from tui.panes.backprop import AUTOPLAY_S, BackpropPane
-from tui.panes.pipeline import PipelinePane, describe, last_line
+from tui.panes.pipeline import PipelinePane
 from tui.report import COMPARE_HINT, START_HINT
 from tui.screens import ConfirmQuit, HelpScreen
 from tui.widgets.curves import CurvesPlot
@@ -329,37 +329,6 @@ async def test_backprop_check_marks(finished: Path) -> None:
 
 
 # --- pipeline -----------------------------------------------------------------------------
-
-
-def test_dvc_status_entries_read_as_one_line() -> None:
-    entries = [{"changed deps": {"stages/train.py": "modified", "params.yaml": "new"}},
-               {"changed outs": {"models/model_a.keras": "deleted"}}, "always changed"]
-    assert describe(entries) == (
-        "deps: stages/train.py (modified), params.yaml (new); "
-        "outs: models/model_a.keras (deleted); always changed"
-    )
-
-
-def test_a_busy_dvc_is_explained() -> None:
-    busy = (
-        "ERROR: '/p/metrics/train/model_b' is busy, it is being blocked by:\n"
-        "  (PID 23202): /p/.venv/bin/dvc repro evaluate\n\n"
-        "If there are no processes with such PIDs, you can manually remove '/p/.dvc/tmp/rwlock'"
-        " and try again.\n"
-    )
-    assert last_line(busy) == (
-        "another dvc command is running: (PID 23202): /p/.venv/bin/dvc repro evaluate; "
-        "press u once it has ended"
-    )
-    assert last_line("Building stages\nERROR: dvc.yaml: stage 'x' has no cmd\nhint") == (
-        "ERROR: dvc.yaml: stage 'x' has no cmd"
-    )
-
-
-def test_repro_needs_a_dvc_repository(tmp_path: Path) -> None:
-    with pytest.raises(repro.ReproError, match=r"not a DVC repository \(no \.dvc folder\); run `dvc init`"):
-        repro.start(tmp_path)
-    assert repro.current(tmp_path) is None
 
 
 def stage_statuses(app: DashboardApp) -> dict[str, str]:

@@ -1,21 +1,17 @@
 """Pipeline tab: the stages of dvc.yaml with their status, and `dvc repro` in the background.
 
-Statuses come from the real `dvc status --json` (run in a worker, never on the UI
-thread) plus dvc.lock, which tells a stage that never ran from one that changed. A
-repro is started through tui.repro, detached from the dashboard, and its log file is
-followed here; while it runs, the stage lines DVC prints mark what is running, since
-`dvc status` would wait on the repro's lock.
+Statuses come from tui.dvc (the real `dvc status --json` plus dvc.lock), called in a
+thread worker, never on the UI thread. A repro is started through tui.repro, detached
+from the dashboard, and its log file is followed here; while it runs, the stage lines
+DVC prints mark what is running, since `dvc status` would wait on the repro's lock.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 from pathlib import Path
 from typing import ClassVar
 
-import yaml
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -25,101 +21,13 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Log, Static
 from textual.worker import get_current_worker
 
-from tui import repro
+from tui import dvc, repro
 from tui.data import stamp
 
-NEVER_RUN, CHANGED, UP_TO_DATE = "never run", "changed", "up to date"
 STATUS_STYLES = {
-    NEVER_RUN: "yellow", CHANGED: "yellow", UP_TO_DATE: "green", "running": "bold cyan",
-    "done": "green", "restored from run-cache": "green", "failed": "bold red",
+    dvc.NEVER_RUN: "yellow", dvc.CHANGED: "yellow", dvc.UP_TO_DATE: "green", dvc.RUNNING: "bold cyan",
+    dvc.DONE: "green", dvc.FROM_RUN_CACHE: "green", dvc.FAILED: "bold red",
 }
-STAGE_LINES = (
-    (re.compile(r"Running stage '([^']+)'"), "running"),
-    (re.compile(r"Stage '([^']+)' didn't change, skipping"), UP_TO_DATE),
-    (re.compile(r"Stage '([^']+)' is cached - skipping run"), "restored from run-cache"),
-    (re.compile(r"failed to reproduce '([^']+)'"), "failed"),
-)
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-DVC_TIMEOUT_S = 120
-
-
-def describe(entries: list) -> str:
-    """One line from `dvc status --json`'s entries for a stage."""
-    parts = []
-    for entry in entries:
-        if isinstance(entry, dict):
-            for kind, items in entry.items():
-                label = kind.removeprefix("changed ")
-                if isinstance(items, dict):
-                    parts.append(f"{label}: " + ", ".join(f"{path} ({what})" for path, what in items.items()))
-                else:
-                    parts.append(f"{label}: {items}")
-        else:
-            parts.append(str(entry))
-    return "; ".join(parts)
-
-
-def locked_stages(root: Path) -> set[str]:
-    """Stages recorded in dvc.lock, i.e. that ran at least once."""
-    try:
-        lock = yaml.safe_load((root / "dvc.lock").read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return set()
-    stages = lock.get("stages") if isinstance(lock, dict) else None
-    return set(stages) if isinstance(stages, dict) else set()
-
-
-def run_dvc(root: Path, *args: str) -> tuple[int, str]:
-    """The real dvc CLI (the venv's): (exit code, stdout+stderr). Blocking: call it from a thread."""
-    try:
-        proc = subprocess.run(
-            repro.dvc_command(*args), cwd=root, env=repro.tool_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=DVC_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
-        return 124, f"dvc {' '.join(args)} took over {DVC_TIMEOUT_S} s"
-    except (OSError, repro.ReproError) as exc:
-        return 127, str(exc)
-    return proc.returncode, proc.stdout.decode(errors="replace")
-
-
-def check_stages(root: Path) -> dict[str, tuple[str, str]]:
-    """stage -> (status, details) from `dvc stage list` and `dvc status --json` plus dvc.lock.
-
-    Raises ReproError with dvc's last line when dvc cannot tell (a broken dvc.yaml, a lock
-    held by another dvc process).
-    """
-    code, listing = run_dvc(root, "stage", "list", "--name-only")
-    if code != 0:
-        raise repro.ReproError(f"dvc stage list failed: {last_line(listing)}")
-    names = [line.strip() for line in listing.splitlines() if line.strip()]
-    code, out = run_dvc(root, "status", "--json")
-    try:
-        changed = json.loads(out[out.index("{"):]) if code == 0 else None
-    except ValueError:
-        changed = None
-    if not isinstance(changed, dict):
-        raise repro.ReproError(f"dvc status failed: {last_line(out)}")
-    ran = locked_stages(root)
-    statuses = {}
-    for name in names:
-        if name not in ran:
-            statuses[name] = (NEVER_RUN, "")
-        elif name in changed:
-            statuses[name] = (CHANGED, describe(changed[name]))
-        else:
-            statuses[name] = (UP_TO_DATE, "")
-    return statuses
-
-
-def last_line(text: str) -> str:
-    """What to show of dvc's failure: its ERROR line if any, else its last line."""
-    lines = [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("ERROR:")]
-    if errors and "is busy, it is being blocked by" in errors[0]:
-        blocker = next((line for line in lines if line.startswith("(PID ")), "another dvc process")
-        return f"another dvc command is running: {blocker}; press u once it has ended"
-    return errors[0] if errors else lines[-1] if lines else "no output"
 
 
 class PipelinePane(Vertical):
@@ -131,16 +39,14 @@ class PipelinePane(Vertical):
     ]
 
     running: reactive[bool] = reactive(False)
-    statuses: reactive[dict[str, tuple[str, str]]] = reactive(dict, always_update=True, layout=False)
+    statuses: reactive[dvc.Statuses] = reactive(dict, always_update=True, layout=False)
 
     def __init__(self, root: Path, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.root = root
         self.run: repro.ReproRun | None = None
         self._process: subprocess.Popen | None = None
-        self._log_started: str | None = None
-        self._log_offset = 0
-        self._log_tail = ""
+        self._log = repro.LogFollower(root)
         self._watch_stamps: tuple = ()
         self._check_note: str | None = "checking stages with `dvc status`…"
         self._shown = False
@@ -177,18 +83,18 @@ class PipelinePane(Vertical):
         """dvc takes about a second: a thread keeps the UI responsive meanwhile."""
         worker = get_current_worker()
         try:
-            statuses, problem = check_stages(self.root), None
-        except repro.ReproError as exc:
+            statuses, problem = dvc.check_stages(self.root), None
+        except dvc.DvcError as exc:
             statuses, problem = None, str(exc)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_check, statuses, problem)
 
-    def _show_check(self, statuses: dict[str, tuple[str, str]] | None, problem: str | None) -> None:
+    def _show_check(self, statuses: dvc.Statuses | None, problem: str | None) -> None:
         if statuses is not None:
             self.statuses = statuses
         self._note(problem)
 
-    def watch_statuses(self, statuses: dict[str, tuple[str, str]]) -> None:
+    def watch_statuses(self, statuses: dvc.Statuses) -> None:
         table = self.query_one("#stages", DataTable)
         for key in [key for key in table.rows if key.value not in statuses]:
             table.remove_row(key)
@@ -201,14 +107,6 @@ class PipelinePane(Vertical):
                 table.update_cell(name, "status", cell, update_width=True)
             if table.get_cell(name, "details") != details:
                 table.update_cell(name, "details", details, update_width=True)
-
-    def _mark(self, stage: str, status: str) -> None:
-        statuses = dict(self.statuses)
-        for name, (old, _) in statuses.items():
-            if old == "running" and status == "running" and name != stage:
-                statuses[name] = ("done", "")
-        statuses[stage] = (status, "")
-        self.statuses = statuses
 
     # --- repro ----------------------------------------------------------------------
 
@@ -226,7 +124,7 @@ class PipelinePane(Vertical):
     def _start(self, stage: str | None) -> None:
         try:
             self._process = repro.start(self.root, stage)
-        except repro.ReproError as exc:
+        except dvc.DvcError as exc:
             self.notify(str(exc), severity="warning")
             return
         self._tick()
@@ -256,28 +154,15 @@ class PipelinePane(Vertical):
         if self.run is None:
             return
         log = self.query_one("#repro-log", Log)
-        if self.run.started_at != self._log_started:
-            self._log_started, self._log_offset, self._log_tail = self.run.started_at, 0, ""
+        restarted, lines = self._log.read(self.run)
+        if restarted:
             log.clear()
-        try:
-            with open(self.root / repro.LOG, "rb") as handle:
-                handle.seek(self._log_offset)
-                chunk = handle.read()
-        except OSError:
+        if not lines:
             return
-        if not chunk:
-            return
-        self._log_offset += len(chunk)
-        text = self._log_tail + chunk.decode(errors="replace")
-        lines = text.split("\n")
-        self._log_tail = lines.pop()
-        cleaned = [ANSI.sub("", line).split("\r")[-1] for line in lines]
-        log.write_lines(cleaned)
-        for line in cleaned:
-            for pattern, status in STAGE_LINES:
-                match = pattern.search(line)
-                if match:
-                    self._mark(match.group(1), status)
+        log.write_lines(lines)
+        events = dvc.stage_events(lines)
+        if events:
+            self.statuses = dvc.follow(self.statuses, events)
 
     def _note(self, problem: str | None) -> None:
         """A problem with reading the statuses (shown until the next successful check)."""
