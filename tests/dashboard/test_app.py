@@ -9,16 +9,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.app import App, ComposeResult
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Log, ProgressBar, Static, TabbedContent
 
 from mnist_dvc.backprop.engine import fmt, trace
+from mnist_dvc.core.atomic import write_json
 from tests.fixtures.runs import write_params, write_run
 from tests.helpers import BIN, FIXTURES, TINY, run
 from tui import repro
 from tui.app import DashboardApp
 from tui.data import pid_alive
-from tui.panes.backprop import AUTOPLAY_S, BackpropPane
+from tui.panes.backprop import AUTOPLAY_S, BackpropPane, GraphView
 from tui.panes.pipeline import PipelinePane
 from tui.report import COMPARE_HINT, START_HINT
 from tui.screens import ConfirmQuit, HelpScreen
@@ -89,6 +92,17 @@ async def test_number_keys_switch_tabs_and_focus_their_content() -> None:
             assert app.focused is not None and app.focused.id == focused
 
 
+async def test_clicking_a_tab_focuses_its_content_too() -> None:
+    app = make_app(FIXTURES / "finished")
+    async with app.run_test(size=SIZE) as pilot:
+        clicks = [("backprop", "graph-view"), ("compare", "comparison"), ("training", "training-pane")]
+        for tab, focused in clicks:
+            await pilot.click(f"#--content-tab-{tab}")
+            await pilot.pause()
+            assert app.query_one(TabbedContent).active == tab
+            assert app.focused is not None and app.focused.id == focused
+
+
 async def test_help_opens_and_closes() -> None:
     app = make_app(FIXTURES / "finished")
     async with app.run_test(size=SIZE) as pilot:
@@ -102,6 +116,23 @@ async def test_quit_without_a_repro_exits_at_once() -> None:
     app = make_app(FIXTURES / "finished")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_quit_while_a_repro_runs_asks_first(finished: Path) -> None:
+    """A repro is running when its runner's pid is alive and it wrote no exit status (this test's pid)."""
+    write_json(finished / repro.STATE, {"pid": os.getpid(), "command": ["/venv/bin/dvc", "repro", "hold"],
+                                        "started_at": "2025-01-01T12:00:00+00:00"})
+    app = make_app(finished)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmQuit)
+        question = str(app.screen.query_one(Static).render())
+        assert question.startswith(f"`dvc repro hold` (pid {os.getpid()}) is running.")
+        await pilot.press("n")
+        assert app.is_running and not isinstance(app.screen, ConfirmQuit)
+        await pilot.press("q", "y")
         await pilot.pause()
         assert not app.is_running
 
@@ -254,6 +285,53 @@ async def test_stepping_the_walkthrough_shows_each_chain_rule_line() -> None:
         assert text(app, "#grad-x1") == "∂ ·"
         graph = str(app.query_one("#graph", Static).render())
         assert "[f ×]" in graph and "0.26887" in graph
+
+
+class GraphAlone(App[None]):
+    """A GraphView with no Backprop pane around it, keeping the messages it posts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        yield GraphView(id="graph-view")
+
+    def on_mount(self) -> None:
+        self.query_one(GraphView).focus()
+
+    def on_graph_view_step_requested(self, message: GraphView.StepRequested) -> None:
+        self.requests.append(message)
+
+    def on_graph_view_jump_requested(self, message: GraphView.JumpRequested) -> None:
+        self.requests.append(message)
+
+    def on_graph_view_play_toggled(self, message: GraphView.PlayToggled) -> None:
+        self.requests.append(message)
+
+
+async def test_the_graph_keys_post_requests_up() -> None:
+    """The graph view asks; it does not reach for the pane (there is none here)."""
+    app = GraphAlone()
+    async with app.run_test() as pilot:
+        await pilot.press("right", "n", "left", "p", "home", "end", "space")
+        await pilot.pause()
+    seen = [(type(m).__name__, getattr(m, "delta", getattr(m, "where", None))) for m in app.requests]
+    assert seen == [("StepRequested", 1), ("StepRequested", 1), ("StepRequested", -1), ("StepRequested", -1),
+                    ("JumpRequested", "first"), ("JumpRequested", "last"), ("PlayToggled", None)]
+
+
+async def test_the_pane_handles_the_graph_requests() -> None:
+    posted: list[Message] = []
+    app = make_app(FIXTURES / "finished")
+    async with app.run_test(size=SIZE, message_hook=posted.append) as pilot:
+        pane = await open_backprop(pilot)
+        assert app.focused is app.query_one(GraphView)
+        await pilot.press("right")
+        steps = {m for m in posted if isinstance(m, GraphView.StepRequested)}
+        assert [m.delta for m in steps] == [1]
+        assert pane.step == 0
+        assert text(app, "#chain-line") == "p = x1 · w1 = 0.7 · (−1.5) = −1.05"
 
 
 async def test_space_plays_and_pauses_and_play_stops_at_the_end() -> None:

@@ -51,6 +51,15 @@ class PipelinePane(Vertical):
         self._check_note: str | None = "checking stages with `dvc status`…"
         self._shown = False
 
+    @property
+    def active_repro(self) -> repro.ReproRun | None:
+        """The repro that is running now (started from this dashboard or an earlier one), if any."""
+        return self.run if self.running and self.run is not None else None
+
+    def focus_default(self) -> None:
+        """The stage table: s runs the stage under its cursor."""
+        self.query_one("#stages", DataTable).focus()
+
     def compose(self) -> ComposeResult:
         yield DataTable(id="stages", cursor_type="row", zebra_stripes=True)
         yield Static(id="pipeline-status")
@@ -66,7 +75,7 @@ class PipelinePane(Vertical):
 
     # --- statuses -------------------------------------------------------------------
 
-    def shown(self) -> None:
+    def on_show(self) -> None:
         """The tab was opened: statuses are checked from now on (dvc costs a second of CPU)."""
         self._shown = True
         if not self.running:
