@@ -23,9 +23,20 @@ from mnist_dvc.backprop.engine import ExpressionError, Trace, fmt, trace
 from mnist_dvc.backprop.walkthrough import render_graph
 from mnist_dvc.core.params import BackpropParams
 from tui.data import Dashboard
+from tui.report import (
+    NO_CHECK,
+    check_lines,
+    check_note,
+    gradient_texts,
+    inputs_line,
+    step_heading,
+    step_lines,
+)
 
 AUTOPLAY_S = 0.8
 BEFORE_FIRST = -1
+STEP_KEYS = "→ or n: next step, End: all, space: play"
+CHECK_STYLES = {True: "bold green", False: "bold red"}
 
 
 def number_text(value: float) -> str:
@@ -261,58 +272,42 @@ class BackpropPane(Vertical):
         run = self.trace
         if run is None:
             return
-        total = len(run.steps)
         self.query_one(GraphView).show(render_graph(run, self.step), self._steps_text(run))
         info = self.query_one("#step-info", Static)
         line = self.query_one("#chain-line", Static)
         if self.step == BEFORE_FIRST:
-            info.update(f"step 0/{total} · inputs only · → or n: next step, End: all, space: play")
-            values = ", ".join(f"{name} = {fmt(value)}" for name, value in run.inputs.items())
-            line.update(f"f = {run.expression}   with {values}")
+            info.update(f"{step_heading(run, self.step)} · {STEP_KEYS}")
+            line.update(inputs_line(run))
         else:
-            current = run.steps[self.step]
-            where = f"edge {current.edge[0]} → {current.edge[1]}" if current.edge else f"node {current.node}"
-            info.update(f"step {self.step + 1}/{total} · {current.kind} pass · {where}")
-            line.update(Text(current.line, style="bold"))
+            info.update(step_heading(run, self.step))
+            line.update(Text(run.steps[self.step].line, style="bold"))
         self._show_gradients(run)
         self._show_check()
 
     def _steps_text(self, run: Trace) -> Text:
         """Every step's line: done ones plain, the current one highlighted, the rest dim."""
         lines = Text("all steps\n", style="bold")
-        for i, step in enumerate(run.steps):
+        for i, step_line in enumerate(step_lines(run)):
             style = "reverse" if i == self.step else ("" if i < self.step else "dim")
-            lines.append(f"{i + 1:>3}  {step.line}", style=style)
+            lines.append(step_line, style=style)
             lines.append("\n")
         return lines
 
     def _show_gradients(self, run: Trace) -> None:
         """∂f/∂input beside each input, once the backward pass has reached it."""
-        reached = {s.node for s in run.steps[: self.step + 1] if s.kind == "backward"}
-        for name in run.inputs:
+        for name, gradient in gradient_texts(run, self.step).items():
             for cell in self.query(f"#grad-{name}").results(Static):
-                cell.update(Text(f"∂ {fmt(run.grads[name])}" if name in reached else "∂ ·", style="red"))
+                cell.update(Text(gradient, style="red"))
 
     def _show_check(self) -> None:
         check = self.query_one("#backprop-check", Static)
         report = self.data.backprop if self.data else None
         if report is None:
-            check.update("No check yet: `dvc repro backprop` compares these gradients with "
-                         "TensorFlow and finite differences.")
+            check.update(NO_CHECK)
             return
         lines = Text()
-        names = {"tensorflow": "TensorFlow", "finite_difference": "finite differences"}
-        for key, result in (report.get("check") or {}).items():
-            if not isinstance(result, dict):
-                continue
-            ok = result.get("ok") is True
-            lines.append("✓ " if ok else "✗ ", style="bold green" if ok else "bold red")
-            lines.append(names.get(key, key))
-            diff, tol = result.get("max_abs_diff"), result.get("tolerance")
-            if isinstance(diff, int | float) and isinstance(tol, int | float):
-                lines.append(f": max |Δ| {diff:.3g} {'≤' if ok else '>'} {tol:.3g}")
-            lines.append("\n")
-        edited = self.trace is not None and self.trace.inputs != report.get("inputs")
-        note = "checked by `dvc repro backprop` at its inputs"
-        lines.append(f"({note}{', not at your edited ones' if edited else ''})", style="dim")
+        for line in check_lines(report):
+            lines.append(f"{line.mark} ", style=CHECK_STYLES[line.ok])
+            lines.append(f"{line.text}\n")
+        lines.append(check_note(report, self.trace.inputs if self.trace else None), style="dim")
         check.update(lines)

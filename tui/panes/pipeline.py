@@ -23,7 +23,9 @@ from textual.worker import get_current_worker
 
 from tui import dvc, repro
 from tui.data import stamp
+from tui.report import NO_REPRO, repro_line
 
+REPRO_KEYS = "r: dvc repro · s: the selected stage"
 STATUS_STYLES = {
     dvc.NEVER_RUN: "yellow", dvc.CHANGED: "yellow", dvc.UP_TO_DATE: "green", dvc.RUNNING: "bold cyan",
     dvc.DONE: "green", dvc.FROM_RUN_CACHE: "green", dvc.FAILED: "bold red",
@@ -180,12 +182,11 @@ class PipelinePane(Vertical):
 
     def _say_repro(self) -> None:
         if self.run is None:
-            line = "No repro started from the dashboard yet. r: dvc repro · s: the selected stage"
+            line = f"{NO_REPRO}. {REPRO_KEYS}"
         elif self.running:
-            line = f"{self.run.label}: running (pid {self.run.pid}, started {self.run.started}); x: stop"
+            line = f"{repro_line(self.run, running=True)}; x: stop"
         else:
-            line = (f"{self.run.label}: {self.run.outcome} (started {self.run.started})"
-                    " · r: dvc repro · s: the selected stage")
+            line = f"{repro_line(self.run, running=False)} · {REPRO_KEYS}"
         status = self.query_one("#pipeline-status", Static)
         status.update(line if self._check_note is None else f"{self._check_note}\n{line}")
         status.set_class(self.run is not None and not self.running and self.run.returncode != 0, "-error")
