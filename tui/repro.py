@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mnist_dvc.core.atomic import write_json
-from tui.data import json_loader, pid_alive
+from mnist_dvc.core.errors import BadInput
+from mnist_dvc.core.jsonfile import read_json_object
+from tui.data import pid_alive
 from tui.dvc import DvcError, clean_line, dvc_command, tool_env
 
 # Under DVC's own scratch folder, which `dvc init` already git-ignores.
@@ -74,20 +76,20 @@ def _now() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
-def _read(path: Path) -> dict | None:
+def _read(path: Path) -> dict:
+    """One of the runner's files; {} while it is missing, being written or damaged."""
     try:
-        doc = json_loader(lambda raw: raw)(path)
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
+        return read_json_object(path)
+    except (OSError, BadInput):
+        return {}
 
 
 def current(root: Path) -> ReproRun | None:
     """The last repro started from a dashboard in `root`, running or not."""
     state = _read(root / STATE)
-    if not state or not isinstance(state.get("pid"), int):
+    if not isinstance(state.get("pid"), int):
         return None
-    ended = _read(root / EXIT) or {}
+    ended = _read(root / EXIT)
     returncode = ended.get("returncode") if ended.get("pid") == state["pid"] else None
     return ReproRun(
         pid=state["pid"],

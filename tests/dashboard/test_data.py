@@ -12,6 +12,7 @@ import pytest
 
 from tests.fixtures.runs import write_params, write_run
 from tests.helpers import FIXTURES, ROOT, tool_env
+from tui import data
 from tui.data import WAITING, DataSource
 from tui.report import comparison_rows, duration, standing_sentence, standings, summary
 
@@ -256,3 +257,29 @@ def test_once_outside_a_project_is_a_one_line_error(tmp_path: Path) -> None:
     assert proc.stderr == (
         f"error: {tmp_path}: no params.yaml here; run from the project root or pass --root DIR\n"
     )
+
+
+def test_a_file_that_is_not_utf8_warns_and_keeps_the_last_data(finished: Path) -> None:
+    source = DataSource(finished)
+    source.poll()
+    progress_file(finished).write_bytes(b'{"state": "running", "model": "\xff\xfe"}')
+    source.poll()
+    assert source.snapshot.warnings == (
+        "metrics/train/model_a/progress.json: not UTF-8 text (corrupt); showing the last good data",
+    )
+    assert source.snapshot.run("model_a").progress.epoch == 12
+
+
+def test_a_file_deleted_while_being_read_means_no_data(
+    finished: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stat saw the file, the read did not (a stage deleting its outputs): no data, no warning."""
+    source = DataSource(finished)
+    source.poll()
+    comparison = finished / "metrics/comparison.json"
+    seen = comparison.stat()
+    comparison.unlink()
+    monkeypatch.setattr(data, "stamp", lambda path: (seen.st_mtime_ns + 1, seen.st_size, seen.st_ino))
+    assert source.poll()
+    assert source.snapshot.comparison is None
+    assert source.snapshot.warnings == ()
