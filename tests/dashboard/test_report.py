@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from mnist_dvc.backprop.engine import trace
 from tests.helpers import FIXTURES
 from tui import report
 from tui.data import Dashboard, DataSource
+from tui.report import comparison_rows, duration, standing_sentence, standings, summary
 from tui.repro import ReproRun
 
 EXPRESSION = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
@@ -19,6 +22,52 @@ def finished_data() -> Dashboard:
     source = DataSource(FIXTURES / "finished")
     source.poll()
     return source.snapshot
+
+
+def test_comparison_rows_mark_the_better_model() -> None:
+    source = DataSource(FIXTURES / "finished")
+    source.poll()
+    models, rows = comparison_rows(source.snapshot.comparison)
+    assert models == ["model_a", "model_b"]
+    winners = {row.key: set(row.winners) for row in rows}
+    assert winners["best_test_accuracy"] == {"model_b"}
+    assert winners["train_time_s"] == {"model_a"}
+    assert winners["params"] == {"model_a"}
+    assert winners["best_test_epoch"] == set(), "an epoch number is not better or worse"
+    cells = {row.key: row.cells for row in rows}
+    assert cells["best_test_accuracy"] == {"model_a": "97.84%", "model_b": "98.37%"}
+    assert cells["params"] == {"model_a": "67,466", "model_b": "399,498"}
+
+
+def test_published_results_are_ranked_with_the_models() -> None:
+    source = DataSource(FIXTURES / "finished")
+    source.poll()
+    rows = standings(source.snapshot)
+    labels = [row.label.split(" (")[0] for row in rows]
+    assert labels == ["Committee of 35 CNNs", "Capsule network, CapsNet", "LeNet-5 CNN",
+                      "Best plain MLPs, no augmentation", "model_b", "model_a"]
+    assert [row.ours for row in rows] == [False] * 4 + [True] * 2
+    assert standing_sentence("m", 0.9850) == (
+        "m: 98.50% final test accuracy, within the range of the best plain MLPs; "
+        "0.70 pts below LeNet-5 and 1.27 pts below the CNN committee."
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.79, "0.79 s"), (12.34, "12.3 s"), (398.2, "6 min 38 s"), (7500, "2 h 05 min"), (None, "–")],
+)
+def test_durations_read_naturally(seconds: float | None, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_summary_of_an_empty_project_says_how_to_start() -> None:
+    source = DataSource(FIXTURES / "empty")
+    source.poll()
+    text = summary(source.snapshot)
+    assert "No training run yet. Start one with `dvc repro`" in text
+    assert "No comparison yet" in text
+    assert "model_a  784→64→128→64→10  waiting: not started yet" in text
 
 
 def test_a_panel_title_and_its_metric_rows() -> None:
