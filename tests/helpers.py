@@ -1,4 +1,5 @@
-"""What tests share besides fixtures: project paths, subprocess helpers, the import graph.
+"""What tests share besides fixtures: project paths, subprocess helpers, the import graph,
+and driving the dashboard.
 
 Imported as `from tests.helpers import ...` (conftest.py holds only pytest fixtures).
 """
@@ -9,10 +10,17 @@ import ast
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from tui.app import DashboardApp
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -118,3 +126,55 @@ def import_closure(module: str, root: Path = ROOT) -> dict[str, Path]:
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]
         todo += imported_names(path, name)
     return found
+
+
+# --- the dashboard (Textual is imported only when an app is made) ------------------------------
+#
+# Snapshots live in tests/dashboard/__snapshots__/<test module>/<test>.svg. After an intended
+# change of the look: `pytest tests/dashboard --snapshot-update`, then review the changed SVGs
+# before committing them.
+
+SIZE = (100, 32)  # pilot tests
+NARROW, WIDE = (80, 24), (200, 60)  # snapshots: the smallest terminal the dashboard supports, a wide one
+POLL_S = 0.1  # pilot tests poll fast so that file changes show quickly
+
+
+def make_app(root: Path, poll_s: float = POLL_S) -> DashboardApp:
+    """The dashboard on `root` for a pilot test: animations off, fast polling."""
+    from tui.app import DashboardApp
+
+    app = DashboardApp(root, poll_s=poll_s)
+    app.animation_level = "none"
+    return app
+
+
+def snapshot_app(root: Path) -> DashboardApp:
+    """The dashboard on `root` for a snapshot: animations off, the app's own polling pace."""
+    from tui.app import DashboardApp
+
+    app = DashboardApp(root)
+    app.animation_level = "none"
+    return app
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15.0, what: str = "",
+                   ) -> None:
+    """Let the app run until `condition` holds (the dashboard polls files asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+
+
+async def settle(pilot: Pilot) -> None:
+    """Before a snapshot: let the last poll's updates land."""
+    await pilot.pause(0.2)
+    await pilot.wait_for_scheduled_animations()
+
+
+def text(app: DashboardApp, selector: str) -> str:
+    """What a Static shows, as plain text."""
+    from textual.widgets import Static
+
+    return str(app.query_one(selector, Static).render())

@@ -10,12 +10,13 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from tui.backprop import BackpropPane, GraphView
-from tui.compare import ComparePane
 from tui.data import Dashboard, DataSource
-from tui.pipeline import PipelinePane
+from tui.panes import Pane
+from tui.panes.backprop import BackpropPane
+from tui.panes.compare import ComparePane
+from tui.panes.pipeline import PipelinePane
+from tui.panes.training import TrainingPane
 from tui.screens import ConfirmQuit, HelpScreen
-from tui.training import TrainingPane
 
 POLL_S = 0.5
 TABS = ("training", "compare", "backprop", "pipeline")
@@ -58,7 +59,7 @@ class DashboardApp(App[None]):
     def on_mount(self) -> None:
         self.poll()
         self.set_interval(self.poll_s, self.poll)
-        self._focus_tab("training")
+        self._focus_active_pane()
 
     def poll(self) -> None:
         if self.source.poll() or self.data is None:
@@ -74,24 +75,17 @@ class DashboardApp(App[None]):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        self._focus_tab(tab)
+        self._focus_active_pane()
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        tab = event.pane.id or ""
-        self._focus_tab(tab)
-        if tab == "pipeline":
-            self.query_one(PipelinePane).shown()
+    def on_tabbed_content_tab_activated(self) -> None:
+        self._focus_active_pane()
 
-    def _focus_tab(self, tab: str) -> None:
-        """Put the focus inside the tab, so that its own keys work (and show in the footer)."""
-        targets = {
-            "training": "#training-pane",
-            "compare": "#comparison",
-            "backprop": GraphView,
-            "pipeline": "#stages",
-        }
-        if tab in targets:
-            self.query_one(targets[tab]).focus()
+    def _focus_active_pane(self) -> None:
+        """Tell the open tab's pane to take the focus; where it goes inside is the pane's choice."""
+        tab = self.query_one(TabbedContent).active_pane
+        pane = tab.children[0] if tab is not None and tab.children else None
+        if isinstance(pane, Pane):
+            pane.focus_default()
 
     # --- help and quit ----------------------------------------------------------------
 
@@ -99,14 +93,13 @@ class DashboardApp(App[None]):
         self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        pipeline = self.query_one(PipelinePane)
-        if pipeline.running and pipeline.run is not None:
-            what = f"`{pipeline.run.label}` (pid {pipeline.run.pid})"
-
-            def answered(quit_: bool | None) -> None:
-                if quit_:
-                    self.exit()
-
-            self.push_screen(ConfirmQuit(what), answered)
+        run = self.query_one(PipelinePane).active_repro
+        if run is None:
+            self.exit()
             return
-        self.exit()
+
+        def answered(quit_: bool | None) -> None:
+            if quit_:
+                self.exit()
+
+        self.push_screen(ConfirmQuit(f"`{run.label}` (pid {run.pid})"), answered)

@@ -2,17 +2,17 @@
 pipeline writes (docs/contracts.md).
 
 No Textual import here, so the readers can be unit-tested on their own and reused by
-`python -m tui --once`. Training writes these files while the dashboard reads them, and
-a user may open the dashboard on a half-finished or damaged project, so no reader ever
-raises: a missing file means "no data yet", while an empty, half-written or corrupt one
-keeps the last good content and adds a one-line warning until the file is good again.
+`python -m tui --once`. JSON is read with the project's one reader (mnist_dvc.core.jsonfile).
+Training writes these files while the dashboard reads them, and a user may open the
+dashboard on a half-finished or damaged project, so no reader ever raises: a missing file
+means "no data yet", while an empty, half-written or corrupt one keeps the last good
+content and adds a one-line warning until the file is good again.
 Files are re-read only when their mtime, size or inode changes, so polling twice a
 second costs a few `stat` calls.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +20,20 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from mnist_dvc.analysis.history import COLUMNS, History, load_history
-from mnist_dvc.core.contracts import PROGRESS_STATES, SERIES, series_file
-from mnist_dvc.core.jsonfile import finite_number
-from mnist_dvc.core.params import MODEL_NAME, ModelParams, Params, ParamsError, load_params
+from mnist_dvc.core.contracts import (
+    BACKPROP_FILE,
+    COMPARISON_FILE,
+    PROGRESS_STATES,
+    SERIES,
+    TRAIN_DIR,
+    eval_file,
+    progress_file,
+    run_dir,
+    series_file,
+)
+from mnist_dvc.core.errors import BadInput, MissingInput
+from mnist_dvc.core.jsonfile import finite_number, read_json
+from mnist_dvc.core.params import MODEL_NAME, PARAMS_FILE, ModelParams, Params, ParamsError, load_params
 
 # What a panel shows for a model with no progress.json yet.
 WAITING = "waiting"
@@ -225,28 +236,28 @@ class Watched(Generic[T]):
             else:
                 self.value, self.problem = self._load(self.path), None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            self.problem = f"{self.label}: {_describe(exc)}" + (
-                "; showing the last good data" if self.value is not None else ""
-            )
+            if isinstance(exc, MissingInput) and not self.required:
+                # deleted between the stat and the read: no data, as if it had never been there
+                self.value, self.problem = None, None
+            else:
+                self.problem = f"{self.label}: {_describe(exc)}" + (
+                    "; showing the last good data" if self.value is not None else ""
+                )
         return True
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON (line {exc.lineno}, column {exc.colno}; half-written or corrupt)"
+    """The problem in a few words: the label already names the file."""
+    if isinstance(exc, BadInput):
+        return exc.problem
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text (corrupt)"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def json_loader(parse: Callable[[Any], T]) -> Callable[[Path], T]:
-    def load(path: Path) -> T:
-        text = path.read_text()
-        if not text.strip():
-            raise Invalid("empty file (being written?)")
-        return parse(json.loads(text))
-
-    return load
+def json_file(parse: Callable[[Any], T]) -> Callable[[Path], T]:
+    """A loader: the file read by mnist_dvc.core.jsonfile, then checked against its contract."""
+    return lambda path: parse(read_json(path))
 
 
 def _load_params(path: Path) -> Params:
@@ -287,13 +298,9 @@ class DataSource:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
-        self._params = Watched(self.root / "params.yaml", _load_params, "params.yaml", required=True)
-        self._comparison = Watched(
-            self.root / "metrics/comparison.json", json_loader(parse_comparison), "metrics/comparison.json"
-        )
-        self._backprop = Watched(
-            self.root / "metrics/backprop.json", json_loader(parse_backprop), "metrics/backprop.json"
-        )
+        self._params = Watched(self.root / PARAMS_FILE, _load_params, str(PARAMS_FILE), required=True)
+        self._comparison = self._json(COMPARISON_FILE, parse_comparison)
+        self._backprop = self._json(BACKPROP_FILE, parse_backprop)
         self._progress: dict[str, Watched[Progress]] = {}
         self._history: dict[str, WatchedHistory] = {}
         self._evaluation: dict[str, Watched[dict]] = {}
@@ -301,9 +308,8 @@ class DataSource:
 
     def _model_names(self) -> list[str]:
         names = list(self._params.value.models) if self._params.value else []
-        train_dir = self.root / "metrics/train"
         try:
-            found = sorted(entry.name for entry in os.scandir(train_dir) if entry.is_dir())
+            found = sorted(entry.name for entry in os.scandir(self.root / TRAIN_DIR) if entry.is_dir())
         except OSError:
             found = []
         names += [name for name in found if MODEL_NAME.match(name) and name not in names]
@@ -312,13 +318,13 @@ class DataSource:
     def _watch_model(self, name: str) -> None:
         if name in self._progress:
             return
-        run_dir = self.root / "metrics/train" / name
-        self._progress[name] = Watched(
-            run_dir / "progress.json", json_loader(parse_progress), f"metrics/train/{name}/progress.json"
-        )
-        self._history[name] = WatchedHistory(run_dir, f"metrics/train/{name}/")
-        evaluation = f"metrics/eval/{name}.json"
-        self._evaluation[name] = Watched(self.root / evaluation, json_loader(parse_evaluation), evaluation)
+        self._progress[name] = self._json(progress_file(name), parse_progress)
+        self._history[name] = WatchedHistory(run_dir(name, self.root), f"{run_dir(name)}/")
+        self._evaluation[name] = self._json(eval_file(name), parse_evaluation)
+
+    def _json(self, path: Path, parse: Callable[[Any], T]) -> Watched[T]:
+        """A contract file (its path relative to the root names it in warnings)."""
+        return Watched(self.root / path, json_file(parse), str(path))
 
     def poll(self) -> bool:
         """Re-read what changed; True when the snapshot is different from the last one."""

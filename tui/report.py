@@ -1,20 +1,25 @@
-"""What the Training and Compare screens say, as plain data and text.
+"""What the dashboard says about the project, as plain data and text.
 
-Both the Textual panes and `python -m tui --once` build on these functions, so the
-terminal summary printed in a CI log and the dashboard can never disagree. No Textual
-import here.
+Every line the tabs show about a run, the comparison, the backprop walkthrough and its
+check, or a repro, is written here; the Textual panes only style it (and add their
+headings and key hints), and `python -m tui --once` prints the same lines, so the
+summary in a CI log and the dashboard can never disagree. No Textual import here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mnist_dvc.analysis.comparison import CRITERIA
 from mnist_dvc.analysis.formats import duration, loss, pct
+from mnist_dvc.backprop.notation import fmt
+from mnist_dvc.backprop.record import Trace
 from mnist_dvc.core.contracts import CLASSES, FEATURES, VERDICTS
 from mnist_dvc.core.jsonfile import finite_number
 from mnist_dvc.core.params import ModelParams
 from tui.data import WAITING, Dashboard, ModelRun
+from tui.repro import ReproRun
 
 METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
 METRIC_LABELS = {
@@ -42,6 +47,10 @@ def architecture(spec: ModelParams | None) -> str:
 # --- training ---------------------------------------------------------------------------
 
 
+def run_title(run: ModelRun) -> str:
+    return f"{run.name}  {architecture(run.spec)}"
+
+
 def status_text(run: ModelRun) -> str:
     if run.status == WAITING:
         return "waiting: not started yet"
@@ -62,6 +71,28 @@ def run_metrics(run: ModelRun) -> dict[str, tuple[float | None, float | None]]:
         else:
             result[metric] = (None, None)
     return result
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric of a run: its latest and best values, and where the best test accuracy was."""
+
+    label: str
+    latest: str
+    best: str
+    note: str
+
+
+def metric_rows(run: ModelRun) -> list[MetricRow]:
+    metrics = run_metrics(run)
+    rows = []
+    for metric in METRICS:
+        last, best = metrics[metric]
+        number = loss if metric.endswith("loss") else pct
+        at = best_test_epoch(run) if metric == "test_accuracy" and best is not None else None
+        note = f"at epoch {at}" if at is not None else ""
+        rows.append(MetricRow(METRIC_LABELS[metric], number(last), number(best), note))
+    return rows
 
 
 def best_test_epoch(run: ModelRun) -> int | None:
@@ -101,22 +132,14 @@ def training_lines(data: Dashboard) -> list[str]:
     for run in data.runs:
         lines.append(f"  {run.name:<{width}}  {architecture(run.spec)}  {status_text(run)}")
         lines.append(f"  {'':<{width}}  {progress_line(run)}")
-        metrics = run_metrics(run)
-        if metrics["test_accuracy"][0] is not None:
-            cells = []
-            for metric in METRICS:
-                last, best = metrics[metric]
-                fmt = loss if metric.endswith("loss") else pct
-                cells.append(f"{METRIC_LABELS[metric]} {fmt(last)} (best {fmt(best)})")
+        if run_metrics(run)["test_accuracy"][0] is not None:
+            cells = [f"{row.label} {row.latest} (best {row.best})" for row in metric_rows(run)]
             lines.append(f"  {'':<{width}}  " + ", ".join(cells[:2]))
             lines.append(f"  {'':<{width}}  " + ", ".join(cells[2:]))
     return lines
 
 
 # --- comparison -------------------------------------------------------------------------
-
-
-
 
 
 @dataclass(frozen=True)
@@ -275,3 +298,81 @@ def summary(data: Dashboard) -> str:
     if data.warnings:
         lines += ["", *(f"warning: {warning}" for warning in data.warnings)]
     return "\n".join(lines) + "\n"
+
+
+# --- backprop ---------------------------------------------------------------------------
+
+NO_CHECK = ("No check yet: `dvc repro backprop` compares these gradients with "
+            "TensorFlow and finite differences.")
+CHECK_NAMES = {"tensorflow": "TensorFlow", "finite_difference": "finite differences"}
+
+
+def step_heading(run: Trace, step: int) -> str:
+    """Where the walkthrough is: step 0 is the inputs alone, then one step per edge or node."""
+    total = len(run.steps)
+    if step < 0:
+        return f"step 0/{total} · inputs only"
+    current = run.steps[step]
+    where = f"edge {current.edge[0]} → {current.edge[1]}" if current.edge else f"node {current.node}"
+    return f"step {step + 1}/{total} · {current.kind} pass · {where}"
+
+
+def inputs_line(run: Trace) -> str:
+    values = ", ".join(f"{name} = {fmt(value)}" for name, value in run.inputs.items())
+    return f"f = {run.expression}   with {values}"
+
+
+def step_lines(run: Trace) -> list[str]:
+    """Every step's calculation, numbered from 1."""
+    return [f"{i + 1:>3}  {step.line}" for i, step in enumerate(run.steps)]
+
+
+def gradient_texts(run: Trace, step: int) -> dict[str, str]:
+    """∂f/∂input for each input once the backward pass has reached it by `step`, else a dot."""
+    reached = {s.node for s in run.steps[: step + 1] if s.kind == "backward"}
+    return {name: f"∂ {fmt(run.grads[name])}" if name in reached else "∂ ·" for name in run.inputs}
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One comparison of metrics/backprop.json: the engine's gradients against another method."""
+
+    ok: bool
+    text: str
+
+    @property
+    def mark(self) -> str:
+        return "✓" if self.ok else "✗"
+
+
+def check_lines(report: Mapping) -> list[CheckLine]:
+    """TensorFlow and finite differences: whether each agreed, and by how much."""
+    lines = []
+    for key, result in (report.get("check") or {}).items():
+        if not isinstance(result, dict):
+            continue
+        ok = result.get("ok") is True
+        text = CHECK_NAMES.get(key, key)
+        diff, tol = result.get("max_abs_diff"), result.get("tolerance")
+        if isinstance(diff, int | float) and isinstance(tol, int | float):
+            text += f": max |Δ| {diff:.3g} {'≤' if ok else '>'} {tol:.3g}"
+        lines.append(CheckLine(ok, text))
+    return lines
+
+
+def check_note(report: Mapping, inputs: Mapping[str, float] | None) -> str:
+    """At which inputs the check ran, said plainly when the user has edited them since."""
+    edited = inputs is not None and inputs != report.get("inputs")
+    return f"(checked by `dvc repro backprop` at its inputs{', not at your edited ones' if edited else ''})"
+
+
+# --- pipeline ---------------------------------------------------------------------------
+
+NO_REPRO = "No repro started from the dashboard yet"
+
+
+def repro_line(run: ReproRun, running: bool) -> str:
+    """The last repro started from a dashboard: running (with its pid) or how it ended."""
+    if running:
+        return f"{run.label}: running (pid {run.pid}, started {run.started})"
+    return f"{run.label}: {run.outcome} (started {run.started})"

@@ -12,6 +12,7 @@ repro, follows its log and learns how it ended. No Textual import here.
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import os
 import signal
@@ -22,7 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mnist_dvc.core.atomic import write_json
-from tui.data import json_loader, pid_alive
+from mnist_dvc.core.errors import BadInput
+from mnist_dvc.core.jsonfile import read_json_object
+from tui.data import pid_alive
+from tui.dvc import DvcError, clean_line, dvc_command, tool_env
 
 # Under DVC's own scratch folder, which `dvc init` already git-ignores.
 RUN_DIR = Path(".dvc/tmp")
@@ -32,7 +36,7 @@ EXIT = RUN_DIR / "tui-repro.exit.json"
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 
 
-class ReproError(RuntimeError):
+class ReproError(DvcError):
     """Why a repro cannot start, in one line."""
 
 
@@ -72,20 +76,20 @@ def _now() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
-def _read(path: Path) -> dict | None:
+def _read(path: Path) -> dict:
+    """One of the runner's files; {} while it is missing, being written or damaged."""
     try:
-        doc = json_loader(lambda raw: raw)(path)
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
+        return read_json_object(path)
+    except (OSError, BadInput):
+        return {}
 
 
 def current(root: Path) -> ReproRun | None:
     """The last repro started from a dashboard in `root`, running or not."""
     state = _read(root / STATE)
-    if not state or not isinstance(state.get("pid"), int):
+    if not isinstance(state.get("pid"), int):
         return None
-    ended = _read(root / EXIT) or {}
+    ended = _read(root / EXIT)
     returncode = ended.get("returncode") if ended.get("pid") == state["pid"] else None
     return ReproRun(
         pid=state["pid"],
@@ -93,27 +97,6 @@ def current(root: Path) -> ReproRun | None:
         started_at=str(state.get("started_at", "")),
         returncode=returncode if isinstance(returncode, int) else None,
     )
-
-
-def venv_bin() -> Path:
-    """The folder of this Python, where the project's `dvc` and `python` are."""
-    return Path(sys.executable).parent
-
-
-def tool_env() -> dict[str, str]:
-    """Stage commands are `python -m stages.<name>`: this venv's python must come first."""
-    env = dict(os.environ)
-    env["PATH"] = f"{venv_bin()}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    env.setdefault("DVC_NO_ANALYTICS", "1")
-    return env
-
-
-def dvc_command(*args: str) -> list[str]:
-    dvc = venv_bin() / "dvc"
-    if not dvc.exists():
-        raise ReproError(f"no dvc next to {sys.executable}; install the project (pip install -e .)")
-    return [str(dvc), *args]
 
 
 def start(root: Path, stage: str | None = None) -> subprocess.Popen:
@@ -147,6 +130,39 @@ def stop(run: ReproRun) -> None:
         os.killpg(run.pid, signal.SIGINT)
 
 
+class LogFollower:
+    """A repro's log as it grows: each `read` returns the lines completed since the last one.
+
+    Reads from where it stopped, keeps a partial last line (and a split UTF-8 character)
+    for the next read, and starts over when a new repro has started.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOG
+        self._started: str | None = None
+        self._offset = 0
+        self._tail = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def read(self, run: ReproRun) -> tuple[bool, list[str]]:
+        """(True when this is a new run, so what was read before belongs to an older one;
+        the new complete lines, without colour codes or overwritten progress)."""
+        restarted = run.started_at != self._started
+        if restarted:
+            self._started, self._offset, self._tail = run.started_at, 0, ""
+            self._decoder.reset()
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except OSError:
+            return restarted, []
+        self._offset += len(chunk)
+        lines = (self._tail + self._decoder.decode(chunk)).split("\n")
+        self._tail = lines.pop()
+        return restarted, [clean_line(line) for line in lines]
+
+
 def main(argv: list[str] | None = None) -> int:
     """The runner: dvc's output to the log, its exit status to the exit file."""
     parser = argparse.ArgumentParser(prog="python -m tui.repro")
@@ -166,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
             returncode = child.wait()
-        except (OSError, ReproError) as exc:
+        except (OSError, DvcError) as exc:
             log.write(f"error: {exc}\n".encode())
             returncode = 127
     write_json(root / EXIT, {"pid": os.getpid(), "returncode": returncode, "finished_at": _now()})

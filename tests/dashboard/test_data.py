@@ -1,4 +1,4 @@
-"""The dashboard's data layer and plain-text report, without Textual."""
+"""The dashboard's data layer (tui/data.py), without Textual."""
 
 from __future__ import annotations
 
@@ -11,17 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.runs import write_params, write_run
-from tests.helpers import FIXTURES, ROOT, tool_env
+from tests.helpers import FIXTURES
+from tui import data
 from tui.data import WAITING, DataSource
-from tui.report import comparison_rows, duration, standing_sentence, standings, summary
-
-
-@pytest.fixture
-def finished(tmp_path: Path) -> Path:
-    """A writable copy of the project after both models trained and were evaluated."""
-    root = tmp_path / "project"
-    shutil.copytree(FIXTURES / "finished", root)
-    return root
 
 
 def progress_file(root: Path, model: str = "model_a") -> Path:
@@ -95,6 +87,32 @@ def test_bad_file_on_first_read_warns_without_data(finished: Path) -> None:
     assert source.snapshot.warnings == (
         "metrics/comparison.json: not valid JSON (line 1, column 2; half-written or corrupt)",
     )
+
+
+def test_a_file_that_is_not_utf8_warns_and_keeps_the_last_data(finished: Path) -> None:
+    source = DataSource(finished)
+    source.poll()
+    progress_file(finished).write_bytes(b'{"state": "running", "model": "\xff\xfe"}')
+    source.poll()
+    assert source.snapshot.warnings == (
+        "metrics/train/model_a/progress.json: not UTF-8 text (corrupt); showing the last good data",
+    )
+    assert source.snapshot.run("model_a").progress.epoch == 12
+
+
+def test_a_file_deleted_while_being_read_means_no_data(
+    finished: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stat saw the file, the read did not (a stage deleting its outputs): no data, no warning."""
+    source = DataSource(finished)
+    source.poll()
+    comparison = finished / "metrics/comparison.json"
+    seen = comparison.stat()
+    comparison.unlink()
+    monkeypatch.setattr(data, "stamp", lambda path: (seen.st_mtime_ns + 1, seen.st_size, seen.st_ino))
+    assert source.poll()
+    assert source.snapshot.comparison is None
+    assert source.snapshot.warnings == ()
 
 
 def test_deleted_outputs_mean_a_new_run_not_old_data(finished: Path) -> None:
@@ -173,86 +191,3 @@ def test_a_model_only_in_metrics_train_is_shown(finished: Path) -> None:
     run = source.snapshot.run("model_c")
     assert [r.name for r in source.snapshot.runs][-1] == "model_c"
     assert run.spec is None and run.status == "interrupted" and run.epochs_done == 4
-
-
-def test_comparison_rows_mark_the_better_model() -> None:
-    source = DataSource(FIXTURES / "finished")
-    source.poll()
-    models, rows = comparison_rows(source.snapshot.comparison)
-    assert models == ["model_a", "model_b"]
-    winners = {row.key: set(row.winners) for row in rows}
-    assert winners["best_test_accuracy"] == {"model_b"}
-    assert winners["train_time_s"] == {"model_a"}
-    assert winners["params"] == {"model_a"}
-    assert winners["best_test_epoch"] == set(), "an epoch number is not better or worse"
-    cells = {row.key: row.cells for row in rows}
-    assert cells["best_test_accuracy"] == {"model_a": "97.84%", "model_b": "98.37%"}
-    assert cells["params"] == {"model_a": "67,466", "model_b": "399,498"}
-
-
-def test_published_results_are_ranked_with_the_models() -> None:
-    source = DataSource(FIXTURES / "finished")
-    source.poll()
-    rows = standings(source.snapshot)
-    labels = [row.label.split(" (")[0] for row in rows]
-    assert labels == ["Committee of 35 CNNs", "Capsule network, CapsNet", "LeNet-5 CNN",
-                      "Best plain MLPs, no augmentation", "model_b", "model_a"]
-    assert [row.ours for row in rows] == [False] * 4 + [True] * 2
-    assert standing_sentence("m", 0.9850) == (
-        "m: 98.50% final test accuracy, within the range of the best plain MLPs; "
-        "0.70 pts below LeNet-5 and 1.27 pts below the CNN committee."
-    )
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(0.79, "0.79 s"), (12.34, "12.3 s"), (398.2, "6 min 38 s"), (7500, "2 h 05 min"), (None, "–")],
-)
-def test_durations_read_naturally(seconds: float | None, text: str) -> None:
-    assert duration(seconds) == text
-
-
-def test_summary_of_an_empty_project_says_how_to_start() -> None:
-    source = DataSource(FIXTURES / "empty")
-    source.poll()
-    text = summary(source.snapshot)
-    assert "No training run yet. Start one with `dvc repro`" in text
-    assert "No comparison yet" in text
-    assert "model_a  784→64→128→64→10  waiting: not started yet" in text
-
-
-def run_once(root: Path) -> subprocess.CompletedProcess:
-    """`python -m tui --once`, checking that it never imports Textual."""
-    code = (
-        "import sys; from tui.__main__ import main; code = main(sys.argv[1:]); "
-        "assert 'textual' not in sys.modules, 'the --once path imported textual'; sys.exit(code)"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code, "--once", "--root", str(root)],
-        cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=60,
-    )
-
-
-def test_once_prints_training_and_compare() -> None:
-    proc = run_once(FIXTURES / "finished")
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
-    assert out.startswith("TRAINING\n")
-    assert "  model_b  784→256→512→128→10  finished\n" in out
-    assert "epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow" in out
-    assert "test accuracy 98.15% (best 98.37%)" in out
-    assert "\nCOMPARE\n" in out
-    assert "Best test accuracy (epoch picked on test set)      97.84%    98.37% *" in out
-    assert "McNemar's exact test (model_a vs model_b): b01 = 61, b10 = 105, p = 0.000803" in out
-    assert "> model_b (this project, MLP 784→256→512→128→10)" in out
-    assert "warning" not in out
-    assert "\x1b[" not in out, "plain text, no terminal escapes"
-
-
-def test_once_outside_a_project_is_a_one_line_error(tmp_path: Path) -> None:
-    proc = run_once(tmp_path)
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    assert proc.stderr == (
-        f"error: {tmp_path}: no params.yaml here; run from the project root or pass --root DIR\n"
-    )

@@ -9,17 +9,7 @@ from textual.reactive import reactive
 from textual.widgets import ProgressBar, Static
 
 from tui.data import ModelRun
-from tui.report import (
-    METRIC_LABELS,
-    METRICS,
-    architecture,
-    best_test_epoch,
-    loss,
-    pct,
-    progress_line,
-    run_metrics,
-    status_text,
-)
+from tui.report import metric_rows, progress_line, run_title, status_text
 from tui.widgets.curves import CurvesPlot
 
 STATUS_CLASSES = ("-waiting", "-running", "-finished", "-failed", "-interrupted")
@@ -49,7 +39,7 @@ class ModelPanel(Vertical):
     def watch_run(self, run: ModelRun | None) -> None:
         if run is None:
             return
-        self.border_title = f"{run.name}  {architecture(run.spec)}"
+        self.border_title = run_title(run)
         self.border_subtitle = status_text(run)
         for name in STATUS_CLASSES:
             self.set_class(name == f"-{run.status}", name)
@@ -70,15 +60,10 @@ class ModelPanel(Vertical):
     def _metrics_text(run: ModelRun) -> Text:
         """Aligned latest/best columns (plain Text: it reads back as the same string)."""
         out = Text()
-        out.append(f"{'':<15} {'latest':>8} {'best':>8}\n", style="bold")
-        metrics = run_metrics(run)
-        for metric in METRICS:
-            last, best = metrics[metric]
-            fmt = loss if metric.endswith("loss") else pct
-            out.append(f"{METRIC_LABELS[metric]:<15} {fmt(last):>8} ")
-            out.append(f"{fmt(best):>8}", style="bold")
-            if metric == "test_accuracy" and best is not None and best_test_epoch(run) is not None:
-                out.append(f"  at epoch {best_test_epoch(run)}")
-            if metric != METRICS[-1]:
-                out.append("\n")
+        out.append(f"{'':<15} {'latest':>8} {'best':>8}", style="bold")
+        for row in metric_rows(run):
+            out.append(f"\n{row.label:<15} {row.latest:>8} ")
+            out.append(f"{row.best:>8}", style="bold")
+            if row.note:
+                out.append(f"  {row.note}")
         return out

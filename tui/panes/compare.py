@@ -28,6 +28,10 @@ class ComparePane(VerticalScroll):
 
     data: reactive[Dashboard | None] = reactive(None, layout=False)
 
+    def focus_default(self) -> None:
+        """The comparison table: its cursor moves over the criteria."""
+        self.query_one("#comparison", DataTable).focus()
+
     def compose(self) -> ComposeResult:
         yield Static(COMPARE_HINT, id="compare-hint", classes="hint")
         yield DataTable(id="comparison", cursor_type="row", zebra_stripes=True)

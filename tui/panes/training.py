@@ -18,6 +18,10 @@ class TrainingPane(VerticalScroll):
 
     data: reactive[Dashboard | None] = reactive(None, layout=False)
 
+    def focus_default(self) -> None:
+        """The pane itself: its keys scroll the panels."""
+        self.focus()
+
     def compose(self) -> ComposeResult:
         yield Static(START_HINT, id="training-hint", classes="hint")
         yield Container(id="panels")

@@ -2,7 +2,8 @@
 
 The engine (mnist_dvc.backprop.engine) records every step with its hand calculation and
 mnist_dvc.backprop.walkthrough draws the graph at any step; this pane only chooses the step,
-shows that step's line, and recomputes everything when an input is edited.
+shows that step's line, and recomputes everything when an input is edited. The graph view
+posts its keys up as messages (step, jump, play); the pane decides what they do.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, ScrollableContainer, Vertical, VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
@@ -23,9 +25,20 @@ from mnist_dvc.backprop.record import Trace, trace
 from mnist_dvc.backprop.walkthrough import render_graph
 from mnist_dvc.core.params import BackpropParams
 from tui.data import Dashboard
+from tui.report import (
+    NO_CHECK,
+    check_lines,
+    check_note,
+    gradient_texts,
+    inputs_line,
+    step_heading,
+    step_lines,
+)
 
 AUTOPLAY_S = 0.8
 BEFORE_FIRST = -1
+STEP_KEYS = "→ or n: next step, End: all, space: play"
+CHECK_STYLES = {True: "bold green", False: "bold red"}
 
 
 def number_text(value: float) -> str:
@@ -34,7 +47,27 @@ def number_text(value: float) -> str:
 
 
 class GraphView(ScrollableContainer):
-    """The drawn graph; focused, its arrow keys step the walkthrough (up/down still scroll)."""
+    """The drawn graph; focused, its arrow keys ask to step the walkthrough (up/down still scroll).
+
+    It knows nothing of the walkthrough: its keys post messages, and `show` draws what it is given.
+    """
+
+    class StepRequested(Message):
+        """Move `delta` steps (→ or n: +1, ← or p: −1)."""
+
+        def __init__(self, delta: int) -> None:
+            super().__init__()
+            self.delta = delta
+
+    class JumpRequested(Message):
+        """Go to the start (`where` = "first", Home) or to the last step ("last", End)."""
+
+        def __init__(self, where: str) -> None:
+            super().__init__()
+            self.where = where
+
+    class PlayToggled(Message):
+        """Start or pause stepping on its own (space)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right,n", "step(1)", "Next", key_display="→"),
@@ -49,14 +82,29 @@ class GraphView(ScrollableContainer):
         yield Static(id="step-list")
 
     def action_step(self, delta: int) -> None:
-        self.query_ancestor(BackpropPane).move(delta)
+        self.post_message(self.StepRequested(delta))
 
     def action_jump(self, where: str) -> None:
-        self.query_ancestor(BackpropPane).jump(where)
+        self.post_message(self.JumpRequested(where))
 
     def action_play(self) -> None:
-        pane = self.query_ancestor(BackpropPane)
-        pane.playing = not pane.playing
+        self.post_message(self.PlayToggled())
+
+    def show(self, drawing: Text, steps: Text) -> None:
+        """Draw the graph and the list of steps, scrolled so that the highlighted step shows."""
+        self.query_one("#graph", Static).update(drawing)
+        self._keep_in_view(drawing)
+        self.query_one("#step-list", Static).update(steps)
+
+    def _keep_in_view(self, drawing: Text) -> None:
+        """Scroll the graph (taller than an 80x24 terminal) so the highlighted step shows."""
+        active = [span for span in drawing.spans if "reverse" in str(span.style)]
+        if not active:
+            return
+        row = drawing.plain.count("\n", 0, active[0].start)
+        top, height = self.scroll_y, self.scrollable_content_region.height
+        if height and not top <= row < top + height - 1:
+            self.scroll_to(y=max(0, row - height // 2), animate=False)
 
 
 class BackpropPane(Vertical):
@@ -155,10 +203,14 @@ class BackpropPane(Vertical):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.action_focus_graph()
+        self.focus_default()
+
+    def focus_default(self) -> None:
+        """The graph: its keys step the walkthrough."""
+        self.query_one(GraphView).focus()
 
     def action_focus_graph(self) -> None:
-        self.query_one(GraphView).focus()
+        self.focus_default()
 
     def action_reset_inputs(self) -> None:
         if self._params is None:
@@ -167,6 +219,18 @@ class BackpropPane(Vertical):
             self.query_one(f"#in-{name}", Input).value = number_text(value)
 
     # --- stepping -------------------------------------------------------------------
+
+    def on_graph_view_step_requested(self, message: GraphView.StepRequested) -> None:
+        message.stop()
+        self.move(message.delta)
+
+    def on_graph_view_jump_requested(self, message: GraphView.JumpRequested) -> None:
+        message.stop()
+        self.jump(message.where)
+
+    def on_graph_view_play_toggled(self, message: GraphView.PlayToggled) -> None:
+        message.stop()
+        self.playing = not self.playing
 
     @property
     def last_step(self) -> int:
@@ -210,72 +274,42 @@ class BackpropPane(Vertical):
         run = self.trace
         if run is None:
             return
-        total = len(run.steps)
-        drawing = render_graph(run, self.step)
-        self.query_one("#graph", Static).update(drawing)
-        self._keep_in_view(drawing)
+        self.query_one(GraphView).show(render_graph(run, self.step), self._steps_text(run))
         info = self.query_one("#step-info", Static)
         line = self.query_one("#chain-line", Static)
         if self.step == BEFORE_FIRST:
-            info.update(f"step 0/{total} · inputs only · → or n: next step, End: all, space: play")
-            values = ", ".join(f"{name} = {fmt(value)}" for name, value in run.inputs.items())
-            line.update(f"f = {run.expression}   with {values}")
+            info.update(f"{step_heading(run, self.step)} · {STEP_KEYS}")
+            line.update(inputs_line(run))
         else:
-            current = run.steps[self.step]
-            where = f"edge {current.edge[0]} → {current.edge[1]}" if current.edge else f"node {current.node}"
-            info.update(f"step {self.step + 1}/{total} · {current.kind} pass · {where}")
-            line.update(Text(current.line, style="bold"))
-        self._show_steps(run)
+            info.update(step_heading(run, self.step))
+            line.update(Text(run.steps[self.step].line, style="bold"))
         self._show_gradients(run)
         self._show_check()
 
-    def _show_steps(self, run: Trace) -> None:
+    def _steps_text(self, run: Trace) -> Text:
         """Every step's line: done ones plain, the current one highlighted, the rest dim."""
         lines = Text("all steps\n", style="bold")
-        for i, step in enumerate(run.steps):
+        for i, step_line in enumerate(step_lines(run)):
             style = "reverse" if i == self.step else ("" if i < self.step else "dim")
-            lines.append(f"{i + 1:>3}  {step.line}", style=style)
+            lines.append(step_line, style=style)
             lines.append("\n")
-        self.query_one("#step-list", Static).update(lines)
-
-    def _keep_in_view(self, drawing: Text) -> None:
-        """Scroll the graph (taller than an 80x24 terminal) so the highlighted step shows."""
-        active = [span for span in drawing.spans if "reverse" in str(span.style)]
-        if not active:
-            return
-        row = drawing.plain.count("\n", 0, active[0].start)
-        view = self.query_one(GraphView)
-        top, height = view.scroll_y, view.scrollable_content_region.height
-        if height and not top <= row < top + height - 1:
-            view.scroll_to(y=max(0, row - height // 2), animate=False)
+        return lines
 
     def _show_gradients(self, run: Trace) -> None:
         """∂f/∂input beside each input, once the backward pass has reached it."""
-        reached = {s.node for s in run.steps[: self.step + 1] if s.kind == "backward"}
-        for name in run.inputs:
+        for name, gradient in gradient_texts(run, self.step).items():
             for cell in self.query(f"#grad-{name}").results(Static):
-                cell.update(Text(f"∂ {fmt(run.grads[name])}" if name in reached else "∂ ·", style="red"))
+                cell.update(Text(gradient, style="red"))
 
     def _show_check(self) -> None:
         check = self.query_one("#backprop-check", Static)
         report = self.data.backprop if self.data else None
         if report is None:
-            check.update("No check yet: `dvc repro backprop` compares these gradients with "
-                         "TensorFlow and finite differences.")
+            check.update(NO_CHECK)
             return
         lines = Text()
-        names = {"tensorflow": "TensorFlow", "finite_difference": "finite differences"}
-        for key, result in (report.get("check") or {}).items():
-            if not isinstance(result, dict):
-                continue
-            ok = result.get("ok") is True
-            lines.append("✓ " if ok else "✗ ", style="bold green" if ok else "bold red")
-            lines.append(names.get(key, key))
-            diff, tol = result.get("max_abs_diff"), result.get("tolerance")
-            if isinstance(diff, int | float) and isinstance(tol, int | float):
-                lines.append(f": max |Δ| {diff:.3g} {'≤' if ok else '>'} {tol:.3g}")
-            lines.append("\n")
-        edited = self.trace is not None and self.trace.inputs != report.get("inputs")
-        note = "checked by `dvc repro backprop` at its inputs"
-        lines.append(f"({note}{', not at your edited ones' if edited else ''})", style="dim")
+        for line in check_lines(report):
+            lines.append(f"{line.mark} ", style=CHECK_STYLES[line.ok])
+            lines.append(f"{line.text}\n")
+        lines.append(check_note(report, self.trace.inputs if self.trace else None), style="dim")
         check.update(lines)

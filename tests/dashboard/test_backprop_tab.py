@@ -1,0 +1,200 @@
+"""Backprop tab (tui/panes/backprop.py): pilot tests, the graph's messages, then snapshots."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from mnist_dvc.backprop.notation import fmt
+from mnist_dvc.backprop.record import trace
+from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, settle, snapshot_app, text, wait_for
+from tui.panes.backprop import AUTOPLAY_S, BackpropPane, GraphView
+
+EXPRESSION = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
+
+
+INPUTS = {"x1": 0.7, "w1": -1.5, "x2": 0.34, "w2": -0.35, "x3": 0.2, "w3": -0.25, "x4": -0.9, "w4": 0.2}
+
+
+async def open_backprop(pilot: Pilot) -> BackpropPane:
+    """Switch to the Backprop tab once its first trace is computed (the form mounts asynchronously)."""
+    pane = pilot.app.query_one(BackpropPane)
+    await wait_for(pilot, lambda: pane.trace is not None, what="the first trace")
+    await pilot.press("3")
+    return pane
+
+
+async def test_stepping_the_walkthrough_shows_each_chain_rule_line() -> None:
+    expected = trace(EXPRESSION, INPUTS)
+    app = make_app(FIXTURES / "finished")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_backprop(pilot)
+        assert pane.step == -1
+        assert text(app, "#step-info").startswith("step 0/21 · inputs only")
+        await pilot.press("right")
+        assert text(app, "#chain-line") == "p = x1 · w1 = 0.7 · (−1.5) = −1.05"
+        await pilot.press("end")
+        assert text(app, "#chain-line") == expected.steps[-1].line
+        x1 = next(i for i, s in enumerate(expected.steps) if s.kind == "backward" and s.node == "x1")
+        await pilot.press("home", *["n"] * (x1 + 1))
+        assert text(app, "#chain-line") == "∂f/∂x1 = ∂f/∂a · ∂a/∂p · ∂p/∂x1 = (−0.23)(1)(−1.5) = 0.345"
+        assert text(app, "#step-info") == f"step {x1 + 1}/21 · backward pass · edge p → x1"
+        assert text(app, "#grad-x1") == "∂ 0.345"
+        assert text(app, "#grad-w4") == "∂ ·", "the backward pass has not reached w4 yet"
+        await pilot.press("p")
+        assert text(app, "#grad-x1") == "∂ ·"
+        graph = str(app.query_one("#graph", Static).render())
+        assert "[f ×]" in graph and "0.26887" in graph
+
+
+class GraphAlone(App[None]):
+    """A GraphView with no Backprop pane around it, keeping the messages it posts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        yield GraphView(id="graph-view")
+
+    def on_mount(self) -> None:
+        self.query_one(GraphView).focus()
+
+    def on_graph_view_step_requested(self, message: GraphView.StepRequested) -> None:
+        self.requests.append(message)
+
+    def on_graph_view_jump_requested(self, message: GraphView.JumpRequested) -> None:
+        self.requests.append(message)
+
+    def on_graph_view_play_toggled(self, message: GraphView.PlayToggled) -> None:
+        self.requests.append(message)
+
+
+async def test_the_graph_keys_post_requests_up() -> None:
+    """The graph view asks; it does not reach for the pane (there is none here)."""
+    app = GraphAlone()
+    async with app.run_test() as pilot:
+        await pilot.press("right", "n", "left", "p", "home", "end", "space")
+        await pilot.pause()
+    seen = [(type(m).__name__, getattr(m, "delta", getattr(m, "where", None))) for m in app.requests]
+    assert seen == [("StepRequested", 1), ("StepRequested", 1), ("StepRequested", -1), ("StepRequested", -1),
+                    ("JumpRequested", "first"), ("JumpRequested", "last"), ("PlayToggled", None)]
+
+
+async def test_the_pane_handles_the_graph_requests() -> None:
+    posted: list[Message] = []
+    app = make_app(FIXTURES / "finished")
+    async with app.run_test(size=SIZE, message_hook=posted.append) as pilot:
+        pane = await open_backprop(pilot)
+        assert app.focused is app.query_one(GraphView)
+        await pilot.press("right")
+        steps = {m for m in posted if isinstance(m, GraphView.StepRequested)}
+        assert [m.delta for m in steps] == [1]
+        assert pane.step == 0
+        assert text(app, "#chain-line") == "p = x1 · w1 = 0.7 · (−1.5) = −1.05"
+
+
+async def test_space_plays_and_pauses_and_play_stops_at_the_end() -> None:
+    app = make_app(FIXTURES / "finished")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_backprop(pilot)
+        await pilot.press("space")
+        assert pane.playing
+        await wait_for(pilot, lambda: pane.step >= 1, what="autoplay to advance")
+        await pilot.press("space")
+        assert not pane.playing
+        paused_at = pane.step
+        await pilot.pause(2 * AUTOPLAY_S)
+        assert pane.step == paused_at
+        pane.step = pane.last_step - 1
+        await pilot.press("space")
+        await wait_for(pilot, lambda: not pane.playing, what="autoplay to stop at the last step")
+        assert pane.step == pane.last_step == 20
+
+
+async def test_editing_an_input_recomputes_the_gradients() -> None:
+    app = make_app(FIXTURES / "finished")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backprop(pilot)
+        await pilot.press("end")
+        assert text(app, "#grad-x1") == "∂ 0.345"
+        field = app.query_one("#in-w1", Input)
+        field.focus()
+        await pilot.press("end", *["backspace"] * len(field.value), "2")
+        edited = trace(EXPRESSION, {**INPUTS, "w1": 2.0})
+        assert text(app, "#grad-x1") == f"∂ {fmt(edited.grads['x1'])}" == "∂ −0.46"
+        assert text(app, "#grad-x3") == f"∂ {fmt(edited.grads['x3'])}"
+        assert text(app, "#chain-line") == edited.steps[-1].line
+        assert "not at your edited ones" in text(app, "#backprop-check")
+        await pilot.press("backspace", "minus")
+        assert field.has_class("-invalid")
+        assert text(app, "#backprop-error") == "w1: '-' is not a number"
+        assert text(app, "#grad-x1") == "∂ −0.46", "a bad entry keeps the last result"
+        await pilot.press("enter")
+        assert app.focused is app.query_one("#graph-view")
+        await pilot.press("r")
+        assert field.value == "-1.5"
+        assert text(app, "#grad-x1") == "∂ 0.345"
+
+
+async def test_new_inputs_in_params_yaml_reach_the_form(finished: Path) -> None:
+    app = make_app(finished)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backprop(pilot)
+        await pilot.press("end")
+        params = finished / "params.yaml"
+        params.write_text(params.read_text().replace("x1: 0.7", "x1: 1.5"))
+        field = app.query_one("#in-x1", Input)
+        await wait_for(pilot, lambda: field.value == "1.5", what="the new x1 in the form")
+        assert text(app, "#grad-w1") == f"∂ {fmt(trace(EXPRESSION, {**INPUTS, 'x1': 1.5}).grads['w1'])}"
+        params.write_text(params.read_text().replace("x1: 1.5", "y1: 1.5").replace("x1*w1", "y1*w1"))
+        # ∂f/∂y1 = b·w1 = (−0.23)(−1.5)
+        await wait_for(pilot, lambda: len(app.query("#grad-y1")) == 1 and text(app, "#grad-y1") == "∂ 0.345",
+                       what="the form rebuilt for y1, with its gradient")
+        assert len(app.query("#in-x1")) == 0
+
+
+async def test_backprop_check_marks(finished: Path) -> None:
+    app = make_app(finished)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backprop(pilot)
+        check = text(app, "#backprop-check")
+        assert "✓ TensorFlow: max |Δ| 5.96e-08 ≤ 1e-06" in check
+        assert "✓ finite differences: max |Δ| 2.1e-10 ≤ 1e-06" in check
+        report = finished / "metrics/backprop.json"
+        report.write_text(report.read_text().replace('"ok": true', '"ok": false', 1))
+        await wait_for(pilot, lambda: "✗" in text(app, "#backprop-check"), what="the failed check")
+
+
+# --- snapshots ------------------------------------------------------------------------
+
+
+def walkthrough_at(step: int) -> Callable[[Pilot], Awaitable[None]]:
+    """Open the Backprop tab once its trace exists, and step to `step` (0-based) with the keys."""
+
+    async def go(pilot: Pilot) -> None:
+        pane = pilot.app.query_one(BackpropPane)
+        deadline = time.monotonic() + 10
+        while pane.trace is None:
+            assert time.monotonic() < deadline, "no trace"
+            await pilot.pause(0.05)
+        await pilot.press("3", *["right"] * (step + 1))
+        assert pane.step == step
+        await settle(pilot)
+
+    return go
+
+
+def test_backprop_midway(snap_compare: Callable, finished: Path) -> None:
+    """The backward pass has just reached x1: its chain-rule line and the highlighted edge."""
+    assert snap_compare(snapshot_app(finished), terminal_size=NARROW, run_before=walkthrough_at(13))
+
+
+def test_backprop_complete(snap_compare: Callable, finished: Path) -> None:
+    assert snap_compare(snapshot_app(finished), terminal_size=WIDE, run_before=walkthrough_at(20))

@@ -1,0 +1,46 @@
+"""`python -m tui --once`: Training and Compare as plain text, without Textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import FIXTURES, ROOT, tool_env
+
+
+def run_once(root: Path) -> subprocess.CompletedProcess:
+    """`python -m tui --once`, checking that it never imports Textual."""
+    code = (
+        "import sys; from tui.__main__ import main; code = main(sys.argv[1:]); "
+        "assert 'textual' not in sys.modules, 'the --once path imported textual'; sys.exit(code)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, "--once", "--root", str(root)],
+        cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_once_prints_training_and_compare() -> None:
+    proc = run_once(FIXTURES / "finished")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("TRAINING\n")
+    assert "  model_b  784→256→512→128→10  finished\n" in out
+    assert "epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow" in out
+    assert "test accuracy 98.15% (best 98.37%)" in out
+    assert "\nCOMPARE\n" in out
+    assert "Best test accuracy (epoch picked on test set)      97.84%    98.37% *" in out
+    assert "McNemar's exact test (model_a vs model_b): b01 = 61, b10 = 105, p = 0.000803" in out
+    assert "> model_b (this project, MLP 784→256→512→128→10)" in out
+    assert "warning" not in out
+    assert "\x1b[" not in out, "plain text, no terminal escapes"
+
+
+def test_once_outside_a_project_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = run_once(tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"error: {tmp_path}: no params.yaml here; run from the project root or pass --root DIR\n"
+    )

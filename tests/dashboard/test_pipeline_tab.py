@@ -1,0 +1,142 @@
+"""Pipeline tab (tui/panes/pipeline.py) with the real dvc: a snapshot, then repros (slow)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Log, ProgressBar, Static
+
+from tests.helpers import BIN, FIXTURES, SIZE, TINY, make_app, run, settle, snapshot_app, text, wait_for
+from tui import repro
+from tui.app import DashboardApp
+from tui.data import pid_alive
+from tui.panes.pipeline import PipelinePane
+from tui.screens import ConfirmQuit
+from tui.widgets.model_panel import ModelPanel
+
+
+def git_dvc_repo(source: Path, target: Path) -> Path:
+    """A git + DVC repository holding a copy of `source`, committed."""
+    shutil.copytree(source, target)
+    run(["git", "init", "-q", "-b", "main"], target)
+    run([str(BIN / "dvc"), "init", "-q"], target)
+    run(["git", "add", "-A"], target)
+    run(["git", "commit", "-q", "-m", "init"], target)
+    return target
+
+
+def stage_statuses(app: DashboardApp) -> dict[str, str]:
+    table = app.query_one("#stages", DataTable)
+    return {key.value: str(table.get_cell(key, "status")) for key in table.rows}
+
+
+def test_pipeline_never_run(snap_compare: Callable, tmp_path: Path) -> None:
+    root = tmp_path / "pipeline"
+    shutil.copytree(FIXTURES / "pipeline", root)
+    run(["git", "init", "-q", "-b", "main"], root)
+    run([str(BIN / "dvc"), "init", "-q"], root)
+
+    async def statuses(pilot: Pilot) -> None:
+        await pilot.press("4")
+        table = pilot.app.query_one("#stages", DataTable)
+        deadline = time.monotonic() + 30
+        while table.row_count < 2 or "checking" in str(pilot.app.query_one("#pipeline-status").render()):
+            assert time.monotonic() < deadline, "dvc status did not answer"
+            await pilot.pause(0.1)
+        await settle(pilot)
+
+    assert snap_compare(snapshot_app(root), terminal_size=(100, 30), run_before=statuses)
+
+
+@pytest.mark.slow
+async def test_repro_runs_in_the_background_once_and_outlives_the_dashboard(tmp_path: Path) -> None:
+    root = git_dvc_repo(FIXTURES / "pipeline", tmp_path / "pipeline")
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: stage_statuses(app) == {"greet": "never run", "hold": "never run"},
+                       what="dvc status of a fresh pipeline")
+        await pilot.press("r")
+        pane = app.query_one(PipelinePane)
+        await wait_for(pilot, lambda: pane.running, what="the repro to start")
+        log = app.query_one("#repro-log", Log)
+        await wait_for(pilot, lambda: "holding until ./release exists" in "\n".join(log.lines),
+                       what="the hold stage's output in the log")
+        assert stage_statuses(app) == {"greet": "done", "hold": "running"}
+        pid = pane.run.pid
+        await pilot.press("r")
+        assert pane.run.pid == pid and repro.current(root).pid == pid, "a second repro was started"
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmQuit)
+        await pilot.press("n")
+        assert app.is_running and not isinstance(app.screen, ConfirmQuit)
+        await pilot.press("q", "y")
+        await pilot.pause()
+        assert not app.is_running
+    assert pid_alive(pid) and repro.current(root).running, "quitting the dashboard stopped the repro"
+    (root / "release").touch()
+    deadline = time.monotonic() + 60
+    while repro.current(root).returncode is None:
+        assert time.monotonic() < deadline, "the repro did not finish"
+        time.sleep(0.1)
+    assert repro.current(root).returncode == 0
+    assert (root / "out/held.txt").read_text() == "released\n"
+
+    again = make_app(root)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: stage_statuses(again) == {"greet": "up to date", "hold": "up to date"},
+                       what="up-to-date statuses after the repro")
+        assert text(again, "#pipeline-status").startswith("dvc repro: finished (started ")
+        assert "Updating lock file 'dvc.lock'" in "\n".join(again.query_one("#repro-log", Log).lines)
+
+
+@pytest.mark.slow
+async def test_a_stage_repro_and_its_stop_key(tmp_path: Path) -> None:
+    root = git_dvc_repo(FIXTURES / "pipeline", tmp_path / "pipeline")
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        table = app.query_one("#stages", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2, what="the stage list")
+        await pilot.press("down", "s")
+        pane = app.query_one(PipelinePane)
+        await wait_for(pilot, lambda: pane.running, what="the repro to start")
+        assert pane.run.label == "dvc repro hold"
+        await wait_for(pilot, lambda: stage_statuses(app).get("hold") == "running", what="hold running")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not pane.running, what="the repro to stop")
+        assert repro.current(root).returncode not in (None, 0)
+        assert "failed (exit" in text(app, "#pipeline-status")
+
+
+@pytest.mark.slow
+async def test_repro_of_the_real_pipeline_shows_finished_training(
+    make_repo: Callable[..., Path], mnist_mirror: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MNIST_MIRROR", str(mnist_mirror))
+    root = make_repo(TINY)
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        table = app.query_one("#stages", DataTable)
+        await wait_for(pilot, lambda: table.row_count >= 4, what="the stage list")
+        await pilot.press("r")
+        pane = app.query_one(PipelinePane)
+        await wait_for(pilot, lambda: pane.running, what="the repro to start")
+        await wait_for(pilot, lambda: not pane.running, timeout=600, what="the repro to finish")
+        log = "\n".join(app.query_one("#repro-log", Log).lines)
+        assert repro.current(root).returncode == 0, log
+        await pilot.press("1")
+        for model in ("model_a", "model_b"):
+            panel = app.query_one(f"#panel-{model}", ModelPanel)
+            await wait_for(pilot, lambda p=panel: p.border_subtitle == "finished", what=f"{model} finished")
+            assert str(panel.query_one(".run-line", Static).render()).startswith("finished · epoch 2/2 · ")
+            assert panel.query_one(ProgressBar).progress == 2
+        await wait_for(pilot, lambda: set(stage_statuses(app).values()) == {"up to date"},
+                       what="every stage up to date")

@@ -1,0 +1,192 @@
+"""The venv's `dvc` CLI as the dashboard uses it, and what it reads from dvc's output.
+
+Every call is an argument list (never a shell string) run with this Python's venv first
+on PATH, so that the stages' `python` is the project's. `run_dvc` and `check_stages`
+block for about a second: the Pipeline pane calls them from thread workers only. The
+rest reads text: `dvc status --json`, dvc's error output, and the stage lines a running
+`dvc repro` prints to its log. No Textual import here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+
+DVC_TIMEOUT_S = 120
+
+# A stage's status as the Pipeline tab shows it: from `dvc status` and dvc.lock ...
+NEVER_RUN, CHANGED, UP_TO_DATE = "never run", "changed", "up to date"
+# ... and, while a repro runs, from the lines it prints.
+RUNNING, DONE, FROM_RUN_CACHE, FAILED = "running", "done", "restored from run-cache", "failed"
+STAGE_LINES = (
+    (re.compile(r"Running stage '([^']+)'"), RUNNING),
+    (re.compile(r"Stage '([^']+)' didn't change, skipping"), UP_TO_DATE),
+    (re.compile(r"Stage '([^']+)' is cached - skipping run"), FROM_RUN_CACHE),
+    (re.compile(r"failed to reproduce '([^']+)'"), FAILED),
+)
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+# stage -> (status, details)
+Statuses = dict[str, tuple[str, str]]
+
+
+class DvcError(RuntimeError):
+    """dvc cannot be run, or cannot tell: one line, dvc's own words where it gave any."""
+
+
+# --- running dvc -------------------------------------------------------------------------
+
+
+def venv_bin() -> Path:
+    """The folder of this Python, where the project's `dvc` and `python` are."""
+    return Path(sys.executable).parent
+
+
+def tool_env() -> dict[str, str]:
+    """Stage commands are `python -m stages.<name>`: this venv's python must come first."""
+    env = dict(os.environ)
+    env["PATH"] = f"{venv_bin()}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("DVC_NO_ANALYTICS", "1")
+    return env
+
+
+def dvc_command(*args: str) -> list[str]:
+    """The argument list that runs the venv's dvc with `args`."""
+    dvc = venv_bin() / "dvc"
+    if not dvc.exists():
+        raise DvcError(f"no dvc next to {sys.executable}; install the project (pip install -e .)")
+    return [str(dvc), *args]
+
+
+def run_dvc(root: Path, *args: str) -> tuple[int, str]:
+    """The real dvc CLI (the venv's): (exit code, stdout+stderr). Blocking: call it from a thread."""
+    try:
+        proc = subprocess.run(
+            dvc_command(*args), cwd=root, env=tool_env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=DVC_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return 124, f"dvc {' '.join(args)} took over {DVC_TIMEOUT_S} s"
+    except (OSError, DvcError) as exc:
+        return 127, str(exc)
+    return proc.returncode, proc.stdout.decode(errors="replace")
+
+
+def check_stages(root: Path) -> Statuses:
+    """stage -> (status, details) from `dvc stage list` and `dvc status --json` plus dvc.lock.
+
+    Blocking (two dvc runs). Raises DvcError with dvc's last line when dvc cannot tell
+    (a broken dvc.yaml, a lock held by another dvc process).
+    """
+    code, listing = run_dvc(root, "stage", "list", "--name-only")
+    if code != 0:
+        raise DvcError(f"dvc stage list failed: {last_line(listing)}")
+    code, out = run_dvc(root, "status", "--json")
+    return stage_statuses(stage_names(listing), status_json(code, out), locked_stages(root))
+
+
+# --- reading what dvc says ----------------------------------------------------------------
+
+
+def stage_names(listing: str) -> list[str]:
+    """The stages of `dvc stage list --name-only`, in dvc.yaml's order."""
+    return [line.strip() for line in listing.splitlines() if line.strip()]
+
+
+def status_json(code: int, out: str) -> dict:
+    """The object `dvc status --json` printed (after any warnings), or DvcError with its last line."""
+    try:
+        changed = json.loads(out[out.index("{"):]) if code == 0 else None
+    except ValueError:
+        changed = None
+    if not isinstance(changed, dict):
+        raise DvcError(f"dvc status failed: {last_line(out)}")
+    return changed
+
+
+def locked_stages(root: Path) -> set[str]:
+    """Stages recorded in dvc.lock, i.e. that ran at least once."""
+    try:
+        lock = yaml.safe_load((root / "dvc.lock").read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return set()
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    return set(stages) if isinstance(stages, dict) else set()
+
+
+def stage_statuses(names: Iterable[str], changed: Mapping[str, list], ran: set[str]) -> Statuses:
+    """A stage not in dvc.lock never ran; one `dvc status` lists changed; the rest are up to date."""
+    statuses = {}
+    for name in names:
+        if name not in ran:
+            statuses[name] = (NEVER_RUN, "")
+        elif name in changed:
+            statuses[name] = (CHANGED, describe(changed[name]))
+        else:
+            statuses[name] = (UP_TO_DATE, "")
+    return statuses
+
+
+def describe(entries: list) -> str:
+    """One line from `dvc status --json`'s entries for a stage."""
+    parts = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            for kind, items in entry.items():
+                label = kind.removeprefix("changed ")
+                if isinstance(items, dict):
+                    parts.append(f"{label}: " + ", ".join(f"{path} ({what})" for path, what in items.items()))
+                else:
+                    parts.append(f"{label}: {items}")
+        else:
+            parts.append(str(entry))
+    return "; ".join(parts)
+
+
+def last_line(text: str) -> str:
+    """What to show of dvc's failure: its ERROR line if any, else its last line."""
+    lines = [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR:")]
+    if errors and "is busy, it is being blocked by" in errors[0]:
+        blocker = next((line for line in lines if line.startswith("(PID ")), "another dvc process")
+        return f"another dvc command is running: {blocker}; press u once it has ended"
+    return errors[0] if errors else lines[-1] if lines else "no output"
+
+
+# --- following a running repro ------------------------------------------------------------
+
+
+def clean_line(raw: str) -> str:
+    """A log line as a terminal would leave it: no colour codes, only the text after the last \\r."""
+    return ANSI.sub("", raw).split("\r")[-1]
+
+
+def stage_events(lines: Iterable[str]) -> list[tuple[str, str]]:
+    """(stage, status) for each stage line of a repro's log, in order."""
+    events = []
+    for line in lines:
+        for pattern, status in STAGE_LINES:
+            match = pattern.search(line)
+            if match:
+                events.append((match.group(1), status))
+    return events
+
+
+def follow(statuses: Statuses, events: Iterable[tuple[str, str]]) -> Statuses:
+    """The statuses after a repro's stage lines: a stage starting means the running one is done."""
+    result = dict(statuses)
+    for stage, status in events:
+        if status == RUNNING:
+            for name, (old, _) in result.items():
+                if old == RUNNING and name != stage:
+                    result[name] = (DONE, "")
+        result[stage] = (status, "")
+    return result
