@@ -106,30 +106,33 @@ def test_the_log_is_what_dvclive_writes(tmp_path: Path, model: str) -> None:
         assert (fixture / relative).read_text() == (tmp_path / model / relative).read_text(), relative
 
 
-@pytest.mark.parametrize(("epochs_done", "state", "error"), [
-    (12, "finished", None), (7, "running", None), (3, "interrupted", "stopped by SIGINT"),
-    (0, "failed", "data/prepared/x_train.npy not found"),
+@pytest.mark.parametrize(("model", "epochs_done", "state", "error"), [
+    *((model, 12, "finished", None) for model in MODELS),
+    ("model_b", 7, "running", None),
+    ("model_b", 3, "interrupted", "stopped by SIGINT"),
+    ("model_b", 0, "failed", "data/prepared/x_train.npy not found"),
 ])
 def test_progress_is_what_the_progress_writer_writes(
-    tmp_path: Path, epochs_done: int, state: str, error: str | None
+    tmp_path: Path, model: str, epochs_done: int, state: str, error: str | None
 ) -> None:
-    """Progress fed the logged epochs writes the same document; only the pid and clock are pinned."""
-    root = FINISHED if (epochs_done, state) == (12, "finished") else tmp_path
+    """Progress fed the logged epochs writes the same document; only the pid and clock are pinned.
+    The finished runs are the static fixture's, the others what `write_run` writes for the tests."""
+    root = FINISHED if state == "finished" else tmp_path
     if root == tmp_path:
-        runs.write_run(tmp_path, "model_b", epochs_done, state=state, error=error)
-    doc = read_json(progress_file("model_b", root))
+        runs.write_run(tmp_path, model, epochs_done, state=state, error=error)
+    doc = read_json(progress_file(model, root))
     assert set(doc) == set(PROGRESS_KEYS) | ({"error"} if error else set())
     assert doc["state"] in PROGRESS_STATES
     assert set(doc["last"]) == (set(PROGRESS_METRICS) if epochs_done else set())
 
-    history = load_history(run_dir("model_b", root))
-    real = Progress(tmp_path / "real.json", "model_b", PARAMS.train.epochs, runs.BACKEND)
+    history = load_history(run_dir(model, root))
+    assert len(history) == epochs_done
+    real = Progress(tmp_path / "real.json", model, PARAMS.train.epochs, runs.BACKEND)
     for i, epoch in enumerate(history.epoch):
         metrics = {key: getattr(history, key)[i] for key in PROGRESS_METRICS}
         real.record_epoch(epoch, history.epoch_s[i], history.train_time_s[i], metrics)
     real.write(state, error)
-    expected = read_json(real.path)
-    assert doc == {**expected, "pid": runs.PID, "updated_at": runs.UPDATED_AT}
+    assert doc == {**read_json(real.path), "pid": runs.PID, "updated_at": runs.UPDATED_AT}
 
 
 def predictions(model: str) -> tuple[np.ndarray, np.ndarray]:
