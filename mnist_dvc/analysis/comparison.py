@@ -115,41 +115,60 @@ def _pair_test(tests: list[dict], one: str, other: str) -> dict | None:
     return next((t for t in tests if set(t["models"]) == {one, other}), None)
 
 
-def _accuracy_sentence(win: str, other: str, summaries: Mapping[str, Mapping], test: dict | None) -> str:
-    a, b = summaries[win]["best_test_accuracy"], summaries[other]["best_test_accuracy"]
-    numbers = f"{pct(a)} vs {pct(b)} for {other}"
-    if test is None:
-        return f"{win} has the higher best testing accuracy ({numbers})."
+def _only_right(test: dict, model: str) -> int:
+    """How many test images only `model` of the McNemar pair gets right."""
+    return test["b01"] if model == test["models"][1] else test["b10"]
+
+
+def _counts(test: dict, one: str, two: str) -> str:
+    return f"{_only_right(test, one)} images only {one} gets right, {_only_right(test, two)} only {two}"
+
+
+def _final_better(test: dict, model: str, other: str) -> bool:
+    """Whether McNemar's test finds `model`'s final predictions significantly better than `other`'s."""
+    return test["p_value"] < SIGNIFICANCE and _only_right(test, model) > _only_right(test, other)
+
+
+def _final_models(test: dict, first: str, second: str) -> str:
+    """McNemar's verdict on the final models, its counts told from the better one's side."""
     p = p_value(test["p_value"])
-    if test["p_value"] < SIGNIFICANCE and _more_right(test, win):
-        return (f"{win} performs better: higher best testing accuracy ({numbers}), and the final models' "
-                f"test predictions differ significantly (McNemar p = {p}).")
-    return (f"{win} has the higher best testing accuracy ({numbers}), but on the final models' test "
-            f"predictions the difference is not significant (McNemar p = {p}).")
+    if test["p_value"] >= SIGNIFICANCE:
+        return (f"on the final models' test predictions the difference is not significant "
+                f"(McNemar p = {p}; {_counts(test, first, second)})")
+    better, worse = (first, second) if _final_better(test, first, second) else (second, first)
+    return f"{better}'s final model is significantly better (McNemar p = {p}; {_counts(test, better, worse)})"
 
 
-def _more_right(test: dict, model: str) -> bool:
-    """Whether `model` is the one of the pair that gets more of the disputed images right."""
-    second = test["models"][1]
-    return (test["b01"] > test["b10"]) == (model == second)
+def _accuracy_sentence(win: str, other: str, summaries: Mapping[str, Mapping], test: dict | None) -> str:
+    """The best test accuracies, and McNemar's test of the final models, which may disagree."""
+    a, b = summaries[win]["best_test_accuracy"], summaries[other]["best_test_accuracy"]
+    higher = f"higher best testing accuracy ({pct(a)} vs {pct(b)} for {other})"
+    if test is None:
+        return f"{win} has the {higher}."
+    if _final_better(test, win, other):
+        return f"{win} performs better: {higher}, and {_final_models(test, win, other)}."
+    return f"{win} has the {higher}, but {_final_models(test, win, other)}."
 
 
 def _time_sentence(win: str, other: str, summaries: Mapping[str, Mapping], test: dict | None) -> str:
+    """The cheaper model's time, and what it costs in accuracy (nothing, or how much and how sure)."""
     t = BY_KEY["train_time_s"].fmt
     head = (f"{win} is cheaper: less training time ({t(summaries[win]['train_time_s'])} vs "
             f"{t(summaries[other]['train_time_s'])} for {other})")
     a, b = summaries[win]["best_test_accuracy"], summaries[other]["best_test_accuracy"]
-    accuracies = f"{pct(a)} vs {pct(b)}"
-    if a >= b:
-        return f"{head}, at a best testing accuracy no lower ({accuracies})."
-    lower = f"{points(b - a)} lower ({accuracies})"
+    if pct(a) == pct(b):
+        return f"{head}, at the same best testing accuracy ({pct(a)})."
+    if a > b:
+        return f"{head}, and its best testing accuracy is higher too ({pct(a)} vs {pct(b)})."
+    lower = f"its best testing accuracy is {points(b - a)} lower ({pct(a)} vs {pct(b)})"
     if test is None:
-        return f"{head}, but its best testing accuracy is {lower}."
-    p = p_value(test["p_value"])
+        return f"{head}, but {lower}."
+    final = _final_models(test, win, other)
+    if _final_better(test, win, other):
+        return f"{head}; {lower}, yet {final}."
     if test["p_value"] < SIGNIFICANCE:
-        return f"{head}, but its testing accuracy is significantly lower: {lower}, McNemar p = {p}."
-    return (f"{head}, for a best testing accuracy {lower} that McNemar's test does not find "
-            f"significant (p = {p}).")
+        return f"{head}, but {lower}, and {final}."
+    return f"{head}; {lower}, but {final}."
 
 
 def _generic_sentence(verdict: str, win: str, other: str, summaries: Mapping[str, Mapping]) -> str:
@@ -162,12 +181,19 @@ def _generic_sentence(verdict: str, win: str, other: str, summaries: Mapping[str
             f"({numbers}).")
 
 
+def _name(criterion: Criterion) -> str:
+    """The criterion in a sentence: "best test accuracy" (the table's label, no parenthesis)."""
+    return criterion.label.split(" (")[0].lower()
+
+
 def verdicts(summaries: Mapping[str, Mapping], tests: list[dict] | None = None) -> dict[str, dict]:
     """One winner and sentence per question of the assignment, the runner-up's value quoted.
 
     `tests`: McNemar results between pairs (`models` names the pair); where one is given,
-    the accuracy and time sentences say whether the accuracy difference is significant.
-    A tie names no winner.
+    the accuracy and time sentences say what it finds about the final models, which can
+    differ from the best-epoch accuracies. Values that read the same as the sentence
+    writes them (10.0 s and 10.0 s) are a tie, since a sentence cannot show a
+    difference it does not print: a tie names no winner.
     """
     result = {}
     tests = tests or []
@@ -177,13 +203,14 @@ def verdicts(summaries: Mapping[str, Mapping], tests: list[dict] | None = None) 
         win = order[0]
         if len(order) == 1:
             result[verdict] = {"winner": win, "sentence": f"{win} is the only model: "
-                               f"{criterion.label.lower()} {criterion.fmt(summaries[win][key])}."}
+                               f"{_name(criterion)} {criterion.fmt(summaries[win][key])}."}
             continue
         other = order[1]
-        if summaries[win][key] == summaries[other][key]:
-            tied = [m for m in order if summaries[m][key] == summaries[win][key]]
-            result[verdict] = {"winner": None, "sentence": f"{' and '.join(tied)} tie on "
-                               f"{criterion.label.lower()} ({criterion.fmt(summaries[win][key])})."}
+        shown = criterion.fmt(summaries[win][key])
+        if criterion.fmt(summaries[other][key]) == shown:
+            tied = [m for m in summaries if criterion.fmt(summaries[m][key]) == shown]
+            result[verdict] = {"winner": None,
+                               "sentence": f"{' and '.join(tied)} tie on {_name(criterion)} ({shown})."}
             continue
         test = _pair_test(tests, win, other)
         if verdict == "accuracy":

@@ -19,7 +19,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from mnist_dvc.analysis.confusion import confusion_counts
+from mnist_dvc.analysis import evaluation
+from mnist_dvc.analysis.comparison import compare, run_summary
+from mnist_dvc.analysis.history import load_history
+from mnist_dvc.core.atomic import write_json, write_text
+from mnist_dvc.core.contracts import COMPARISON_FILE, confusion_file, eval_file
 from mnist_dvc.core.errors import ProjectError
 from stages import plots
 from tests.helpers import ROOT, TINY, run, tool_env
@@ -51,7 +55,8 @@ def synthetic_history(epochs: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def write_training_log(run_dir: Path, history: dict[str, np.ndarray]) -> None:
-    """DVCLive's layout: one TSV per series, columns timestamp, step, <file stem>."""
+    """DVCLive's layout: one TSV per series, columns step, <file stem>, here with the `timestamp`
+    column DVCLive adds when asked (`log_metric(..., timestamp=True)`), which readers must skip."""
     for rel, column in SERIES.items():
         path = run_dir / "plots" / "metrics" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,54 +74,28 @@ def write_training_log(run_dir: Path, history: dict[str, np.ndarray]) -> None:
 
 
 def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODELS) -> None:
-    """Everything the plots stage reads, as the train, evaluate and prepare stages write it."""
+    """Everything the plots stage reads, as the train, evaluate and prepare stages write it: made-up
+    curves and predictions, the evaluation files written by the evaluate stage's own functions."""
     rng = np.random.default_rng(0)
     prepared = root / "data" / "prepared"
     prepared.mkdir(parents=True, exist_ok=True)
     y_test = (np.arange(n_test) % 10).astype(np.uint8)
     np.save(prepared / "x_test.npy", rng.random((n_test, 784), dtype=np.float32))
     np.save(prepared / "y_test.npy", y_test)
-    summaries = {}
+    summaries, predictions = {}, {}
     for i, model in enumerate(models):
         history = synthetic_history(epochs, seed=i)
         write_training_log(root / "metrics" / "train" / model, history)
         predicted = y_test.copy()
         wrong = rng.random(n_test) < 0.2
         predicted[wrong] = (predicted[wrong] + 1 + i) % 10
-        confusion = root / "metrics" / "confusion" / f"{model}.csv"
-        confusion.parent.mkdir(parents=True, exist_ok=True)
-        confusion.write_text("actual,predicted\n" + "".join(
-            f"{a},{p}\n" for a, p in zip(y_test.tolist(), predicted.tolist(), strict=True)))
-        matrix = confusion_counts(y_test, predicted)
-        accuracy = float(np.mean(predicted == y_test))
-        evaluation = {
-            "model": model, "test_accuracy": accuracy, "test_loss": 0.1 + i, "test_error": 1 - accuracy,
-            "params": 1000 * (i + 1),
-            "per_class": {str(d): {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 6}
-                          for d in range(10)},
-            "confusion_matrix": matrix.tolist(),
-        }
-        (root / "metrics" / "eval").mkdir(parents=True, exist_ok=True)
-        (root / "metrics" / "eval" / f"{model}.json").write_text(json.dumps(evaluation))
-        best = int(np.argmax(history["test_accuracy"]))
-        summaries[model] = {
-            "best_train_accuracy": float(history["train_accuracy"].max()),
-            "best_test_accuracy": float(history["test_accuracy"][best]),
-            "best_test_epoch": best + 1,
-            "final_test_accuracy": float(history["test_accuracy"][-1]),
-            "min_train_loss": float(history["train_loss"].min()),
-            "min_test_loss": float(history["test_loss"].min()),
-            "generalization_gap": float(history["train_accuracy"].max() - history["test_accuracy"][best]),
-            "train_time_s": float(history["train_time_s"][-1]),
-            "params": 1000 * (i + 1),
-            "epochs": epochs,
-        }
-    (root / "metrics" / "comparison.json").write_text(json.dumps({
-        "models": summaries,
-        "verdicts": {k: {"winner": models[0], "sentence": f"{models[0]} wins on {k}."}
-                     for k in ("accuracy", "loss", "gap", "time")},
-        "mcnemar": {"models": list(models[:2]), "b01": 3, "b10": 5, "p_value": 0.73, "sentence": "n.s."},
-    }))
+        result = evaluation.TestResult(predicted, 0.1 + i)
+        record = evaluation.evaluation_record(model, result, y_test, 1000 * (i + 1))
+        write_json(eval_file(model, root), record)
+        write_text(confusion_file(model, root), evaluation.predictions_csv(y_test, predicted))
+        summaries[model] = run_summary(load_history(root / "metrics" / "train" / model), record["params"])
+        predictions[model] = predicted
+    write_json(root / COMPARISON_FILE, compare(summaries, y_test, predictions))
 
 
 def run_stage(cwd: Path, check: bool = True) -> subprocess.CompletedProcess:

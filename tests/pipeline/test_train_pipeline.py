@@ -18,10 +18,24 @@ from tests.helpers import TINY, run, set_params, tool_env
 pytestmark = pytest.mark.slow
 
 MODELS = ("model_a", "model_b")
+# What a working pipeline always reaches on TINY (1,024 training images, 2 epochs, 512 test
+# images): measured 0.666-0.762 for model_a and 0.766-0.830 for model_b over seeds 42, 0-3 on
+# both backends (seed 42: 0.678 / 0.775 TensorFlow, 0.705 / 0.807 JAX). Chance is 0.1.
+TINY_MIN_ACCURACY = 0.5
 
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def assert_learned(repo: Path, model: str) -> None:
+    """The model learned: training loss fell from epoch 1 to 2, and the final model's test accuracy
+    is at the level a working pipeline always reaches on TINY."""
+    history = load_history(repo / "metrics/train" / model)
+    assert history.train_loss[1] < history.train_loss[0], history.train_loss
+    accuracy = read_json(repo / "metrics/eval" / f"{model}.json")["test_accuracy"]
+    assert accuracy >= TINY_MIN_ACCURACY, f"{model}: test accuracy {accuracy:.3f} after 2 epochs on TINY"
+    assert accuracy == pytest.approx(history.test_accuracy[-1], abs=1e-6), "the log's last epoch is the model"
 
 
 @pytest.fixture
@@ -42,7 +56,8 @@ def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dv
         progress = read_json(run_dir / "progress.json")
         assert progress["state"] == "finished"
         assert (progress["epoch"], progress["epochs"]) == (2, 2)
-        assert 0 < progress["best"]["test_accuracy"] <= 1
+        assert progress["best"]["test_accuracy"] == max(history.test_accuracy)
+        assert_learned(tiny_repo, model)
         evaluation = read_json(tiny_repo / "metrics" / "eval" / f"{model}.json")
         assert evaluation["test_error"] == pytest.approx(1 - evaluation["test_accuracy"])
         assert set(evaluation["per_class"]) == {str(d) for d in range(10)}
@@ -95,8 +110,18 @@ def test_added_model_gets_its_own_stage_without_code_change(make_repo, dvc):
     assert {"train@model_a", "train@model_b", "train@model_c"} <= set(stages)
 
 
-def test_killed_run_resumes_to_the_same_log_as_an_uninterrupted_run(make_repo, mnist_mirror, dvc):
-    overrides = {**TINY, "train.epochs": 4, "train.checkpoint_every": 2}
+def assert_same_log(got: Path, expected: Path, epochs: int) -> None:
+    """The same epochs, the same numbers: weights, optimizer state and batch order all carried over."""
+    resumed, straight = load_history(got), load_history(expected)
+    assert resumed.epoch == straight.epoch == list(range(1, epochs + 1))
+    for column in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+        assert getattr(resumed, column) == pytest.approx(getattr(straight, column), rel=1e-5), column
+    assert resumed.train_time_s == sorted(resumed.train_time_s)
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_killed_run_resumes_to_the_same_log_as_an_uninterrupted_run(make_repo, mnist_mirror, dvc, backend):
+    overrides = {**TINY, "train.epochs": 4, "train.checkpoint_every": 2, "train.backend": backend}
     straight = make_repo(overrides, name="straight")
     dvc(straight, "repro", "train@model_a")
 
@@ -110,18 +135,16 @@ def test_killed_run_resumes_to_the_same_log_as_an_uninterrupted_run(make_repo, m
 
     resumed = dvc(killed, "repro", "--no-run-cache", "train@model_a")
     assert "resuming from the checkpoint after epoch 2/4" in resumed.stdout
-    expected = load_history(straight / "metrics/train/model_a")
-    got = load_history(killed / "metrics/train/model_a")
-    assert got.epoch == [1, 2, 3, 4]
-    # The same epochs, the same numbers: weights, optimizer state and batch order all carried over.
-    for column in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
-        assert getattr(got, column) == pytest.approx(getattr(expected, column), rel=1e-5), column
-    assert got.train_time_s == sorted(got.train_time_s)
+    assert read_json(killed / "metrics/train/model_a/progress.json")["backend"] == backend
+    assert_same_log(killed / "metrics/train/model_a", straight / "metrics/train/model_a", 4)
     assert not (killed / ".checkpoints" / "model_a").exists()
 
 
-def test_sigterm_checkpoints_then_resumes(make_repo, mnist_mirror, dvc):
-    repo = make_repo({**TINY, "train.epochs": 60, "train.checkpoint_every": 1000})
+def test_sigterm_checkpoints_then_resumes_to_the_same_log(make_repo, mnist_mirror, dvc):
+    overrides = {**TINY, "train.epochs": 60, "train.checkpoint_every": 1000}
+    straight = make_repo(overrides, name="straight")
+    dvc(straight, "repro", "train@model_a")
+    repo = make_repo(overrides, name="stopped")
     dvc(repo, "repro", "prepare")
     progress_file = repo / "metrics/train/model_a/progress.json"
     proc = subprocess.Popen([sys.executable, "-m", "stages.train", "model_a"], cwd=repo, env=tool_env(),
@@ -142,7 +165,7 @@ def test_sigterm_checkpoints_then_resumes(make_repo, mnist_mirror, dvc):
 
     finish = run([sys.executable, "-m", "stages.train", "model_a"], repo)
     assert f"resuming from the checkpoint after epoch {stopped_at}/60" in finish.stdout
-    assert load_history(repo / "metrics/train/model_a").epoch == list(range(1, 61))
+    assert_same_log(repo / "metrics/train/model_a", straight / "metrics/train/model_a", 60)
 
 
 def test_changed_param_does_not_resume_a_stale_checkpoint(make_repo, mnist_mirror, dvc):
@@ -222,5 +245,5 @@ def test_jax_backend_produces_the_same_kind_of_outputs(make_repo, mnist_mirror, 
         progress = read_json(repo / "metrics/train" / model / "progress.json")
         assert (progress["state"], progress["backend"]) == ("finished", "jax")
         assert load_history(repo / "metrics/train" / model).epoch == [1, 2]
-        assert read_json(repo / "metrics/eval" / f"{model}.json")["test_accuracy"] > 0.1
+        assert_learned(repo, model)
     assert set(read_json(repo / "metrics/comparison.json")["models"]) == set(MODELS)

@@ -114,3 +114,115 @@ def test_confusion_matrix_and_per_class_scores():
     assert scores["0"]["f1"] == pytest.approx(0.5)
     assert scores["2"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
     assert scores["7"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+
+
+# --- every verdict sentence follows from the numbers it states ------------------------------------
+
+
+def pair(best_a: float, best_b: float, time_a: float = 40.0, time_b: float = 120.0) -> dict[str, dict]:
+    """Two models' summaries with only what the accuracy and time verdicts read."""
+    return {
+        name: {"best_test_accuracy": best, "train_time_s": time, "min_test_loss": 0.07,
+               "generalization_gap": 0.02}
+        for name, best, time in (("model_a", best_a, time_a), ("model_b", best_b, time_b))
+    }
+
+
+def mcnemar_of(b01: int, b10: int) -> list[dict]:
+    """The real McNemar result of a test set where b01 images only model_b gets right, b10 only model_a."""
+    return [{"models": ["model_a", "model_b"], **mcnemar(*labels_for(b01, b10))}]
+
+
+def test_far_apart_and_significant_the_issue_case():
+    """3 epochs: 95.32% vs 97.85%, the final models 300 to 47 on the disputed images."""
+    result = verdicts(pair(0.9532, 0.9785), mcnemar_of(300, 47))
+    assert result["accuracy"] == {"winner": "model_b", "sentence": (
+        "model_b performs better: higher best testing accuracy (97.85% vs 95.32% for model_a), and "
+        "model_b's final model is significantly better (McNemar p = 3.03e-46; "
+        "300 images only model_b gets right, 47 only model_a).")}
+    assert result["time"] == {"winner": "model_a", "sentence": (
+        "model_a is cheaper: less training time (40.0 s vs 2 min 00 s for model_b), but its best testing "
+        "accuracy is 2.53 pts lower (95.32% vs 97.85%), and model_b's final model is significantly "
+        "better (McNemar p = 3.03e-46; 300 images only model_b gets right, 47 only model_a).")}
+    assert all("similar" not in v["sentence"] for v in result.values())
+
+
+def test_far_apart_without_a_test_states_only_the_accuracies():
+    result = verdicts(pair(0.9532, 0.9785))
+    assert result["accuracy"]["sentence"] == (
+        "model_b has the higher best testing accuracy (97.85% vs 95.32% for model_a).")
+    assert result["time"]["sentence"] == (
+        "model_a is cheaper: less training time (40.0 s vs 2 min 00 s for model_b), "
+        "but its best testing accuracy is 2.53 pts lower (95.32% vs 97.85%).")
+
+
+def test_close_and_not_significant():
+    result = verdicts(pair(0.9800, 0.9802), mcnemar_of(20, 18))
+    assert result["accuracy"] == {"winner": "model_b", "sentence": (
+        "model_b has the higher best testing accuracy (98.02% vs 98.00% for model_a), but on the final "
+        "models' test predictions the difference is not significant (McNemar p = 0.871; "
+        "20 images only model_b gets right, 18 only model_a).")}
+    assert result["time"] == {"winner": "model_a", "sentence": (
+        "model_a is cheaper: less training time (40.0 s vs 2 min 00 s for model_b); its best testing "
+        "accuracy is 0.02 pts lower (98.00% vs 98.02%), but on the final models' test predictions the "
+        "difference is not significant (McNemar p = 0.871; 18 images only model_a gets right, "
+        "20 only model_b).")}
+
+
+def test_best_epoch_and_final_models_disagree():
+    """model_b peaked higher, but model_a's final model is significantly better: both are said."""
+    result = verdicts(pair(0.9532, 0.9785), mcnemar_of(10, 60))
+    assert result["accuracy"] == {"winner": "model_b", "sentence": (
+        "model_b has the higher best testing accuracy (97.85% vs 95.32% for model_a), but model_a's "
+        "final model is significantly better (McNemar p = 8e-10; 60 images only model_a gets right, "
+        "10 only model_b).")}
+    assert result["time"] == {"winner": "model_a", "sentence": (
+        "model_a is cheaper: less training time (40.0 s vs 2 min 00 s for model_b); its best testing "
+        "accuracy is 2.53 pts lower (95.32% vs 97.85%), yet model_a's final model is significantly "
+        "better (McNemar p = 8e-10; 60 images only model_a gets right, 10 only model_b).")}
+
+
+@pytest.mark.parametrize("test", [None, mcnemar_of(20, 80)], ids=["no test", "significant"])
+def test_the_cheaper_model_is_also_more_accurate(test):
+    result = verdicts(pair(0.9900, 0.9800), test)
+    assert result["time"] == {"winner": "model_a", "sentence": (
+        "model_a is cheaper: less training time (40.0 s vs 2 min 00 s for model_b), "
+        "and its best testing accuracy is higher too (99.00% vs 98.00%).")}
+    assert result["accuracy"]["winner"] == "model_a"
+    assert result["accuracy"]["sentence"].startswith(
+        "model_a performs better" if test else "model_a has the higher best testing accuracy")
+
+
+@pytest.mark.parametrize("test", [None, mcnemar_of(40, 40), mcnemar_of(20, 80)],
+                         ids=["no test", "not significant", "significant"])
+@pytest.mark.parametrize(("best_a", "best_b"), [(0.98, 0.98), (0.980001, 0.980004)],
+                         ids=["equal", "equal as written"])
+def test_tied_accuracies_name_no_winner(test, best_a, best_b):
+    """A tie is a tie whatever McNemar says about the final models; the time verdict says 'the same'."""
+    result = verdicts(pair(best_a, best_b), test)
+    assert result["accuracy"] == {"winner": None,
+                                  "sentence": "model_a and model_b tie on best test accuracy (98.00%)."}
+    assert result["time"] == {"winner": "model_a", "sentence": (
+        "model_a is cheaper: less training time (40.0 s vs 2 min 00 s for model_b), "
+        "at the same best testing accuracy (98.00%).")}
+
+
+@pytest.mark.parametrize(("time_a", "time_b"), [(10.0, 10.0), (10.01, 10.04)],
+                         ids=["equal", "equal as written"])
+def test_tied_times_name_no_winner(time_a, time_b):
+    result = verdicts(pair(0.97, 0.98, time_a, time_b), mcnemar_of(300, 47))
+    assert result["time"] == {"winner": None,
+                              "sentence": "model_a and model_b tie on training time (10.0 s)."}
+    assert result["accuracy"]["winner"] == "model_b"
+
+
+@pytest.mark.parametrize(("b01", "b10"), [(300, 47), (20, 18), (10, 60), (47, 300), (40, 40)])
+@pytest.mark.parametrize(("best_a", "best_b"), [(0.9532, 0.9785), (0.9800, 0.9802), (0.99, 0.98)])
+def test_significance_is_claimed_exactly_when_p_is_below_the_level(b01, b10, best_a, best_b):
+    test = mcnemar_of(b01, b10)
+    significant = test[0]["p_value"] < 0.05
+    for verdict in verdicts(pair(best_a, best_b), test).values():
+        sentence = verdict["sentence"]
+        if "McNemar" in sentence:
+            assert ("not significant" in sentence) == (not significant), sentence
+            assert ("significantly better" in sentence) == significant, sentence

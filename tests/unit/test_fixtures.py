@@ -1,0 +1,192 @@
+"""The dashboard's fixture projects are what the pipeline writes, checked file by file.
+
+Against the contracts module (every path and key a stage promises) and against the real
+writers: DVCLive for the per-epoch log, `Progress` for progress.json, the evaluation and
+comparison functions for metrics/eval, metrics/confusion and metrics/comparison.json, the
+backprop check (TensorFlow included) for metrics/backprop.json. And the committed folders
+are what tests/fixtures/runs.py writes today, so they cannot drift from it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest
+
+from mnist_dvc.analysis import evaluation
+from mnist_dvc.analysis.comparison import compare, run_summary
+from mnist_dvc.analysis.history import load_history
+from mnist_dvc.backprop.check import (
+    FD_TOLERANCE,
+    TF_TOLERANCE,
+    check_record,
+    finite_difference_gradients,
+)
+from mnist_dvc.backprop.engine import trace
+from mnist_dvc.core.contracts import (
+    BACKPROP_CHECKS,
+    BACKPROP_FILE,
+    COMPARISON_FILE,
+    CONFUSION_COLUMNS,
+    PROGRESS_KEYS,
+    PROGRESS_METRICS,
+    PROGRESS_NAME,
+    PROGRESS_STATES,
+    SERIES,
+    SERIES_METRICS,
+    SUMMARY_KEYS,
+    VERDICTS,
+    confusion_file,
+    eval_file,
+    progress_file,
+    run_dir,
+    series_file,
+)
+from mnist_dvc.core.params import load_params
+from mnist_dvc.training.model import parameter_count
+from mnist_dvc.training.progress import Progress
+from tests.fixtures import runs
+from tests.helpers import FIXTURES
+
+FINISHED = FIXTURES / "finished"
+PARAMS = load_params(FINISHED / "params.yaml")
+MODELS = tuple(PARAMS.models)
+EVAL_KEYS = {"model", "test_accuracy", "test_loss", "test_error", "params", "per_class", "confusion_matrix"}
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def round_trip(obj: object) -> object:
+    """What a writer's dict reads back as once written as JSON."""
+    return json.loads(json.dumps(obj))
+
+
+def test_params_files_pass_the_real_validator() -> None:
+    assert MODELS == ("model_a", "model_b")
+    assert load_params(FIXTURES / "empty" / "params.yaml").models.keys() == PARAMS.models.keys()
+    assert sorted(p.name for p in (FIXTURES / "empty").iterdir()) == ["params.yaml"]
+
+
+def test_the_static_folders_are_what_runs_py_writes(tmp_path: Path) -> None:
+    runs.write_finished(tmp_path)
+    committed = {p.relative_to(FINISHED) for p in FINISHED.rglob("*") if p.is_file()}
+    written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
+    assert committed - written == {BACKPROP_FILE}, "the backprop stage writes only backprop.json"
+    assert written <= committed
+    stale = [str(p) for p in sorted(written) if (tmp_path / p).read_bytes() != (FINISHED / p).read_bytes()]
+    assert stale == [], "run `python -m tests.fixtures.runs` and commit the result"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_log_is_what_dvclive_writes(tmp_path: Path, model: str) -> None:
+    """The same rows logged with DVCLive the way Trainer logs them give the same files."""
+    from dvclive import Live
+
+    history = load_history(run_dir(model, FINISHED))
+    assert history.epoch == list(range(1, PARAMS.train.epochs + 1))
+    live = Live(str(tmp_path / model), resume=False, dvcyaml=False, save_dvc_exp=False)
+    for i, epoch in enumerate(history.epoch):
+        live.step = epoch
+        for column, name in SERIES_METRICS.items():
+            live.log_metric(name, float(getattr(history, column)[i]))
+        live.make_summary()
+    live.end()
+    by_dvclive = {p.relative_to(tmp_path / model) for p in (tmp_path / model).rglob("*") if p.is_file()}
+    fixture = run_dir(model, FINISHED)
+    assert by_dvclive == {series_file(Path(), column) for column in SERIES} | {Path("metrics.json")}
+    in_fixture = {p.relative_to(fixture) for p in fixture.rglob("*") if p.is_file()}
+    assert in_fixture == by_dvclive | {Path(PROGRESS_NAME)}
+    for relative in by_dvclive:
+        assert (fixture / relative).read_text() == (tmp_path / model / relative).read_text(), relative
+
+
+@pytest.mark.parametrize(("model", "epochs_done", "state", "error"), [
+    *((model, 12, "finished", None) for model in MODELS),
+    ("model_b", 7, "running", None),
+    ("model_b", 3, "interrupted", "stopped by SIGINT"),
+    ("model_b", 0, "failed", "data/prepared/x_train.npy not found"),
+])
+def test_progress_is_what_the_progress_writer_writes(
+    tmp_path: Path, model: str, epochs_done: int, state: str, error: str | None
+) -> None:
+    """Progress fed the logged epochs writes the same document; only the pid and clock are pinned.
+    The finished runs are the static fixture's, the others what `write_run` writes for the tests."""
+    root = FINISHED if state == "finished" else tmp_path
+    if root == tmp_path:
+        runs.write_run(tmp_path, model, epochs_done, state=state, error=error)
+    doc = read_json(progress_file(model, root))
+    assert set(doc) == set(PROGRESS_KEYS) | ({"error"} if error else set())
+    assert doc["state"] in PROGRESS_STATES
+    assert set(doc["last"]) == (set(PROGRESS_METRICS) if epochs_done else set())
+
+    history = load_history(run_dir(model, root))
+    assert len(history) == epochs_done
+    real = Progress(tmp_path / "real.json", model, PARAMS.train.epochs, runs.BACKEND)
+    for i, epoch in enumerate(history.epoch):
+        metrics = {key: getattr(history, key)[i] for key in PROGRESS_METRICS}
+        real.record_epoch(epoch, history.epoch_s[i], history.train_time_s[i], metrics)
+    real.write(state, error)
+    assert doc == {**read_json(real.path), "pid": runs.PID, "updated_at": runs.UPDATED_AT}
+
+
+def predictions(model: str) -> tuple[np.ndarray, np.ndarray]:
+    """(actual, predicted) from the fixture's metrics/confusion/<model>.csv."""
+    with confusion_file(model, FINISHED).open() as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == CONFUSION_COLUMNS
+    table = np.array(rows[1:], dtype=np.int64)
+    return table[:, 0], table[:, 1]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_evaluation_is_what_evaluate_writes(model: str) -> None:
+    record = read_json(eval_file(model, FINISHED))
+    assert set(record) == EVAL_KEYS
+    y, predicted = predictions(model)
+    assert len(y) == 10_000 and set(np.unique(y)) == set(range(10))
+    result = evaluation.TestResult(predicted, record["test_loss"])
+    expected = evaluation.evaluation_record(model, result, y, parameter_count(PARAMS.models[model]))
+    assert record == round_trip(expected)
+    # The final model on the same test set: the log's last epoch says the same.
+    history = load_history(run_dir(model, FINISHED))
+    assert record["test_accuracy"] == history.test_accuracy[-1]
+    assert record["test_loss"] == history.test_loss[-1]
+
+
+def test_comparison_is_what_the_comparison_writes() -> None:
+    comparison = read_json(FINISHED / COMPARISON_FILE)
+    summaries = {m: run_summary(load_history(run_dir(m, FINISHED)), parameter_count(PARAMS.models[m]))
+                 for m in MODELS}
+    y = predictions(MODELS[0])[0]
+    assert all(np.array_equal(predictions(m)[0], y) for m in MODELS), "one test set for every model"
+    assert comparison == round_trip(compare(summaries, y, {m: predictions(m)[1] for m in MODELS}))
+    for row in comparison["models"].values():
+        assert set(SUMMARY_KEYS) <= set(row)
+    assert set(comparison["verdicts"]) == set(VERDICTS)
+    test = comparison["mcnemar"]
+    exact = binomtest(test["b01"], test["b01"] + test["b10"]).pvalue
+    assert test["p_value"] == pytest.approx(exact, rel=1e-12)
+
+
+def test_backprop_is_what_the_backprop_stage_writes() -> None:
+    """The engine's trace, TensorFlow's float64 gradients and finite differences, checked as the
+    stage checks them, give the file exactly."""
+    from mnist_dvc.backprop.check import tensorflow_gradients
+
+    record = read_json(FINISHED / BACKPROP_FILE)
+    assert set(record["check"]) == set(BACKPROP_CHECKS)
+    tf_check, fd_check = record["check"]["tensorflow"], record["check"]["finite_difference"]
+    assert (tf_check["tolerance"], fd_check["tolerance"]) == (TF_TOLERANCE, FD_TOLERANCE)
+    assert tf_check["ok"] and tf_check["max_abs_diff"] <= TF_TOLERANCE
+    assert fd_check["ok"] and fd_check["max_abs_diff"] <= FD_TOLERANCE
+    spec = PARAMS.backprop
+    engine = trace(spec.expression, spec.inputs)
+    tf_f, tf_grads = tensorflow_gradients(spec.expression, spec.inputs)
+    expected = check_record(engine, tf_f, tf_grads, finite_difference_gradients(spec.expression, spec.inputs))
+    assert record == round_trip(expected)
