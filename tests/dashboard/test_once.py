@@ -31,7 +31,7 @@ def test_once_prints_training_and_compare() -> None:
     assert "test accuracy 98.15% (best 98.37%)" in out
     assert "\nCOMPARE\n" in out
     assert "Best test accuracy (epoch picked on test set)      97.84%    98.37% *" in out
-    assert "McNemar's exact test (model_a vs model_b): b01 = 61, b10 = 105, p = 0.000803" in out
+    assert "McNemar's exact test (model_a vs model_b): b01 = 108, b10 = 61, p = 0.000372" in out
     assert "> model_b (this project, MLP 784→256→512→128→10)" in out
     assert "warning" not in out
     assert "\x1b[" not in out, "plain text, no terminal escapes"

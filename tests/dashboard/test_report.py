@@ -84,8 +84,8 @@ def test_backprop_check_lines() -> None:
     backprop = json.loads((FIXTURES / "finished/metrics/backprop.json").read_text())
     lines = report.check_lines(backprop)
     assert [(line.mark, line.text) for line in lines] == [
-        ("✓", "finite differences: max |Δ| 2.1e-10 ≤ 1e-06"),
-        ("✓", "TensorFlow: max |Δ| 5.96e-08 ≤ 1e-06"),
+        ("✓", "finite differences: max |Δ| 2.65e-12 ≤ 1e-06"),
+        ("✓", "TensorFlow: max |Δ| 0 ≤ 1e-09"),
     ]
     failed = {"check": {"tensorflow": {"ok": False, "max_abs_diff": 0.25, "tolerance": 1e-9},
                         "finite_difference": {"ok": "yes"}, "something_else": "not an object"}}
