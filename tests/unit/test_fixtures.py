@@ -26,7 +26,7 @@ from mnist_dvc.backprop.check import (
     check_record,
     finite_difference_gradients,
 )
-from mnist_dvc.backprop.engine import trace
+from mnist_dvc.backprop.record import trace
 from mnist_dvc.core.contracts import (
     BACKPROP_CHECKS,
     BACKPROP_FILE,
