@@ -32,7 +32,8 @@ async def test_compare_marks_winners_and_keeps_the_cursor_on_updates(finished: P
         assert str(table.get_cell("train_time_s", "model_b")) == "★ 27.2 s"
         assert table.cursor_row == 3, "an update must not move the user's cursor"
         verdicts = text(app, "#verdicts")
-        assert "Time: model_a. model_a is cheaper: less training time (11.9 s vs 27.2 s for model_b)" in verdicts
+        cheaper = "Time: model_a. model_a is cheaper: less training time (11.9 s vs 27.2 s for model_b)"
+        assert cheaper in verdicts
         assert "McNemar's exact test (model_a vs model_b): b01 = 108, b10 = 61, p = 0.000372" in verdicts
         overlay = app.query_one("#overlay", CurvesPlot)
         assert [label for label, _, _ in overlay.series] == ["model_a", "model_b"]
