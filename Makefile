@@ -67,7 +67,7 @@ remote: $(STAMP_S3)
 	@test -n "$$URL" || { echo "error: name the remote, e.g. make remote URL=s3://my-bucket/mnist-dvc" >&2; exit 2; }
 	$(BIN)/python -m tools.remote use "$$URL"
 
-## make push / make pull: dvc push / dvc pull with --run-cache; a failure is one line saying how to fix it
+## make push / make pull: dvc push --run-cache / dvc pull; a failure is one line saying how to fix it
 push: $(STAMP_S3)
 	$(BIN)/python -m tools.remote push
 

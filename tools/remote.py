@@ -2,11 +2,12 @@
 
     python -m tools.remote use URL [--name team] [--endpoint URL]   (make remote URL=s3://bucket/path)
     python -m tools.remote push [DVC ARGS...]                      (make push: dvc push --run-cache)
-    python -m tools.remote pull [DVC ARGS...]                      (make pull: dvc pull --run-cache)
+    python -m tools.remote pull [DVC ARGS...]                      (make pull: dvc pull)
 
-`push` and `pull` run the real `dvc` (argument lists, never a shell) with
-`--run-cache`, so a clone also gets the run history DVC uses to skip a stage it
-has seen before. Plain `dvc push` / `dvc pull` work as well; these wrappers add
+`push` and `pull` run the real `dvc` (argument lists, never a shell); `push`
+adds `--run-cache`, so that any clone's `dvc repro --pull` can restore a run
+made elsewhere (same code, params and data) instead of repeating it. Plain
+`dvc push` / `dvc pull` work as well; these wrappers add
 what a failure needs: DVC's answer to a dead server, rejected credentials or a
 missing bucket is a Python exception text and a support link, so it is turned
 into one line saying what is wrong and the command that fixes it (DVC's full
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from dvc.config import Config
 
@@ -32,7 +35,9 @@ from mnist_dvc.core.atomic import write_text
 from mnist_dvc.core.errors import ProjectError
 
 DEFAULT_NAME = "team"
-ACTIONS = {"push": ["push", "--run-cache"], "pull": ["pull", "--run-cache"]}
+# A pushed run-cache lets any clone's `dvc repro --pull` restore a run instead of repeating it;
+# `dvc pull` itself restores what dvc.lock names (`--run-cache` would only add the run records).
+ACTIONS = {"push": ["push", "--run-cache"], "pull": ["pull"]}
 LOG_DIR = Path(".dvc/tmp")
 S3_CLIENT_TIMEOUT_S = 2.0
 
@@ -47,6 +52,7 @@ MISSING_BUCKET_CODES = {"NoSuchBucket"}
 UNREACHABLE = (
     "Could not connect to the endpoint URL", "Connect timeout on endpoint URL",
     "Read timeout on endpoint URL", "Cannot connect to host",
+    "Connection was closed before we received a valid response",
 )
 NO_CREDENTIALS = ("Unable to locate credentials", "NoCredentialsError")
 MISSING_PLUGIN = "requires these missing dependencies"
@@ -131,10 +137,7 @@ def explain(action: str, output: str, remote: Remote, lost: Sequence[tuple[str, 
         return (f"DVC cannot use remote {remote.where} without its plugin; install it with "
                 "`.venv/bin/pip install -e '.[s3]'` (dvc-s3)")
     if any(marker in output for marker in UNREACHABLE):
-        fix = ("start it with `make s3-local`" if remote.name == "local-s3" else "check the network")
-        return (f"cannot reach remote {remote.where}: the server is down or unreachable; {fix}, or fix "
-                f"the address with `dvc remote modify {remote.name} endpointurl URL`; nothing was "
-                f"{'sent' if action == 'push' else 'changed'}, run it again once it answers")
+        return unreachable(action, remote)
     if codes & CREDENTIAL_CODES or any(marker in output for marker in NO_CREDENTIALS):
         named = sorted(codes & CREDENTIAL_CODES)
         why = ", ".join("HTTP 403 Forbidden" if code == "403" else code for code in named) or "none found"
@@ -148,6 +151,24 @@ def explain(action: str, output: str, remote: Remote, lost: Sequence[tuple[str, 
     if any(damaged.values()):
         return _damaged_message(damaged, lost, remote)
     return f"dvc {action} failed: {last_error(output) or 'see the log'}"
+
+
+def unreachable(action: str, remote: Remote) -> str:
+    fix = "start it with `make s3-local`" if remote.name == "local-s3" else "check the network"
+    return (f"cannot reach remote {remote.where}: the server is down or unreachable; {fix}, or fix "
+            f"the address with `dvc remote modify {remote.name} endpointurl URL`; nothing was "
+            f"{'sent' if action == 'push' else 'changed'}, run it again once it answers")
+
+
+def endpoint_answers(endpoint: str, timeout: float = S3_CLIENT_TIMEOUT_S) -> bool:
+    """Whether something accepts TCP connections at the endpoint URL's host and port."""
+    parsed = urlparse(endpoint)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def damaged_files(output: str) -> dict[str, set[str]]:
@@ -203,6 +224,10 @@ def run(action: str, extra: list[str], root: Path) -> int:
     """`dvc push|pull --run-cache [extra]` in `root`; on failure one `error:` line and exit status 2."""
     remote = default_remote(root)
     print(f"{action}ing {'to' if action == 'push' else 'from'} remote {remote.where}", flush=True)
+    if remote.endpoint and not endpoint_answers(remote.endpoint):
+        # DVC would retry for about 15 s before saying the same.
+        print(f"error: {unreachable(action, remote)}", file=sys.stderr)
+        return 2
     cmd = [sys.executable, "-m", "dvc", *ACTIONS[action], *extra]
     code, output = _dvc(cmd, root)
     if code == 0:

@@ -14,12 +14,15 @@ fails; the fixtures then check that no `weed` process and no socket of theirs is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,9 +99,9 @@ def dvc(repo: Path, *args: str, check: bool = True, **env: str) -> subprocess.Co
     return run([str(BIN / "dvc"), *args], repo, check=check, **env)
 
 
-def python(repo: Path, *args: str) -> subprocess.CompletedProcess:
+def python(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     """`python -m ...` in `repo` with the project importable, stdout and stderr kept apart."""
-    return subprocess.run([sys.executable, "-m", *args], cwd=repo, env=tool_env(PYTHONPATH=str(ROOT)),
+    return subprocess.run([sys.executable, "-m", *args], cwd=repo, env=tool_env(PYTHONPATH=str(ROOT), **env),
                           capture_output=True, text=True)
 
 
@@ -216,17 +219,20 @@ def test_repro_pull_restores_every_stage_instead_of_running_it(
     assert ok(python(b, "tui", "--once")) == shared.report
 
 
-def test_the_pulled_run_cache_restores_a_run_made_on_another_machine(
+def test_repro_pull_restores_a_run_made_on_another_machine_from_the_run_cache(
     shared: Shared, server: Server, tmp_path: Path
 ) -> None:
-    """B never ran model_a at WIDE; A's run of it comes back from the run-cache, nothing trains."""
+    """B never ran model_a at WIDE and never pulled A's experiment: the run A pushed with
+    --run-cache comes back, nothing trains. `evaluate` runs again (seconds): its outputs are
+    git-tracked metrics (cache: false), which a DVC remote does not hold."""
     b = clone(shared, server, tmp_path / "b")
-    ok(python(b, "tools.remote", "pull"))
     set_params(b, {"models.model_a.hidden": WIDE})
-    out = dvc(b, "repro").stdout
-    assert ran(out) == set()
-    for stage in ("train@model_a", "evaluate", "plots"):
+    out = dvc(b, "repro", "--pull").stdout
+    assert ran(out) == {"evaluate"}
+    for stage in ("train@model_a", "plots"):
         assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in out
+    for stage in ("download", "prepare", "train@model_b"):
+        assert f"Pulling data for stage: '{stage}'" in out
     accuracy = json.loads((b / "metrics/eval/model_a.json").read_text())["test_accuracy"]
     assert accuracy == shared.experiment["metrics"]["metrics/eval/model_a.json"]["data"]["test_accuracy"]
 
@@ -390,6 +396,33 @@ def test_a_server_that_is_down_is_one_line_and_loses_nothing(
         assert "2 files pushed" in ok(python(small, "tools.remote", "push"))
         ok(python(clone_down, "tools.remote", "pull"))
         assert same_files(small / "data", clone_down / "data")
+
+
+def test_a_port_where_no_s3_server_answers_is_one_line(small: Path) -> None:
+    """Something listens, but hangs up at once (another service, a server still starting)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                conn, _ = listener.accept()
+                conn.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        ok(python(small, "tools.remote", "use", f"s3://{BUCKET}/x", "--endpoint", f"http://127.0.0.1:{port}"))
+        for option in ("access_key_id", "secret_access_key"):
+            dvc(small, "remote", "modify", "--local", remote.DEFAULT_NAME, option, "some-key")
+        # botocore's retries would take most of a minute to give up on this server
+        line = one_error_line(python(small, "tools.remote", "push", AWS_MAX_ATTEMPTS="1"))
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+    assert f"cannot reach remote 'team' (s3://{BUCKET}/x at http://127.0.0.1:{port})" in line
 
 
 def test_a_push_killed_half_way_completes_next_time_and_pulls_verified(
