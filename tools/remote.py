@@ -7,13 +7,14 @@
 `push` and `pull` run the real `dvc` (argument lists, never a shell); `push`
 adds `--run-cache`, so that any clone's `dvc repro --pull` can restore a run
 made elsewhere (same code, params and data) instead of repeating it. Plain
-`dvc push` / `dvc pull` work as well; these wrappers add
-what a failure needs: DVC's answer to a dead server, rejected credentials or a
-missing bucket is a Python exception text and a support link, so it is turned
-into one line saying what is wrong and the command that fixes it (DVC's full
-output is kept in .dvc/tmp/remote-<action>.log). `use` also switches on the
-remote's `verify` option: every pulled file is hashed, and a corrupted copy on
-the remote is refused instead of landing in the workspace.
+`dvc push` / `dvc pull` work as well; the wrappers add what a failure needs:
+DVC answers a dead server, rejected credentials or a missing bucket with a
+Python exception text and a support link, and a damaged copy on the remote with
+"Is your cache up to date?"; here each becomes one line saying what is wrong and
+the command that fixes it (DVC's full output stays in .dvc/tmp/remote-<action>.log).
+`use` also switches on the remote's `verify` option: every pulled file is
+hashed, and a corrupted copy on the remote is refused instead of landing in the
+workspace.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def _damaged_message(damaged: dict[str, set[str]], lost: Sequence[tuple[str, str
     # A push skips every file of a folder whose listing (.dir) the remote has, and every file the
     # remote has, good or not: the bad copies and the listings of the folders not restored must go.
     stale = [key(h) for h in sorted(damaged["corrupted"])] + [key(h) for _, h in lost if h.endswith(".dir")]
-    repair = f"delete {', '.join(stale)} from the bucket, then " if stale else ""
+    repair = f"delete {', '.join(stale)} from the remote, then " if stale else ""
     where = ", ".join(path for path, _ in lost) or "some outputs"
     return (f"pull from remote {remote.where} incomplete, nothing damaged was written and {where} "
             f"not restored: {'; '.join(parts)}; to repair, {repair}push from a machine that has the files "
@@ -221,7 +222,7 @@ def visible(output: str) -> str:
 
 
 def run(action: str, extra: list[str], root: Path) -> int:
-    """`dvc push|pull --run-cache [extra]` in `root`; on failure one `error:` line and exit status 2."""
+    """`dvc push --run-cache` or `dvc pull` (plus `extra`) in `root`; on failure one `error:` line, exit 2."""
     remote = default_remote(root)
     print(f"{action}ing {'to' if action == 'push' else 'from'} remote {remote.where}", flush=True)
     if remote.endpoint and not endpoint_answers(remote.endpoint):

@@ -217,9 +217,9 @@ def start(
     for sub in ("data", "logs", "config", "tmp"):
         (state_dir / sub).mkdir(parents=True, exist_ok=True)
     credentials = Credentials.load_or_create(state_dir / CREDENTIALS_FILE)
+    # The S3 gateway takes its admin keys from these; any temporary file of weed's goes to tmp/.
     env = {**os.environ, "AWS_ACCESS_KEY_ID": credentials.access_key,
            "AWS_SECRET_ACCESS_KEY": credentials.secret_key, "TMPDIR": str(state_dir / "tmp")}
-    env.pop("S3_BUCKET", None)
     problem = ""
     for _ in range(START_ATTEMPTS):
         ports = pick_ports(s3_port)

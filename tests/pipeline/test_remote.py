@@ -485,7 +485,7 @@ def test_a_corrupted_or_missing_copy_on_the_remote_is_refused_in_one_line(
     refused = f"s3://{BUCKET}/{key(victim['md5'])}"
     assert f"1 file(s) on the remote do not match their hash and were refused ({refused})" in line
     stale = f"s3://{BUCKET}/{key(victim['md5'])}, s3://{BUCKET}/{key(listing_md5)}"
-    assert f"to repair, delete {stale} from the bucket, then push from a machine that has the files" in line
+    assert f"to repair, delete {stale} from the remote, then push from a machine that has the files" in line
     assert not (b / "data").exists(), "no file of the folder, let alone the corrupted one, is checked out"
     assert not (Path(f"{b}-cache") / "files/md5" / victim["md5"][:2] / victim["md5"][2:]).exists()
 
@@ -500,7 +500,7 @@ def test_a_corrupted_or_missing_copy_on_the_remote_is_refused_in_one_line(
     _, pulled = pulled_clone(small, tmp_path / "c", server)
     line = one_error_line(pulled)
     assert f"1 file(s) are not on the remote (s3://{BUCKET}/{key(other['md5'])})" in line
-    assert f"to repair, delete s3://{BUCKET}/{key(listing_md5)} from the bucket, then push" in line
+    assert f"to repair, delete s3://{BUCKET}/{key(listing_md5)} from the remote, then push" in line
 
 
 def test_any_dvc_remote_is_one_command(small: Path, tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_a_refused_and_a_missing_copy_are_named_with_what_to_delete() -> None:
     assert "data not restored" in message
     assert f"refused (s3://b/p/files/md5/ab/{'1' * 30})" in message
     assert f"not on the remote (s3://b/p/files/md5/cd/{'2' * 30})" in message
-    assert (f"delete s3://b/p/files/md5/ab/{'1' * 30}, s3://b/p/files/md5/ef/{'3' * 30}.dir from the bucket"
+    assert (f"delete s3://b/p/files/md5/ab/{'1' * 30}, s3://b/p/files/md5/ef/{'3' * 30}.dir from the remote"
             in message)
 
 
