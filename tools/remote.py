@@ -310,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path.cwd()
     try:
         if args.action == "use":
-            remote = configure(root, args.name, args.url, endpoint=args.endpoint)
+            # A folder is taken relative to where the command runs, not to .dvc/ as DVC's config would.
+            url = args.url if urlparse(args.url).scheme else str(Path(args.url).resolve())
+            remote = configure(root, args.name, url, endpoint=args.endpoint)
             print(f"DVC remote {remote.where} is now the default, with `verify` on; credentials: "
                   f"`dvc remote modify --local {remote.name} ...` or the provider's usual environment")
             return 0
