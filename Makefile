@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+STAMP_S3 := $(VENV)/.installed-s3
+STAMP_S3_LOCAL := $(VENV)/.installed-s3-local
 # DVC runs stage commands through the shell: `python` must be the venv's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint bench dashboard plots-offline clean-venv
+.PHONY: run test lint bench dashboard plots-offline s3-local s3-local-stop remote push pull clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +17,14 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(STAMP_S3): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[s3]'
+	touch $(STAMP_S3)
+
+$(STAMP_S3_LOCAL): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[s3,local-s3]'
+	touch $(STAMP_S3_LOCAL)
 
 ## make run: set up .venv and run the whole pipeline (dvc repro)
 run: $(STAMP)
@@ -41,6 +51,28 @@ PLOTS ?= show
 plots-offline: $(STAMP)
 	$(BIN)/python -m tools.offline_html build/vega
 	$(BIN)/dvc plots $(PLOTS) --html-template build/vega/offline.html
+
+## Sharing results (README: "Sharing results and scaling out"). None of this is needed by `make run`.
+## make s3-local: start a local S3 server (SeaweedFS on 127.0.0.1, data in the git-ignored .s3-local/),
+## create its bucket and make it the default DVC remote (endpoint in .dvc/config, keys in .dvc/config.local)
+s3-local: $(STAMP_S3_LOCAL)
+	$(BIN)/python -m tools.s3_server start
+
+## make s3-local-stop: stop that server (its data stays in .s3-local/)
+s3-local-stop: $(STAMP_S3_LOCAL)
+	$(BIN)/python -m tools.s3_server stop
+
+## make remote URL=s3://BUCKET/PATH: use a real bucket (or any DVC remote URL) as the default remote instead
+remote: $(STAMP_S3)
+	@test -n "$$URL" || { echo "error: name the remote, e.g. make remote URL=s3://my-bucket/mnist-dvc" >&2; exit 2; }
+	$(BIN)/python -m tools.remote use "$$URL"
+
+## make push / make pull: dvc push --run-cache / dvc pull; a failure is one line saying how to fix it
+push: $(STAMP_S3)
+	$(BIN)/python -m tools.remote push
+
+pull: $(STAMP_S3)
+	$(BIN)/python -m tools.remote pull
 
 clean-venv:
 	rm -rf $(VENV)

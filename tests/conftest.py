@@ -14,7 +14,6 @@ them would not have tested training at all.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import BIN, PROJECT_FILES, ROOT, run, set_params
+from tests.helpers import BIN, new_project, run
 
 MIRROR_ENV = "MNIST_MIRROR"
 MIRROR_HINT = f"set {MIRROR_ENV} to a folder holding the four MNIST .gz files"
@@ -72,23 +71,7 @@ def make_repo(tmp_path: Path, shared_dvc_cache: Path) -> Callable[..., Path]:
     """Factory: a fresh git+DVC copy of the project, with optional params overrides, committed."""
 
     def make(overrides: dict[str, Any] | None = None, name: str = "repo") -> Path:
-        repo = tmp_path / name
-        repo.mkdir()
-        for item in PROJECT_FILES:
-            src = ROOT / item
-            if src.is_dir():
-                shutil.copytree(src, repo / item, ignore=shutil.ignore_patterns("__pycache__"))
-            elif src.exists():
-                shutil.copy2(src, repo / item)
-        shutil.copy2(ROOT / ".gitignore", repo / ".gitignore")
-        run(["git", "init", "-q", "-b", "main"], repo)
-        run([str(BIN / "dvc"), "init", "-q"], repo)
-        run([str(BIN / "dvc"), "config", "cache.dir", str(shared_dvc_cache)], repo)
-        if overrides:
-            set_params(repo, overrides)
-        run(["git", "add", "-A"], repo)
-        run(["git", "commit", "-q", "-m", "init"], repo)
-        return repo
+        return new_project(tmp_path / name, shared_dvc_cache, overrides)
 
     return make
 

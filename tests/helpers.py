@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -62,6 +63,30 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **env: str) -> subprocess
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}")
     return proc
+
+
+def new_project(repo: Path, cache: Path, overrides: dict[str, Any] | None = None) -> Path:
+    """A fresh git+DVC copy of the project in `repo`, its params overridden, committed on `main`.
+
+    The DVC cache folder is set in the git-ignored .dvc/config.local, so a `git clone`
+    of the copy (another machine) does not share it.
+    """
+    repo.mkdir(parents=True)
+    for item in PROJECT_FILES:
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, repo / item, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, repo / item)
+    shutil.copy2(ROOT / ".gitignore", repo / ".gitignore")
+    run(["git", "init", "-q", "-b", "main"], repo)
+    run([str(BIN / "dvc"), "init", "-q"], repo)
+    run([str(BIN / "dvc"), "config", "--local", "cache.dir", str(cache)], repo)
+    if overrides:
+        set_params(repo, overrides)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "init"], repo)
+    return repo
 
 
 def set_params(repo: Path, overrides: dict[str, Any]) -> None:

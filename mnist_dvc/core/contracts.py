@@ -19,10 +19,11 @@ CLASSES = 10  # digits 0-9
 SPLITS = ("train", "test")
 
 RAW_DIR = Path("data/raw")
-# split -> (images file, labels file) in RAW_DIR: the four original MNIST files.
+# split -> (images file, labels file) in RAW_DIR: the four original MNIST IDX files, uncompressed
+# (their bytes, hence DVC's hash of RAW_DIR, do not depend on which source served them).
 RAW_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
 PREPARED_DIR = Path("data/prepared")

