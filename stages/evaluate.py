@@ -7,13 +7,16 @@ precision/recall/F1, confusion matrix) and `metrics/confusion/<model>.csv` (one
 `actual,predicted` row per test image, DVC's confusion-plot data), then
 `metrics/comparison.json`: the assignment's criteria from the per-epoch logs, a
 verdict per criterion, and McNemar's exact test on each pair of models' test predictions.
+
+For now each model is judged by its first seed (the lowest seed number trained); the
+comparison across seeds is still to come.
 """
 
 from __future__ import annotations
 
 from mnist_dvc.analysis.comparison import compare, run_summary
 from mnist_dvc.analysis.evaluation import evaluation_record, predictions_csv, test_model
-from mnist_dvc.analysis.history import load_trained_history
+from mnist_dvc.analysis.history import load_trained_history, trained_seeds
 from mnist_dvc.core.atomic import write_json, write_text
 from mnist_dvc.core.contracts import COMPARISON_FILE, confusion_file, eval_file, model_file
 from mnist_dvc.core.errors import MissingInput
@@ -26,15 +29,16 @@ from stages.cli import run_stage
 def main() -> int:
     params = load_params()
     x_test, y_test = load_split("test")
-    histories = {name: load_trained_history(name) for name in params.models}
-    for name in params.models:
-        if not model_file(name).is_file():
-            raise MissingInput(model_file(name), f"run `dvc repro train@{name}` first")
+    seeds = {name: trained_seeds(name)[0] for name in params.models}  # the first seed only, for now
+    histories = {name: load_trained_history(name, seed) for name, seed in seeds.items()}
+    for name, seed in seeds.items():
+        if not model_file(name, seed).is_file():
+            raise MissingInput(model_file(name, seed), f"run `dvc repro train@{name}` first")
 
     select_backend(params.train.backend)
     predictions, summaries = {}, {}
     for name, spec in params.models.items():
-        result = test_model(model_file(name), x_test, y_test)
+        result = test_model(model_file(name, seeds[name]), x_test, y_test)
         predictions[name] = result.predictions
         record = evaluation_record(name, result, y_test, parameter_count(spec))
         write_json(eval_file(name), record)

@@ -8,7 +8,8 @@ dashboard on a half-finished or damaged project, so no reader ever raises: a mis
 means "no data yet", while an empty, half-written or corrupt one keeps the last good
 content and adds a one-line warning until the file is good again.
 Files are re-read only when their mtime, size or inode changes, so polling twice a
-second costs a few `stat` calls.
+second costs a few `stat` calls. A model's seeds are those params.yaml asks for plus the
+`seed_<s>` folders found on disk; each seed has its own progress.json and log.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from mnist_dvc.analysis.history import COLUMNS, History, load_history
+from mnist_dvc.analysis.history import COLUMNS, History, load_history, mean_history
 from mnist_dvc.core.contracts import (
     BACKPROP_FILE,
     COMPARISON_FILE,
@@ -29,6 +30,8 @@ from mnist_dvc.core.contracts import (
     eval_file,
     progress_file,
     run_dir,
+    seed_dir,
+    seeds_of,
     series_file,
 )
 from mnist_dvc.core.errors import BadInput, MissingInput
@@ -37,6 +40,9 @@ from mnist_dvc.core.params import MODEL_NAME, PARAMS_FILE, ModelParams, Params, 
 
 # What a panel shows for a model with no progress.json yet.
 WAITING = "waiting"
+# A model's state is the first of these that one of its seeds is in: it is finished only
+# when every seed is, and a problem with one seed is the model's problem.
+MODEL_STATES = ("running", "failed", "interrupted", WAITING, "finished")
 
 T = TypeVar("T")
 Stamp = tuple[int, int, int] | None
@@ -71,6 +77,7 @@ class Progress:
     """A validated `progress.json` (the contract's keys; optional ones may be None)."""
 
     model: str
+    seed: int | None
     state: str
     epoch: int
     epochs: int
@@ -86,14 +93,12 @@ class Progress:
 
 
 @dataclass(frozen=True)
-class ModelRun:
-    """Everything known about one model: its spec, its live run and its evaluation."""
+class SeedRun:
+    """One seed of a model: its live progress and its per-epoch log."""
 
-    name: str
-    spec: ModelParams | None
+    seed: int
     progress: Progress | None
     history: History
-    evaluation: dict | None
     status: str
     reason: str | None
     epochs_total: int
@@ -103,6 +108,57 @@ class ModelRun:
         if self.progress is not None:
             return self.progress.epoch
         return self.history.epoch[-1] if self.history.epoch else 0
+
+    @property
+    def has_data(self) -> bool:
+        return self.progress is not None or len(self.history) > 0
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """Everything known about one model: its spec, each seed's run and its evaluation."""
+
+    name: str
+    spec: ModelParams | None
+    seeds: tuple[SeedRun, ...]
+    evaluation: dict | None
+    epochs_total: int
+
+    @property
+    def status(self) -> str:
+        states = {seed.status for seed in self.seeds}
+        return next((state for state in MODEL_STATES if state in states), WAITING)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the model is in its state, naming the seed when its seeds say different things."""
+        status = self.status
+        if status == WAITING:
+            waiting = [seed.seed for seed in self.seeds if seed.status == WAITING]
+            if len(waiting) < len(self.seeds):
+                return f"seed{'s' if len(waiting) > 1 else ''} {', '.join(map(str, waiting))} not trained yet"
+            return None
+        reasons = [(seed.seed, seed.reason) for seed in self.seeds if seed.status == status and seed.reason]
+        if not reasons:
+            return None
+        if len({reason for _, reason in reasons}) == 1 and len(reasons) == len(self.seeds):
+            return reasons[0][1]
+        return f"seed {reasons[0][0]}: {reasons[0][1]}"
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs every seed has finished (seeds trained together advance in step)."""
+        return min((seed.epochs_done for seed in self.seeds), default=0)
+
+    @property
+    def history(self) -> History:
+        """The mean over seeds of each column, per epoch every seed has logged."""
+        logged = [seed.history for seed in self.seeds if len(seed.history)]
+        return mean_history(logged) if logged else History(**{column: [] for column in COLUMNS})
+
+    @property
+    def has_data(self) -> bool:
+        return any(seed.has_data for seed in self.seeds)
 
 
 @dataclass(frozen=True)
@@ -121,7 +177,7 @@ class Dashboard:
 
     @property
     def has_training(self) -> bool:
-        return any(run.progress is not None or len(run.history) for run in self.runs)
+        return any(run.has_data for run in self.runs)
 
 
 # --- validation of the JSON contracts -------------------------------------------------
@@ -161,8 +217,10 @@ def parse_progress(raw: Any) -> Progress:
     if state not in PROGRESS_STATES:
         raise Invalid(f"`state` is {state!r}, expected one of {', '.join(PROGRESS_STATES)}")
     pid = doc.get("pid")
+    seed = doc.get("seed")
     return Progress(
         model=str(doc.get("model", "")),
+        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
         state=state,
         epoch=_integer(doc, "epoch", 0),
         epochs=_integer(doc, "epochs", 1),
@@ -301,8 +359,8 @@ class DataSource:
         self._params = Watched(self.root / PARAMS_FILE, _load_params, str(PARAMS_FILE), required=True)
         self._comparison = self._json(COMPARISON_FILE, parse_comparison)
         self._backprop = self._json(BACKPROP_FILE, parse_backprop)
-        self._progress: dict[str, Watched[Progress]] = {}
-        self._history: dict[str, WatchedHistory] = {}
+        self._progress: dict[tuple[str, int], Watched[Progress]] = {}
+        self._history: dict[tuple[str, int], WatchedHistory] = {}
         self._evaluation: dict[str, Watched[dict]] = {}
         self.snapshot = Dashboard(self.root, None, (), None, None, ())
 
@@ -315,12 +373,19 @@ class DataSource:
         names += [name for name in found if MODEL_NAME.match(name) and name not in names]
         return names
 
-    def _watch_model(self, name: str) -> None:
-        if name in self._progress:
+    def _seeds(self, name: str) -> list[int]:
+        """The seeds params.yaml asks for and those on disk (another seed list's, until the
+        stage runs again), in order."""
+        params = self._params.value
+        wanted = set(params.train.seed_list) if params and name in params.models else set()
+        return sorted(wanted | set(seeds_of(run_dir(name, self.root))))
+
+    def _watch(self, name: str, seed: int) -> None:
+        if (name, seed) in self._progress:
             return
-        self._progress[name] = self._json(progress_file(name), parse_progress)
-        self._history[name] = WatchedHistory(run_dir(name, self.root), f"{run_dir(name)}/")
-        self._evaluation[name] = self._json(eval_file(name), parse_evaluation)
+        self._progress[name, seed] = self._json(progress_file(name, seed), parse_progress)
+        label = f"{seed_dir(name, seed)}/"
+        self._history[name, seed] = WatchedHistory(seed_dir(name, seed, self.root), label)
 
     def _json(self, path: Path, parse: Callable[[Any], T]) -> Watched[T]:
         """A contract file (its path relative to the root names it in warnings)."""
@@ -331,40 +396,44 @@ class DataSource:
         self._params.refresh()
         self._comparison.refresh()
         self._backprop.refresh()
-        names = self._model_names()
-        for name in names:
-            self._watch_model(name)
-            self._progress[name].refresh()
-            self._history[name].refresh()
+        models = {name: self._seeds(name) for name in self._model_names()}
+        for name, seeds in models.items():
+            if name not in self._evaluation:
+                self._evaluation[name] = self._json(eval_file(name), parse_evaluation)
             self._evaluation[name].refresh()
-        snapshot = self._build(names)
+            for seed in seeds:
+                self._watch(name, seed)
+                self._progress[name, seed].refresh()
+                self._history[name, seed].refresh()
+        snapshot = self._build(models)
         changed = snapshot != self.snapshot
         self.snapshot = snapshot
         return changed
 
-    def _build(self, names: list[str]) -> Dashboard:
+    def _build(self, models: dict[str, list[int]]) -> Dashboard:
         params = self._params.value
         watched: list[Watched | WatchedHistory] = [self._params, self._comparison, self._backprop]
         runs = []
-        for name in names:
-            progress, history = self._progress[name], self._history[name]
-            watched += [progress, history, self._evaluation[name]]
-            status, reason = self._status(progress.value)
-            spec = params.models.get(name) if params else None
-            if progress.value is not None:
-                total = progress.value.epochs
-            else:
-                total = params.train.epochs if params else max(len(history.value), 1)
+        for name, seeds in models.items():
+            default_total = params.train.epochs if params else 1
+            seed_runs = []
+            for seed in seeds:
+                progress, history = self._progress[name, seed], self._history[name, seed]
+                watched += [progress, history]
+                status, reason = self._status(progress.value)
+                if progress.value is not None:
+                    total = progress.value.epochs
+                else:
+                    total = params.train.epochs if params else max(len(history.value), 1)
+                seed_runs.append(SeedRun(seed, progress.value, history.value, status, reason, total))
+            watched.append(self._evaluation[name])
             runs.append(
                 ModelRun(
                     name=name,
-                    spec=spec,
-                    progress=progress.value,
-                    history=history.value,
+                    spec=params.models.get(name) if params else None,
+                    seeds=tuple(seed_runs),
                     evaluation=self._evaluation[name].value,
-                    status=status,
-                    reason=reason,
-                    epochs_total=total,
+                    epochs_total=max((seed.epochs_total for seed in seed_runs), default=default_total),
                 )
             )
         warnings = tuple(item.problem for item in watched if item.problem)

@@ -18,7 +18,7 @@ from mnist_dvc.backprop.record import Trace
 from mnist_dvc.core.contracts import CLASSES, FEATURES, VERDICTS
 from mnist_dvc.core.jsonfile import finite_number
 from mnist_dvc.core.params import ModelParams
-from tui.data import WAITING, Dashboard, ModelRun
+from tui.data import WAITING, Dashboard, ModelRun, SeedRun
 from tui.repro import ReproRun
 
 METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
@@ -48,23 +48,27 @@ def architecture(spec: ModelParams | None) -> str:
 
 
 def run_title(run: ModelRun) -> str:
-    return f"{run.name}  {architecture(run.spec)}"
+    seeds = f"  {len(run.seeds)} seeds" if len(run.seeds) > 1 else ""
+    return f"{run.name}  {architecture(run.spec)}{seeds}"
 
 
-def status_text(run: ModelRun) -> str:
-    if run.status == WAITING:
+def status_text(run: ModelRun | SeedRun) -> str:
+    if run.status == WAITING and not run.reason:
         return "waiting: not started yet"
     return f"{run.status}: {run.reason}" if run.reason else run.status
 
 
-def run_metrics(run: ModelRun) -> dict[str, tuple[float | None, float | None]]:
-    """metric -> (latest, best); from progress.json, else from the per-epoch log."""
-    result: dict[str, tuple[float | None, float | None]] = {}
-    history = run.history
+Metrics = dict[str, tuple[float | None, float | None]]
+
+
+def seed_metrics(seed: SeedRun) -> Metrics:
+    """metric -> (latest, best) of one seed; from progress.json, else from the per-epoch log."""
+    result: Metrics = {}
+    history = seed.history
     for metric in METRICS:
         pick = min if metric.endswith("loss") else max
-        if run.progress is not None and run.progress.last:
-            result[metric] = (run.progress.last.get(metric), run.progress.best.get(metric))
+        if seed.progress is not None and seed.progress.last:
+            result[metric] = (seed.progress.last.get(metric), seed.progress.best.get(metric))
         elif len(history):
             column = getattr(history, metric)
             result[metric] = (column[-1], pick(column))
@@ -73,9 +77,28 @@ def run_metrics(run: ModelRun) -> dict[str, tuple[float | None, float | None]]:
     return result
 
 
+def _mean(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return sum(known) / len(known) if known else None
+
+
+def run_metrics(run: ModelRun) -> Metrics:
+    """metric -> (latest, best), each the mean over the seeds that have it."""
+    per_seed = [seed_metrics(seed) for seed in run.seeds]
+    return {metric: (_mean([m[metric][0] for m in per_seed]), _mean([m[metric][1] for m in per_seed]))
+            for metric in METRICS}
+
+
+def best_spread(run: ModelRun, metric: str) -> tuple[float, float] | None:
+    """The lowest and highest seed's best value of a metric, when two or more seeds have one."""
+    bests = [best for seed in run.seeds if (best := seed_metrics(seed)[metric][1]) is not None]
+    return (min(bests), max(bests)) if len(bests) > 1 else None
+
+
 @dataclass(frozen=True)
 class MetricRow:
-    """One metric of a run: its latest and best values, and where the best test accuracy was."""
+    """One metric of a run: its latest and best values, and where the best test accuracy was
+    (one seed) or how far the seeds' best values spread (several)."""
 
     label: str
     latest: str
@@ -89,16 +112,28 @@ def metric_rows(run: ModelRun) -> list[MetricRow]:
     for metric in METRICS:
         last, best = metrics[metric]
         number = loss if metric.endswith("loss") else pct
-        at = best_test_epoch(run) if metric == "test_accuracy" and best is not None else None
-        note = f"at epoch {at}" if at is not None else ""
+        note = ""
+        if len(run.seeds) > 1:
+            spread = best_spread(run, metric)
+            note = f"{number(spread[0])}–{number(spread[1])}" if spread else ""
+        elif metric == "test_accuracy" and best is not None:
+            at = best_test_epoch(run.seeds[0])
+            note = f"at epoch {at}" if at is not None else ""
         rows.append(MetricRow(METRIC_LABELS[metric], number(last), number(best), note))
     return rows
 
 
-def best_test_epoch(run: ModelRun) -> int | None:
-    if run.progress is not None and "test_accuracy_epoch" in run.progress.best:
-        return int(run.progress.best["test_accuracy_epoch"])
-    history = run.history
+def metrics_heading(run: ModelRun) -> str:
+    """What the columns of `metric_rows` are: the seeds' means and spread when there are several."""
+    if len(run.seeds) > 1:
+        return f"{f'mean of {len(run.seeds)} seeds':<15} {'latest':>8} {'best':>8}  best: lowest–highest seed"
+    return f"{'':<15} {'latest':>8} {'best':>8}"
+
+
+def best_test_epoch(seed: SeedRun) -> int | None:
+    if seed.progress is not None and "test_accuracy_epoch" in seed.progress.best:
+        return int(seed.progress.best["test_accuracy_epoch"])
+    history = seed.history
     if not len(history):
         return None
     top = max(range(len(history)), key=lambda i: history.test_accuracy[i])
@@ -106,11 +141,14 @@ def best_test_epoch(run: ModelRun) -> int | None:
 
 
 def progress_line(run: ModelRun) -> str:
-    """Epochs done and the times: no clock is read here, only what the run wrote."""
+    """Epochs done and the times: no clock is read here, only what the run wrote. The seeds
+    train together, so they share their times; the furthest seed's are shown."""
     parts = [f"epoch {run.epochs_done}/{run.epochs_total}"]
-    progress = run.progress
-    elapsed = progress.elapsed_s if progress else (run.history.train_time_s or [None])[-1]
-    epoch_s = progress.epoch_s if progress else (run.history.epoch_s or [None])[-1]
+    lead = max(run.seeds, key=lambda seed: (seed.progress is not None, seed.epochs_done), default=None)
+    progress = lead.progress if lead else None
+    history = lead.history if lead else run.history
+    elapsed = progress.elapsed_s if progress else (history.train_time_s or [None])[-1]
+    epoch_s = progress.epoch_s if progress else (history.epoch_s or [None])[-1]
     if elapsed is not None:
         parts.append(f"elapsed {duration(elapsed)}")
     if progress is not None and progress.state == "running" and run.status == "running":
@@ -122,6 +160,42 @@ def progress_line(run: ModelRun) -> str:
     return " · ".join(parts)
 
 
+@dataclass(frozen=True)
+class SeedLine:
+    """One seed's state in a model with several: status word, epochs, best test accuracy, reason."""
+
+    seed: str
+    status: str
+    epochs: str
+    best: str
+    reason: str
+
+    def text(self) -> str:
+        parts = (self.seed, self.status, self.epochs, self.best, self.reason)
+        return "  ".join(part for part in parts if part)
+
+
+def seed_lines(run: ModelRun) -> list[SeedLine]:
+    """Per seed, aligned in columns; none for a one-seed model (its panel says it all)."""
+    if len(run.seeds) < 2:
+        return []
+    seed_width = max(len(str(seed.seed)) for seed in run.seeds)
+    status_width = max(len(seed.status) for seed in run.seeds)
+    done_width = len(str(run.epochs_total))
+    lines = []
+    for seed in run.seeds:
+        best = seed_metrics(seed)["test_accuracy"][1]
+        at = best_test_epoch(seed)
+        lines.append(SeedLine(
+            seed=f"seed {seed.seed:<{seed_width}}",
+            status=f"{seed.status:<{status_width}}",
+            epochs=f"epoch {seed.epochs_done:>{done_width}}/{seed.epochs_total}",
+            best=f"best test {pct(best)} at epoch {at}" if best is not None and at is not None else "",
+            reason=seed.reason if seed.reason and seed.reason != run.reason else "",  # said once above
+        ))
+    return lines
+
+
 def training_lines(data: Dashboard) -> list[str]:
     lines = ["TRAINING"]
     if not data.runs:
@@ -130,12 +204,16 @@ def training_lines(data: Dashboard) -> list[str]:
         lines.append(f"  {START_HINT}")
     width = max(len(run.name) for run in data.runs)
     for run in data.runs:
-        lines.append(f"  {run.name:<{width}}  {architecture(run.spec)}  {status_text(run)}")
+        seeds = f"  {len(run.seeds)} seeds" if len(run.seeds) > 1 else ""
+        lines.append(f"  {run.name:<{width}}  {architecture(run.spec)}{seeds}  {status_text(run)}")
         lines.append(f"  {'':<{width}}  {progress_line(run)}")
         if run_metrics(run)["test_accuracy"][0] is not None:
-            cells = [f"{row.label} {row.latest} (best {row.best})" for row in metric_rows(run)]
+            several = len(run.seeds) > 1
+            cells = [f"mean {row.label} {row.latest} (best {row.best}, seeds {row.note})" if several
+                     else f"{row.label} {row.latest} (best {row.best})" for row in metric_rows(run)]
             lines.append(f"  {'':<{width}}  " + ", ".join(cells[:2]))
             lines.append(f"  {'':<{width}}  " + ", ".join(cells[2:]))
+        lines += [f"  {'':<{width}}  {line.text()}" for line in seed_lines(run)]
     return lines
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mnist_dvc.analysis import figures
-from mnist_dvc.analysis.history import load_trained_history
+from mnist_dvc.analysis.history import load_trained_history, trained_seeds
 from mnist_dvc.core.atomic import atomic_path
 from mnist_dvc.core.contracts import (
     CLASSES,
@@ -71,7 +71,8 @@ def load_inputs(models: list[str]) -> Inputs:
     x_test, y_test = load_split("test", mmap=True)
     histories, evals, confusion = {}, {}, {}
     for name in models:
-        histories[name] = load_trained_history(name).to_frame()
+        # The first seed's log only, for now: figures over seeds are still to come.
+        histories[name] = load_trained_history(name, trained_seeds(name)[0]).to_frame()
         evals[name] = read_json_object(eval_file(name))
         if finite_number(evals[name].get("test_loss")) is None:
             raise BadInput(eval_file(name), "has no numeric test_loss",

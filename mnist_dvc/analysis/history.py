@@ -1,21 +1,23 @@
-"""Read a training run's per-epoch log (the DVCLive folder `metrics/train/<model>/`).
+"""Read a training run's per-epoch log (the DVCLive folder `metrics/train/<model>/seed_<s>/`).
 
 One reader for every consumer (evaluation, plots, dashboard), so the on-disk
-layout is known in one place. DVCLive appends one row per epoch to each TSV
-while training runs, so a reader can meet a last line that is only half
-written: such rows are dropped rather than failing, and epochs are aligned on
-DVCLive's `step` column (the 1-based epoch number).
+layout is known in one place. A model's seeds are found on disk (`trained_seeds`).
+DVCLive appends one row per epoch to each TSV while training runs, so a reader
+can meet a last line that is only half written: such rows are dropped rather than
+failing, and epochs are aligned on DVCLive's `step` column (the 1-based epoch number).
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_dvc.core.contracts import SERIES, run_dir, series_file
-from mnist_dvc.core.errors import BadInput
+from mnist_dvc.core.contracts import SERIES, run_dir, seed_dir, seeds_of, series_file
+from mnist_dvc.core.errors import BadInput, MissingInput
 
 COLUMNS = ("epoch", *SERIES)
 
@@ -78,9 +80,60 @@ def load_history(run_dir: Path | str) -> History:
     return History(epoch=epochs, **{c: [series[c][e] for e in epochs] for c in SERIES})
 
 
-def load_trained_history(model: str, root: Path = Path()) -> History:
-    """A finished model's log, for the stages that analyse it: no complete epoch is an error."""
-    history = load_history(run_dir(model, root))
+def common_epochs(histories: Sequence[History]) -> list[int]:
+    """The epochs every one of the histories has logged (while seeds train together they
+    advance in step; after a failure the shortest one decides)."""
+    if not histories:
+        return []
+    return sorted(set.intersection(*(set(history.epoch) for history in histories)))
+
+
+def _columns(histories: Sequence[History], column: str, epochs: list[int]) -> list[list[float]]:
+    """Per epoch, the column's value in each history."""
+    lookups = [dict(zip(history.epoch, getattr(history, column), strict=True)) for history in histories]
+    return [[lookup[epoch] for lookup in lookups] for epoch in epochs]
+
+
+def mean_history(histories: Sequence[History]) -> History:
+    """Per epoch the mean over the histories (seeds) of every column, on their common epochs;
+    one history is returned as it is."""
+    if len(histories) == 1:
+        return histories[0]
+    epochs = common_epochs(histories)
+    means = {column: [statistics.fmean(values) for values in _columns(histories, column, epochs)]
+             for column in SERIES}
+    return History(epoch=epochs, **means)
+
+
+@dataclass(frozen=True)
+class SeedBand:
+    """One column across seeds, per common epoch: the mean and the lowest and highest seed."""
+
+    epoch: list[int]
+    mean: list[float]
+    low: list[float]
+    high: list[float]
+
+
+def seed_band(histories: Sequence[History], column: str) -> SeedBand:
+    epochs = common_epochs(histories)
+    rows = _columns(histories, column, epochs)
+    return SeedBand(epochs, [statistics.fmean(row) for row in rows], [min(row) for row in rows],
+                    [max(row) for row in rows])
+
+
+def trained_seeds(model: str, root: Path = Path()) -> list[int]:
+    """The seeds of a trained model (its `seed_<s>` folders), sorted; none is a one-line error."""
+    seeds = seeds_of(run_dir(model, root))
+    if not seeds:
+        raise MissingInput(run_dir(model) / "seed_<s>", f"run `dvc repro train@{model}` first")
+    return seeds
+
+
+def load_trained_history(model: str, seed: int, root: Path = Path()) -> History:
+    """One seed's finished log, for the stages that analyse it: no complete epoch is an error."""
+    history = load_history(seed_dir(model, seed, root))
     if not len(history):
-        raise BadInput(run_dir(model), "no complete epoch logged", f"run `dvc repro train@{model}` first")
+        raise BadInput(seed_dir(model, seed), "no complete epoch logged",
+                       f"run `dvc repro train@{model}` first")
     return history

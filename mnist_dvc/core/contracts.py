@@ -9,6 +9,7 @@ Paths are relative to the project root (where dvc.yaml is).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 # --- data: `download`, `prepare` ------------------------------------------------------------
@@ -36,17 +37,24 @@ def prepared_file(array: str, split: str, root: Path = PREPARED_DIR) -> Path:
 
 
 # --- training: `train@<model>` ----------------------------------------------------------------
+#
+# One stage run trains every seed of a model (params.yaml `train.seeds`). Its two outputs are
+# the model's folders: metrics/train/<model>/ (one DVCLive folder per seed) and models/<model>/
+# (one saved model per seed). Readers find the seeds on disk (`seeds_of`), so a folder from
+# another revision can be read without that revision's params.yaml.
 
 TRAIN_DIR = Path("metrics/train")
 MODELS_DIR = Path("models")
+SEED_PREFIX = "seed_"
+SEED_NAME = re.compile(rf"^{SEED_PREFIX}(0|[1-9][0-9]*)$")
 PROGRESS_NAME = "progress.json"
 PROGRESS_STATES = ("running", "finished", "failed", "interrupted")
 # Keys of progress.json; `error` is present only when failed or interrupted.
-PROGRESS_KEYS = ("model", "state", "epoch", "epochs", "elapsed_s", "eta_s", "epoch_s", "updated_at",
+PROGRESS_KEYS = ("model", "seed", "state", "epoch", "epochs", "elapsed_s", "eta_s", "epoch_s", "updated_at",
                  "pid", "backend", "last", "best")
 PROGRESS_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
-# The training log: history column -> DVCLive TSV under <run dir>/plots/metrics/;
+# The training log: history column -> DVCLive TSV under <seed dir>/plots/metrics/;
 # the TSV's value column is named like the file's stem.
 SERIES = {
     "train_loss": "train/loss.tsv",
@@ -61,20 +69,40 @@ SERIES_METRICS = {column: path.removesuffix(".tsv") for column, path in SERIES.i
 
 
 def run_dir(model: str, root: Path = Path()) -> Path:
-    """The DVCLive folder of one model's training run."""
+    """One model's training folder (a stage output): a DVCLive folder per seed inside."""
     return Path(root) / TRAIN_DIR / model
 
 
-def progress_file(model: str, root: Path = Path()) -> Path:
-    return run_dir(model, root) / PROGRESS_NAME
+def seed_dir(model: str, seed: int, root: Path = Path()) -> Path:
+    """The DVCLive folder of one seed's run, with its progress.json."""
+    return run_dir(model, root) / f"{SEED_PREFIX}{seed}"
+
+
+def progress_file(model: str, seed: int, root: Path = Path()) -> Path:
+    return seed_dir(model, seed, root) / PROGRESS_NAME
+
+
+def seeds_of(run: Path) -> list[int]:
+    """The seeds whose folders are in a model's training folder, sorted (none: [])."""
+    try:
+        names = [entry.name for entry in Path(run).iterdir() if entry.is_dir()]
+    except OSError:
+        return []
+    return sorted(int(match[1]) for name in names if (match := SEED_NAME.match(name)))
 
 
 def series_file(run: Path, column: str) -> Path:
+    """A column's TSV in one seed's DVCLive folder."""
     return Path(run) / "plots" / "metrics" / SERIES[column]
 
 
-def model_file(model: str, root: Path = Path()) -> Path:
-    return Path(root) / MODELS_DIR / f"{model}.keras"
+def model_dir(model: str, root: Path = Path()) -> Path:
+    """One model's saved networks (a stage output): one file per seed."""
+    return Path(root) / MODELS_DIR / model
+
+
+def model_file(model: str, seed: int, root: Path = Path()) -> Path:
+    return model_dir(model, root) / f"{SEED_PREFIX}{seed}.keras"
 
 
 # --- evaluation: `evaluate` -------------------------------------------------------------------

@@ -29,7 +29,9 @@ OUTPUTS = ("softmax",)
 MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # The `train` keys that change what training computes. `checkpoint_every` is not one of
 # them: it only sets how often a resumable state is saved, so changing it re-runs nothing.
-TRAIN_RESULT_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "loss", "seed", "backend")
+TRAIN_RESULT_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "loss", "seed", "seeds", "backend")
+SEEDS_ALLOWED = ("expected a count >= 1 (the seeds train.seed, train.seed+1, ...) "
+                 "or a non-empty list of distinct integers >= 0")
 
 
 class ParamsError(ProjectError, ValueError):
@@ -51,8 +53,18 @@ class TrainParams:
     learning_rate: float
     loss: str
     seed: int
+    # A count N (the seeds seed, seed+1, ..., seed+N-1) or the list of seeds itself.
+    seeds: int | tuple[int, ...]
     backend: str
     checkpoint_every: int
+
+    @property
+    def seed_list(self) -> tuple[int, ...]:
+        """The seeds every model trains, in order. Seed s trains exactly as a run with
+        `seed: s, seeds: 1` would, so the list only says which runs to make."""
+        if isinstance(self.seeds, tuple):
+            return self.seeds
+        return tuple(range(self.seed, self.seed + self.seeds))
 
 
 @dataclass(frozen=True)
@@ -130,6 +142,22 @@ def _positive_float(section: dict, prefix: str, key: str) -> float:
     return float(value)
 
 
+def _seeds(section: dict) -> int | tuple[int, ...]:
+    value = section["seeds"]
+    if isinstance(value, list) and value:
+        for i, seed in enumerate(value):
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                raise _fail(f"train.seeds[{i}]", seed, "seeds are integers >= 0")
+        repeated = sorted({seed for seed in value if value.count(seed) > 1})
+        if repeated:
+            raise _fail("train.seeds", value,
+                        f"seeds must be distinct ({', '.join(map(str, repeated))} repeated)")
+        return tuple(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _fail("train.seeds", value, SEEDS_ALLOWED)
+    return value
+
+
 def _data(raw: dict) -> DataParams:
     s = _section(raw, "data", ("normalize", "train_limit", "test_limit"))
     return DataParams(
@@ -142,7 +170,7 @@ def _data(raw: dict) -> DataParams:
 def _train(raw: dict) -> TrainParams:
     fields = (
         "epochs", "batch_size", "optimizer", "learning_rate",
-        "loss", "seed", "backend", "checkpoint_every",
+        "loss", "seed", "seeds", "backend", "checkpoint_every",
     )
     s = _section(raw, "train", fields)
     return TrainParams(
@@ -152,6 +180,7 @@ def _train(raw: dict) -> TrainParams:
         learning_rate=_positive_float(s, "train", "learning_rate"),
         loss=_choice(s, "train", "loss", LOSSES),
         seed=_int(s, "train", "seed", 0),
+        seeds=_seeds(s),
         backend=_choice(s, "train", "backend", BACKENDS),
         checkpoint_every=_int(s, "train", "checkpoint_every", 1),
     )

@@ -2,11 +2,18 @@
 
 A checkpoint lives in `.checkpoints/<model>/<key>/epoch-NNNNN/` (git-ignored,
 not a declared output): declaring it `persist: true` or `cache: false` would
-switch off DVC's run-cache for the stage. `<key>` hashes everything the stage
+switch off DVC's run-cache for the stage. It holds every seed of the model: each
+seed's weights and optimizer variables, the training log folder of all seeds, and
+what the progress files must remember. `<key>` hashes everything the stage
 depends on (its params, the prepared data, the training code), so a changed
 param, data or code never resumes a stale run. A checkpoint directory is
 assembled under a temporary name and renamed into place, so the newest
 `epoch-*` directory is always complete, even after a SIGKILL.
+
+The checkpoint written after the last epoch is the finished run itself: it stays
+after the run, so a run killed after its last epoch but before DVC recorded the
+stage finishes from it at once on the next `dvc repro` instead of training again.
+It goes when the model's next run has another key (`discard_stale`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_dvc.core.params import TRAIN_RESULT_KEYS, DataParams, ModelParams, TrainParams
+from mnist_dvc.training.seeds import SeedState
 
 CHECKPOINT_ROOT = Path(".checkpoints")
 STATE_FILE = "state.json"
@@ -91,18 +99,18 @@ class Checkpoints:
         complete = sorted(p for p in self.dir.iterdir() if p.name.startswith("epoch-"))
         return complete[-1] if complete else None
 
-    def save(self, epoch: int, weights: list[np.ndarray], optimizer: list[np.ndarray],
-             state: dict, log_dir: Path) -> Path:
-        """Write one checkpoint atomically, then drop the older ones."""
+    def save(self, epoch: int, seeds: dict[int, SeedState], state: dict, log_dir: Path) -> Path:
+        """Write one checkpoint of every seed atomically, then drop the older ones."""
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.dir))
         try:
-            arrays = {f"w{i}": w for i, w in enumerate(weights)}
-            arrays.update({f"o{i}": v for i, v in enumerate(optimizer)})
+            arrays = {}
+            for seed, seed_state in seeds.items():
+                arrays.update({f"s{seed}_w{i}": w for i, w in enumerate(seed_state.weights)})
+                arrays.update({f"s{seed}_o{i}": v for i, v in enumerate(seed_state.optimizer)})
             np.savez(tmp / ARRAYS_FILE, **arrays)
-            (tmp / STATE_FILE).write_text(json.dumps({**state, "epoch": epoch,
-                                                      "n_weights": len(weights),
-                                                      "n_optimizer": len(optimizer)}))
+            counts = {str(seed): [len(s.weights), len(s.optimizer)] for seed, s in seeds.items()}
+            (tmp / STATE_FILE).write_text(json.dumps({**state, "epoch": epoch, "arrays": counts}))
             shutil.copytree(log_dir, tmp / LOG_DIR)
             final = self.dir / f"epoch-{epoch:05d}"
             if final.exists():
@@ -117,16 +125,12 @@ class Checkpoints:
         return final
 
     @staticmethod
-    def load(path: Path) -> tuple[dict, list[np.ndarray], list[np.ndarray], Path]:
-        """(state, weights, optimizer variables, saved log dir) of a checkpoint directory."""
+    def load(path: Path) -> tuple[dict, dict[int, SeedState], Path]:
+        """(state, seed -> its weights and optimizer variables, saved log dir) of a checkpoint."""
         state = json.loads((path / STATE_FILE).read_text())
+        seeds = {}
         with np.load(path / ARRAYS_FILE) as arrays:
-            weights = [arrays[f"w{i}"] for i in range(state["n_weights"])]
-            optimizer = [arrays[f"o{i}"] for i in range(state["n_optimizer"])]
-        return state, weights, optimizer, path / LOG_DIR
-
-    def clear(self) -> None:
-        """Called when the run finished: nothing is left to resume."""
-        shutil.rmtree(self.dir, ignore_errors=True)
-        if self.model_dir.is_dir() and not any(self.model_dir.iterdir()):
-            self.model_dir.rmdir()
+            for seed, (n_weights, n_optimizer) in state["arrays"].items():
+                seeds[int(seed)] = SeedState([arrays[f"s{seed}_w{i}"] for i in range(n_weights)],
+                                             [arrays[f"s{seed}_o{i}"] for i in range(n_optimizer)])
+        return state, seeds, path / LOG_DIR

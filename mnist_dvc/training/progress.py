@@ -1,8 +1,8 @@
-"""`progress.json`: the small, always-consistent status file of a training run.
+"""`progress.json`: the small, always-consistent status file of one seed's training run.
 
 The dashboard polls it while `train` runs, so it is replaced atomically after
 every epoch and on every change of state; its keys are a contract
-(docs/contracts.md).
+(docs/contracts.md). Each seed of a model has its own, in its DVCLive folder.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ ETA_WINDOW = 10
 class Progress:
     path: Path
     model: str
+    seed: int
     epochs: int
     backend: str
     epoch: int = 0
@@ -56,6 +57,7 @@ class Progress:
             raise ValueError(f"unknown state {state!r}")
         doc = {
             "model": self.model,
+            "seed": self.seed,
             "state": state,
             "epoch": self.epoch,
             "epochs": self.epochs,

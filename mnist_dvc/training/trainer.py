@@ -1,17 +1,21 @@
-"""Training one of the assignment's dense networks on MNIST: the `train@<model>` stage's work.
+"""Training every seed of one of the assignment's dense networks on MNIST: the `train@<model>`
+stage's work.
 
-It computes what a plain `model.fit(x, y, batch_size=64, shuffle=True,
+For each seed it computes what a plain `model.fit(x, y, batch_size=64, shuffle=True,
 validation_data=(x_test, y_test))` computes — same model, optimizer, batch size,
 a fresh shuffle every epoch, same number of updates, validation on the test set
 after every epoch — but fast: the data stays in memory and each epoch runs as
-one compiled call (epoch.py), so Python only runs between epochs. The
-shuffle of epoch k is drawn from `(seed, k)`, so the batch order of epoch k
-never depends on what ran before: a run resumed from a checkpoint replays
-exactly the epochs an uninterrupted run would.
+compiled calls (epoch.py), so Python only runs between epochs. The seeds of the
+model (`train.seeds`) train together, one epoch of all of them at a time, through
+the runner of seeds.py. The shuffle of seed s in epoch k is drawn from `(s, k)`, so
+the batch order never depends on what ran before: a run resumed from a checkpoint
+replays exactly the epochs an uninterrupted run would, and seed s of a multi-seed
+run is the run a single-seed training with `train.seed = s` makes.
 
-Between epochs it logs with DVCLive (`metrics/train/<model>/`), replaces
-`progress.json`, and every `train.checkpoint_every` epochs (and on SIGINT or
-SIGTERM) writes a checkpoint that a later `dvc repro` resumes from.
+Between epochs it logs each seed with DVCLive (`metrics/train/<model>/seed_<s>/`),
+replaces each seed's `progress.json`, and every `train.checkpoint_every` epochs, after
+the last epoch, and on SIGINT or SIGTERM writes a checkpoint of all seeds that a later
+`dvc repro` resumes from (or, after the last epoch, finishes from without training).
 """
 
 from __future__ import annotations
@@ -26,17 +30,28 @@ import time
 import numpy as np
 
 from mnist_dvc.core.atomic import atomic_path
-from mnist_dvc.core.contracts import PREPARED_DIR, SERIES_METRICS, model_file, progress_file, run_dir
+from mnist_dvc.core.contracts import (
+    PREPARED_DIR,
+    SERIES_METRICS,
+    model_dir,
+    model_file,
+    progress_file,
+    run_dir,
+    seed_dir,
+)
 from mnist_dvc.core.errors import ProjectError
-from mnist_dvc.core.params import ModelParams, Params, ParamsError
+from mnist_dvc.core.params import ModelParams, Params
 from mnist_dvc.data.prepared import load_split, one_hot
 from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key, loaded_sources
-from mnist_dvc.training.epoch import epoch_runner
-from mnist_dvc.training.model import build_model, compile_model, parameter_count, select_backend
+from mnist_dvc.training.model import parameter_count, select_backend
 from mnist_dvc.training.progress import Progress
+from mnist_dvc.training.seeds import SeedsRunner, SeedState, seeds_runner
 
-# Test hook: simulate a crash (SIGKILL, no clean-up) right after this epoch is logged.
+# Test hook: simulate a crash (SIGKILL, no clean-up) right after this epoch is logged and
+# checkpointed, or with `end`, right after the finished run's outputs are written (the moment
+# before DVC would record the stage).
 KILL_AFTER_ENV = "MNIST_TRAIN_KILL_AFTER_EPOCH"
+KILL_AT_END = "end"
 
 
 class TrainingFailed(ProjectError):
@@ -57,23 +72,57 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
+def _kill_point() -> str:
+    return os.environ.get(KILL_AFTER_ENV, "")
+
+
 class Trainer:
-    """One model's run: state between epochs, logging, checkpoints and signals."""
+    """One model's run, all its seeds: state between epochs, logging, checkpoints and signals."""
 
     def __init__(self, params: Params, model: ModelParams) -> None:
         self.params, self.model = params, model
         self.train = params.train
+        self.seeds = self.train.seed_list
         self.run_dir = run_dir(model.name)
-        self.model_path = model_file(model.name)
-        self.progress = Progress(progress_file(model.name), model.name,
-                                 self.train.epochs, self.train.backend)
+        self.progress = {seed: Progress(progress_file(model.name, seed), model.name, seed,
+                                        self.train.epochs, self.train.backend) for seed in self.seeds}
+        self.elapsed = 0.0
         self.stop_signal: int | None = None
+
+    def write_progress(self, state: str, error: str | None = None) -> None:
+        """The seeds share this process, so they change state together."""
+        for progress in self.progress.values():
+            progress.write(state, error)
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if self.stop_signal is not None:  # a second Ctrl-C: stop now, the last checkpoint stays
             raise KeyboardInterrupt
         self.stop_signal = signum
         print(f"\n{signal.Signals(signum).name}: finishing epoch, then saving a checkpoint", file=sys.stderr)
+
+    def _start(self, checkpoints: Checkpoints) -> tuple[int, dict[int, SeedState] | None]:
+        """Lay out the outputs for a fresh run, or restore the latest checkpoint's log and
+        progress (no framework needed yet); returns (epochs done, each seed's state or None)."""
+        name = self.model.name
+        latest = checkpoints.latest()
+        # The outputs start empty or as the checkpoint left them, whoever ran before: `dvc repro`
+        # empties them, a direct run may find another seed list's files.
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        shutil.rmtree(model_dir(name), ignore_errors=True)
+        if latest is None:
+            return 0, None
+        state, seeds, log_dir = Checkpoints.load(latest)
+        shutil.copytree(log_dir, self.run_dir)
+        start_epoch, self.elapsed = state["epoch"], state["train_time_s"]
+        for seed, progress in self.progress.items():
+            progress.restore(start_epoch, self.elapsed, state["progress"][str(seed)])
+        if start_epoch == self.train.epochs:
+            print(f"{name}: the checkpoint after the last epoch ({start_epoch}/{self.train.epochs}) "
+                  f"holds the finished run; writing its outputs without training", file=sys.stderr)
+        else:
+            print(f"{name}: resuming from the checkpoint after epoch {start_epoch}"
+                  f"/{self.train.epochs} ({self.elapsed:.1f} s of training so far)", file=sys.stderr)
+        return start_epoch, seeds
 
     def run(self) -> None:
         x, y = load_split("train")
@@ -82,117 +131,116 @@ class Trainer:
         key = checkpoint_key(self.params.data, self.train, self.model, inputs, loaded_sources())
         checkpoints = Checkpoints(self.model.name, key)
         checkpoints.discard_stale()
-        self.progress.write("running")
+        start_epoch, restored = self._start(checkpoints)
+        self.write_progress("running")
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._on_signal)
 
         select_backend(self.train.backend)
-        import keras
+        runner = seeds_runner(self.model, self.train, x, one_hot(y), x_test, one_hot(y_test))
+        if restored is not None:
+            runner.restore([restored[seed] for seed in self.seeds])
+        if start_epoch < self.train.epochs:
+            self._train_epochs(runner, checkpoints, start_epoch, len(x))
+
+        for index, seed in enumerate(self.seeds):
+            with atomic_path(model_file(self.model.name, seed), suffix=".keras") as tmp_path:
+                runner.model(index).save(tmp_path)
+        self.write_progress("finished")
+        if _kill_point() == KILL_AT_END:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _train_epochs(self, runner: SeedsRunner, checkpoints: Checkpoints, start_epoch: int, n: int) -> None:
+        """Epochs start_epoch+1 .. epochs of every seed, logged and checkpointed."""
         from dvclive import Live
 
-        keras.utils.set_random_seed(self.train.seed)
-        net = build_model(self.model, self.train)
-        compile_model(net, self.train)
-        runner = epoch_runner(net, self.train.loss, self.train.batch_size, x, one_hot(y),
-                              x_test, one_hot(y_test))
+        train, name = self.train, self.model.name
+        lives = {}
+        for seed in self.seeds:
+            live = Live(str(seed_dir(name, seed)), resume=start_epoch > 0, dvcyaml=False, save_dvc_exp=False)
+            if start_epoch == 0:
+                live.log_params({"model": name, "hidden": list(self.model.hidden),
+                                 "activation": self.model.activation, "params": parameter_count(self.model),
+                                 "epochs": train.epochs, "batch_size": train.batch_size,
+                                 "optimizer": train.optimizer, "learning_rate": train.learning_rate,
+                                 "seed": seed, "backend": train.backend})
+            lives[seed] = live
 
-        start_epoch, elapsed = 0, 0.0
-        latest = checkpoints.latest()
-        if latest is not None:
-            state, weights, opt_vars, log_dir = Checkpoints.load(latest)
-            net.set_weights(weights)
-            for variable, value in zip(net.optimizer.variables, opt_vars, strict=True):
-                variable.assign(value)
-            start_epoch, elapsed = state["epoch"], state["train_time_s"]
-            self.progress.restore(start_epoch, elapsed, state["progress"])
-            shutil.rmtree(self.run_dir, ignore_errors=True)
-            shutil.copytree(log_dir, self.run_dir)
-            print(f"{self.model.name}: resuming from the checkpoint after epoch {start_epoch}"
-                  f"/{self.train.epochs} ({elapsed:.1f} s of training so far)", file=sys.stderr)
-        self.progress.write("running")
-
-        live = Live(str(self.run_dir), resume=start_epoch > 0, dvcyaml=False, save_dvc_exp=False)
-        if start_epoch == 0:
-            live.log_params({"model": self.model.name, "hidden": list(self.model.hidden),
-                             "activation": self.model.activation, "params": parameter_count(self.model),
-                             "epochs": self.train.epochs, "batch_size": self.train.batch_size,
-                             "optimizer": self.train.optimizer, "learning_rate": self.train.learning_rate,
-                             "seed": self.train.seed, "backend": self.train.backend})
-
-        def save_checkpoint(epoch: int) -> None:
-            checkpoints.save(epoch, net.get_weights(), [np.asarray(v) for v in net.optimizer.variables],
-                             {"train_time_s": elapsed, "progress": self.progress.snapshot()}, self.run_dir)
-
-        kill_after = int(os.environ.get(KILL_AFTER_ENV, "0"))
-        for epoch in range(start_epoch + 1, self.train.epochs + 1):
-            order = epoch_permutation(self.train.seed, epoch, len(x))
+        kill_after = _kill_point()
+        for epoch in range(start_epoch + 1, train.epochs + 1):
+            orders = [epoch_permutation(seed, epoch, n) for seed in self.seeds]
             began = time.perf_counter()
-            train_loss, train_accuracy = runner.train(order)
-            test_loss, test_accuracy = runner.evaluate()
+            trained = runner.train(orders)
+            tested = runner.evaluate()
             epoch_s = time.perf_counter() - began
-            elapsed += epoch_s
-            metrics = {"train_loss": train_loss, "train_accuracy": train_accuracy,
-                       "test_loss": test_loss, "test_accuracy": test_accuracy}
-            if not all(math.isfinite(v) for v in metrics.values()):
-                raise TrainingFailed(f"{self.model.name}: loss became {metrics['train_loss']} at epoch "
-                                     f"{epoch}; lower train.learning_rate in params.yaml")
-            live.step = epoch
-            logged = {**metrics, "epoch_s": round(epoch_s, 4), "train_time_s": round(elapsed, 4)}
-            for column, name in SERIES_METRICS.items():
-                live.log_metric(name, float(logged[column]))
-            live.make_summary()
-            self.progress.record_epoch(epoch, epoch_s, elapsed, metrics)
-            self.progress.write("running")
+            self.elapsed += epoch_s
+            results = {}
+            for seed, (train_loss, train_accuracy), (test_loss, test_accuracy) in zip(
+                    self.seeds, trained, tested, strict=True):
+                metrics = {"train_loss": train_loss, "train_accuracy": train_accuracy,
+                           "test_loss": test_loss, "test_accuracy": test_accuracy}
+                if not all(math.isfinite(v) for v in metrics.values()):
+                    raise TrainingFailed(f"{name} seed {seed}: loss became {train_loss} at epoch {epoch}; "
+                                         f"lower train.learning_rate in params.yaml")
+                results[seed] = metrics
+            for seed, metrics in results.items():
+                live = lives[seed]
+                live.step = epoch
+                logged = {**metrics, "epoch_s": round(epoch_s, 4), "train_time_s": round(self.elapsed, 4)}
+                for column, metric in SERIES_METRICS.items():
+                    live.log_metric(metric, float(logged[column]))
+                live.make_summary()
+                self.progress[seed].record_epoch(epoch, epoch_s, self.elapsed, metrics)
+                self.progress[seed].write("running")
+            # After the last epoch too: that checkpoint is the finished run, so a kill from here
+            # until DVC records the stage costs no training (checkpoint.py).
+            if self.stop_signal is not None or epoch % train.checkpoint_every == 0 or epoch == train.epochs:
+                self._save_checkpoint(checkpoints, runner, epoch)
             if self.stop_signal is not None:
-                save_checkpoint(epoch)
                 raise StopRequested(self.stop_signal, epoch)
-            if epoch % self.train.checkpoint_every == 0 and epoch < self.train.epochs:
-                save_checkpoint(epoch)
-            if epoch == kill_after:
+            if kill_after == str(epoch):
                 os.kill(os.getpid(), signal.SIGKILL)
+        for live in lives.values():
+            live.end()
 
-        live.end()
-        with atomic_path(self.model_path, suffix=".keras") as tmp_path:
-            net.save(tmp_path)
-        self.progress.write("finished")
-        checkpoints.clear()
+    def _save_checkpoint(self, checkpoints: Checkpoints, runner: SeedsRunner, epoch: int) -> None:
+        snapshots = {str(seed): progress.snapshot() for seed, progress in self.progress.items()}
+        checkpoints.save(epoch, dict(zip(self.seeds, runner.state(), strict=True)),
+                         {"train_time_s": self.elapsed, "progress": snapshots}, self.run_dir)
 
 
 def _out_of_memory(model: str) -> str:
     return f"{model}: out of memory; lower train.batch_size or the widths in models.{model}.hidden"
 
 
-def train_model(params: Params, model: ModelParams) -> Progress:
-    """Run `Trainer` and make progress.json say how it ended, whatever happens.
+def train_model(params: Params, model: ModelParams) -> dict[int, Progress]:
+    """Run `Trainer` and make every seed's progress.json say how it ended, whatever happens.
 
-    Returns the finished run's progress; raises StopRequested (a checkpoint was written),
-    TrainingFailed (one line: NaN loss, out of memory) or the project error that stopped it.
+    Returns the finished run's progress per seed; raises StopRequested (a checkpoint was
+    written), TrainingFailed (one line: NaN loss, out of memory) or the project error that
+    stopped it.
     """
     trainer = Trainer(params, model)
-    progress = trainer.progress
     try:
         trainer.run()
     except StopRequested as stop:
-        progress.write("interrupted", f"stopped by {stop}; `dvc repro` resumes from epoch {progress.epoch}")
+        trainer.write_progress("interrupted",
+                               f"stopped by {stop}; `dvc repro` resumes from epoch {stop.epoch}")
         raise
     except KeyboardInterrupt:
-        progress.write("interrupted", "stopped by a second interrupt; resumes from the last checkpoint")
+        trainer.write_progress("interrupted",
+                               "stopped by a second interrupt; resumes from the last checkpoint")
         raise
     except ProjectError as exc:
-        progress.write("failed", str(exc))
+        trainer.write_progress("failed", str(exc))
         raise
     except MemoryError:
-        progress.write("failed", _out_of_memory(model.name))
+        trainer.write_progress("failed", _out_of_memory(model.name))
         raise TrainingFailed(_out_of_memory(model.name)) from None
     except Exception as exc:
         if type(exc).__name__ != "ResourceExhaustedError":  # TensorFlow's out-of-memory error
-            progress.write("failed", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            trainer.write_progress("failed", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             raise
-        progress.write("failed", _out_of_memory(model.name))
+        trainer.write_progress("failed", _out_of_memory(model.name))
         raise TrainingFailed(_out_of_memory(model.name)) from None
-    return progress
-
-
-def record_params_failure(model: str, error: ParamsError) -> None:
-    """A bad params.yaml stops the run before it starts; the dashboard still learns why."""
-    Progress(progress_file(model), model, 0, "").write("failed", str(error))
+    return trainer.progress

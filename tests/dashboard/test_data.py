@@ -17,7 +17,7 @@ from tui.data import WAITING, DataSource
 
 
 def progress_file(root: Path, model: str = "model_a") -> Path:
-    return root / "metrics/train" / model / "progress.json"
+    return root / "metrics/train" / model / "seed_42" / "progress.json"
 
 
 def test_reads_a_finished_project() -> None:
@@ -29,7 +29,9 @@ def test_reads_a_finished_project() -> None:
     assert [len(run.history) for run in data.runs] == [12, 12]
     model_b = data.run("model_b")
     assert model_b.spec.hidden == (256, 512, 128)
-    assert model_b.progress.best["test_accuracy_epoch"] == 8
+    assert [seed.seed for seed in model_b.seeds] == [42]
+    assert model_b.seeds[0].progress.best["test_accuracy_epoch"] == 8
+    assert model_b.seeds[0].progress.seed == 42
     assert model_b.evaluation["params"] == 399498
     assert set(data.comparison["models"]) == {"model_a", "model_b"}
     assert data.backprop["check"]["tensorflow"]["ok"] is True
@@ -69,9 +71,9 @@ def test_bad_progress_keeps_last_good_data_and_warns(finished: Path, content: st
     data = source.snapshot
     assert len(data.warnings) == 1
     warning = data.warnings[0]
-    assert warning.startswith("metrics/train/model_a/progress.json: ")
+    assert warning.startswith("metrics/train/model_a/seed_42/progress.json: ")
     assert expected in warning and "showing the last good data" in warning
-    assert data.run("model_a").progress.epoch == 12
+    assert data.run("model_a").seeds[0].progress.epoch == 12
     assert data.run("model_a").status == "finished"
 
     write_run(finished, "model_a", 12)
@@ -95,9 +97,9 @@ def test_a_file_that_is_not_utf8_warns_and_keeps_the_last_data(finished: Path) -
     progress_file(finished).write_bytes(b'{"state": "running", "model": "\xff\xfe"}')
     source.poll()
     assert source.snapshot.warnings == (
-        "metrics/train/model_a/progress.json: not UTF-8 text (corrupt); showing the last good data",
+        "metrics/train/model_a/seed_42/progress.json: not UTF-8 text (corrupt); showing the last good data",
     )
-    assert source.snapshot.run("model_a").progress.epoch == 12
+    assert source.snapshot.run("model_a").seeds[0].progress.epoch == 12
 
 
 def test_a_file_deleted_while_being_read_means_no_data(
@@ -122,7 +124,7 @@ def test_deleted_outputs_mean_a_new_run_not_old_data(finished: Path) -> None:
     shutil.rmtree(finished / "metrics/train/model_a")
     assert source.poll()
     run = source.snapshot.run("model_a")
-    assert run.status == WAITING and run.progress is None and len(run.history) == 0
+    assert run.status == WAITING and run.seeds[0].progress is None and len(run.history) == 0
     assert source.snapshot.warnings == ()
 
 
@@ -139,7 +141,7 @@ def test_growing_run_is_seen_epoch_by_epoch(tmp_path: Path) -> None:
 
 
 def test_half_written_log_row_is_skipped_without_warning(finished: Path) -> None:
-    tsv = finished / "metrics/train/model_b/plots/metrics/eval/accuracy.tsv"
+    tsv = finished / "metrics/train/model_b/seed_42/plots/metrics/eval/accuracy.tsv"
     source = DataSource(finished)
     source.poll()
     with tsv.open("a") as handle:
@@ -191,3 +193,58 @@ def test_a_model_only_in_metrics_train_is_shown(finished: Path) -> None:
     run = source.snapshot.run("model_c")
     assert [r.name for r in source.snapshot.runs][-1] == "model_c"
     assert run.spec is None and run.status == "interrupted" and run.epochs_done == 4
+
+
+def test_seeds_come_from_params_and_from_disk(finished: Path) -> None:
+    """params.yaml asks for 3 seeds (42-44), two have run; a seed 7 of another seed list is on disk."""
+    write_params(finished, seeds=3)
+    write_run(finished, "model_a", 12, seed=43)
+    write_run(finished, "model_a", 12, seed=7)
+    source = DataSource(finished)
+    source.poll()
+    run = source.snapshot.run("model_a")
+    assert [(seed.seed, seed.status) for seed in run.seeds] == [
+        (7, "finished"), (42, "finished"), (43, "finished"), (44, WAITING)]
+    assert (run.status, run.reason) == (WAITING, "seed 44 not trained yet")
+    assert run.epochs_done == 0 and run.epochs_total == 12
+    model_b = source.snapshot.run("model_b")
+    assert (model_b.status, model_b.reason) == (WAITING, "seeds 43, 44 not trained yet")
+    assert source.snapshot.warnings == ()
+
+
+def test_a_model_is_the_mean_of_its_seeds_on_the_epochs_all_have(tmp_path: Path) -> None:
+    write_params(tmp_path, epochs=5, seeds=2)
+    write_run(tmp_path, "model_a", 4, epochs=5, state="running", pid=os.getpid(), seed=42)
+    write_run(tmp_path, "model_a", 3, epochs=5, state="running", pid=os.getpid(), seed=43)
+    source = DataSource(tmp_path)
+    source.poll()
+    run = source.snapshot.run("model_a")
+    first, second = (seed.history for seed in run.seeds)
+    assert run.history.epoch == [1, 2, 3] and run.epochs_done == 3
+    for column in ("train_loss", "test_accuracy", "train_time_s"):
+        pairs = zip(getattr(first, column), getattr(second, column), strict=False)
+        expected = [(a + b) / 2 for a, b in pairs]
+        assert getattr(run.history, column) == pytest.approx(expected)
+    assert first.test_accuracy[:3] != second.test_accuracy[:3], "the seeds' curves differ"
+
+
+def test_the_first_problem_of_a_seed_is_the_models(tmp_path: Path) -> None:
+    write_params(tmp_path, seeds=3)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    for seed in (42, 43, 44):
+        write_run(tmp_path, "model_a", 3, state="running", pid=gone.pid, seed=seed)
+    write_run(tmp_path, "model_b", 12, seed=42)
+    write_run(tmp_path, "model_b", 3, state="failed", error="boom", seed=43)
+    write_run(tmp_path, "model_b", 3, state="running", pid=os.getpid(), seed=44)
+    source = DataSource(tmp_path)
+    source.poll()
+    run_a, run_b = source.snapshot.runs
+    assert run_a.status == "interrupted"
+    assert run_a.reason == f"the training process (pid {gone.pid}) ended without saying so"
+    assert [seed.status for seed in run_b.seeds] == ["finished", "failed", "running"]
+    assert (run_b.status, run_b.reason) == ("running", None)
+    write_run(tmp_path, "model_b", 4, state="finished", seed=44)
+    source.poll()
+    assert (source.snapshot.run("model_b").status, source.snapshot.run("model_b").reason) == (
+        "failed", "seed 43: boom")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.runs import write_params, write_run
 from tests.helpers import FIXTURES, ROOT, tool_env
 
 
@@ -44,3 +45,23 @@ def test_once_outside_a_project_is_a_one_line_error(tmp_path: Path) -> None:
     assert proc.stderr == (
         f"error: {tmp_path}: no params.yaml here; run from the project root or pass --root DIR\n"
     )
+
+
+def test_once_prints_each_seed_of_a_model_with_several(tmp_path: Path) -> None:
+    write_params(tmp_path, seeds=3)
+    for seed in (42, 43, 44):
+        write_run(tmp_path, "model_a", 12, seed=seed)
+        write_run(tmp_path, "model_b", 5, state="failed", error="model_b seed 43: loss became nan", seed=seed)
+    write_run(tmp_path, "model_a", 12, seed=44, state="interrupted", error="stopped by SIGTERM")
+    proc = run_once(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "  model_a  784→64→128→64→10  3 seeds  interrupted: seed 44: stopped by SIGTERM" in lines
+    assert "           seed 42  finished     epoch 12/12  best test 97.84% at epoch 8" in lines
+    assert ("           seed 44  interrupted  epoch 12/12  best test 97.95% at epoch 8  "
+            "stopped by SIGTERM") in lines
+    # One reason for every seed: said once, on the model's line.
+    assert "  model_b  784→256→512→128→10  3 seeds  failed: model_b seed 43: loss became nan" in lines
+    assert "           seed 43  failed  epoch  5/12  best test 98.20% at epoch 5" in lines
+    assert ("           mean train accuracy 99.51% (best 99.51%, seeds 99.48%–99.54%), "
+            "mean test accuracy 97.74% (best 97.94%, seeds 97.84%–98.03%)") in lines

@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import ProgressBar, Static
 
-from tests.fixtures.runs import write_params, write_run
+from tests.fixtures.runs import BASE_SEED, EPOCHS, PARAMS_MODELS, write_params, write_run
 from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, settle, snapshot_app, wait_for
 from tui.report import START_HINT
 from tui.widgets.curves import CurvesPlot
@@ -29,6 +29,8 @@ async def test_finished_runs_show_their_numbers() -> None:
         )
         metrics = str(panel.query_one(".run-metrics", Static).render())
         assert "test accuracy     98.15%   98.37%  at epoch 8" in metrics
+        assert not panel.query_one(".seed-states").display, "one seed: no list of seeds"
+        assert panel.query_one(".loss-chart", CurvesPlot).bands == (), "one seed: lines, no band"
         assert not app.query_one("#training-hint").display
         assert not app.query_one("#warnings").display
 
@@ -82,11 +84,12 @@ async def test_a_corrupt_file_shows_a_warning_and_keeps_the_last_data(finished: 
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
         warnings = app.query_one("#warnings", Static)
-        progress = finished / "metrics/train/model_a/progress.json"
+        progress = finished / "metrics/train/model_a/seed_42/progress.json"
         good = progress.read_text()
         progress.write_text(good[: len(good) // 2])
         await wait_for(pilot, lambda: warnings.display, what="the warning bar")
-        assert str(warnings.render()).startswith("⚠ metrics/train/model_a/progress.json: not valid JSON")
+        assert str(warnings.render()).startswith(
+            "⚠ metrics/train/model_a/seed_42/progress.json: not valid JSON")
         panel = app.query_one("#panel-model_a", ModelPanel)
         assert panel.border_subtitle == "finished"
         assert panel.query_one(ProgressBar).progress == 12
@@ -104,6 +107,79 @@ async def test_missing_metrics_shows_how_to_start(tmp_path: Path) -> None:
         assert not app.query_one("#warnings").display, "no metrics yet is not a problem"
 
 
+FIVE_SEEDS = tuple(range(BASE_SEED, BASE_SEED + 5))
+
+
+def five_seeds(root: Path, epochs_done: int = EPOCHS, epochs: int = EPOCHS, **run: object) -> None:
+    """`root` as training leaves it with `train.seeds: 5`: every seed of both models."""
+    write_params(root, epochs=epochs, seeds=5)
+    for model in PARAMS_MODELS:
+        for seed in FIVE_SEEDS:
+            write_run(root, model, epochs_done, epochs=epochs, seed=seed, **run)
+
+
+def seed_states(panel: ModelPanel) -> list[str]:
+    return str(panel.query_one(".seed-states", Static).render()).splitlines()
+
+
+async def test_five_seeds_grow_together_as_a_mean_over_a_band(tmp_path: Path) -> None:
+    write_params(tmp_path, epochs=5, seeds=5)
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
+        panel = app.query_one("#panel-model_a", ModelPanel)
+        bar = panel.query_one(ProgressBar)
+        loss_chart = panel.query_one(".loss-chart", CurvesPlot)
+        assert panel.border_title == "model_a  784→64→128→64→10  5 seeds"
+        assert panel.border_subtitle == "waiting: not started yet"
+        assert seed_states(panel) == [f"seed {seed}  waiting  epoch 0/5" for seed in FIVE_SEEDS]
+        for epoch in range(1, 4):
+            for seed in FIVE_SEEDS:
+                write_run(tmp_path, "model_a", epoch, epochs=5, state="running", pid=os.getpid(), seed=seed)
+            await wait_for(pilot, lambda e=epoch: bar.progress == e and all(
+                f"epoch {e}/5" in line for line in seed_states(panel)), what=f"every seed at epoch {epoch}")
+            assert panel.border_subtitle == "running"
+            assert [line.split()[:3] for line in seed_states(panel)] == [
+                ["seed", str(seed), "running"] for seed in FIVE_SEEDS]
+            (train, train_xs, train_mean), (test, _, test_mean) = loss_chart.series
+            assert (train, test, len(train_xs)) == ("train", "test", epoch)
+            assert len(loss_chart.bands) == 2
+            for (xs, low, high), mean in zip(loss_chart.bands, (train_mean, test_mean), strict=True):
+                assert xs == train_xs
+                assert all(lo <= m <= hi for lo, m, hi in zip(low, mean, high, strict=True))
+                assert any(lo < hi for lo, hi in zip(low, high, strict=True)), "the seeds differ"
+        metrics = str(panel.query_one(".run-metrics", Static).render()).splitlines()
+        assert metrics[0].startswith("mean of 5 seeds   latest     best  best: lowest–highest seed")
+        assert len(metrics) == 5 and all("–" in line for line in metrics[1:])
+        for seed in FIVE_SEEDS:
+            write_run(tmp_path, "model_a", 5, epochs=5, state="finished", pid=os.getpid(), seed=seed)
+        await wait_for(pilot, lambda: panel.border_subtitle == "finished", what="finished state")
+        assert bar.progress == 5
+
+
+async def test_a_failed_seed_fails_the_model_and_is_named(tmp_path: Path) -> None:
+    five_seeds(tmp_path)
+    for seed in FIVE_SEEDS:
+        write_run(tmp_path, "model_a", 3, state="failed", error="model_a seed 44: loss became nan at epoch 4",
+                  seed=seed)
+    write_run(tmp_path, "model_b", 2, state="failed", error="disk full", seed=45)
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
+        panel_a = app.query_one("#panel-model_a", ModelPanel)
+        panel_b = app.query_one("#panel-model_b", ModelPanel)
+        await wait_for(pilot, lambda: panel_a.border_subtitle.startswith("failed"), what="the failure")
+        # Every seed says the same: the model's line says it once.
+        assert panel_a.border_subtitle == "failed: model_a seed 44: loss became nan at epoch 4"
+        assert panel_a.has_class("-failed")
+        # One seed differs from the others: the model's line names it.
+        assert panel_b.border_subtitle == "failed: seed 45: disk full"
+        assert seed_states(panel_b)[3].startswith("seed 45  failed    epoch  2/12")
+        assert seed_states(panel_b)[3].endswith("disk full")
+        assert seed_states(panel_b)[0].startswith("seed 42  finished  epoch 12/12  best test ")
+        assert panel_b.query_one(ProgressBar).progress == 2, "the model is as far as its slowest seed"
+
+
 # --- snapshots ------------------------------------------------------------------------
 
 
@@ -119,6 +195,20 @@ def test_training_running(snap_compare: Callable, finished: Path) -> None:
     assert snap_compare(snapshot_app(finished), terminal_size=WIDE, run_before=settle)
 
 
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "200x60"])
+def test_training_five_seeds_finished(snap_compare: Callable, tmp_path: Path, size: tuple[int, int]) -> None:
+    five_seeds(tmp_path)
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=size, run_before=settle)
+
+
+def test_training_five_seeds_running(snap_compare: Callable, tmp_path: Path) -> None:
+    """model_a finished, model_b's five seeds halfway with their writer alive (this process)."""
+    five_seeds(tmp_path)
+    for seed in FIVE_SEEDS:
+        write_run(tmp_path, "model_b", 7, state="running", pid=os.getpid(), seed=seed)
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=WIDE, run_before=settle)
+
+
 def test_training_before_any_run(snap_compare: Callable) -> None:
     assert snap_compare(snapshot_app(FIXTURES / "empty"), terminal_size=NARROW, run_before=settle)
 
@@ -126,7 +216,7 @@ def test_training_before_any_run(snap_compare: Callable) -> None:
 def test_training_with_a_corrupt_file(snap_compare: Callable, finished: Path) -> None:
     async def corrupt(pilot: Pilot) -> None:
         await settle(pilot)
-        progress = finished / "metrics/train/model_a/progress.json"
+        progress = finished / "metrics/train/model_a/seed_42/progress.json"
         progress.write_text(progress.read_text()[:40])
         pilot.app.poll()
         await settle(pilot)

@@ -23,13 +23,14 @@ from mnist_dvc.analysis import evaluation
 from mnist_dvc.analysis.comparison import compare, run_summary
 from mnist_dvc.analysis.history import load_history
 from mnist_dvc.core.atomic import write_json, write_text
-from mnist_dvc.core.contracts import COMPARISON_FILE, confusion_file, eval_file
+from mnist_dvc.core.contracts import COMPARISON_FILE, confusion_file, eval_file, seed_dir
 from mnist_dvc.core.errors import ProjectError
 from stages import plots
 from tests.helpers import ROOT, TINY, run, tool_env
 from tools import offline_html
 
 MODELS = ("model_a", "model_b")
+SEED = 42  # the one seed of params.yaml (train.seed 42, train.seeds 1)
 SERIES = {  # contract: file under plots/metrics/ -> History column
     "train/loss.tsv": "train_loss",
     "train/accuracy.tsv": "train_accuracy",
@@ -85,7 +86,7 @@ def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODEL
     summaries, predictions = {}, {}
     for i, model in enumerate(models):
         history = synthetic_history(epochs, seed=i)
-        write_training_log(root / "metrics" / "train" / model, history)
+        write_training_log(seed_dir(model, SEED, root), history)
         predicted = y_test.copy()
         wrong = rng.random(n_test) < 0.2
         predicted[wrong] = (predicted[wrong] + 1 + i) % 10
@@ -93,7 +94,7 @@ def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODEL
         record = evaluation.evaluation_record(model, result, y_test, 1000 * (i + 1))
         write_json(eval_file(model, root), record)
         write_text(confusion_file(model, root), evaluation.predictions_csv(y_test, predicted))
-        summaries[model] = run_summary(load_history(root / "metrics" / "train" / model), record["params"])
+        summaries[model] = run_summary(load_history(seed_dir(model, SEED, root)), record["params"])
         predictions[model] = predicted
     write_json(root / COMPARISON_FILE, compare(summaries, y_test, predictions))
 
@@ -185,8 +186,8 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
      "metrics/comparison.json not found; run `dvc repro evaluate` first"),
     (lambda root: (root / "metrics/eval/model_a.json").write_text("{"),
      "metrics/eval/model_a.json: not valid JSON"),
-    (lambda root: (root / "metrics/train/model_b/plots/metrics/eval/loss.tsv").unlink(),
-     "metrics/train/model_b: no complete epoch logged; run `dvc repro train@model_b` first"),
+    (lambda root: (root / "metrics/train/model_b/seed_42/plots/metrics/eval/loss.tsv").unlink(),
+     "metrics/train/model_b/seed_42: no complete epoch logged; run `dvc repro train@model_b` first"),
     (lambda root: (root / "metrics/confusion/model_a.csv").write_text("actual,predicted\n1,2\n"),
      "metrics/confusion/model_a.csv: does not match data/prepared/y_test.npy (1 rows for 60"),
     (lambda root: (root / "metrics/confusion/model_a.csv").write_text("a,b\n1,2\n"),

@@ -1,4 +1,4 @@
-"""The training and evaluation stages run for real: tiny data, 2 epochs, the real DVC."""
+"""The training and evaluation stages run for real: tiny data, 2-4 epochs, 1-3 seeds, the real DVC."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from mnist_dvc.analysis.history import load_history
+from mnist_dvc.core.contracts import model_file, seed_dir, seeds_of
 from tests.helpers import TINY, run, set_params, tool_env
 
 pytestmark = pytest.mark.slow
@@ -22,6 +23,16 @@ MODELS = ("model_a", "model_b")
 # images): measured 0.666-0.762 for model_a and 0.766-0.830 for model_b over seeds 42, 0-3 on
 # both backends (seed 42: 0.678 / 0.775 TensorFlow, 0.705 / 0.807 JAX). Chance is 0.1.
 TINY_MIN_ACCURACY = 0.5
+SEED = 42  # params.yaml's train.seed: the one seed of a run with train.seeds = 1
+
+
+def log(repo: Path, model: str = "model_a", seed: int = SEED) -> Path:
+    return seed_dir(model, seed, repo)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file of a folder, by relative path: to tell whether a re-run rewrote them."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def read_json(path: Path) -> dict:
@@ -31,7 +42,7 @@ def read_json(path: Path) -> dict:
 def assert_learned(repo: Path, model: str) -> None:
     """The model learned: training loss fell from epoch 1 to 2, and the final model's test accuracy
     is at the level a working pipeline always reaches on TINY."""
-    history = load_history(repo / "metrics/train" / model)
+    history = load_history(log(repo, model))
     assert history.train_loss[1] < history.train_loss[0], history.train_loss
     accuracy = read_json(repo / "metrics/eval" / f"{model}.json")["test_accuracy"]
     assert accuracy >= TINY_MIN_ACCURACY, f"{model}: test accuracy {accuracy:.3f} after 2 epochs on TINY"
@@ -46,15 +57,17 @@ def tiny_repo(make_repo, mnist_mirror):
 def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dvc):
     dvc(tiny_repo, "repro", "evaluate")
     for model in MODELS:
-        assert (tiny_repo / "models" / f"{model}.keras").stat().st_size > 0
-        run_dir = tiny_repo / "metrics" / "train" / model
+        assert model_file(model, SEED, tiny_repo).stat().st_size > 0
+        assert [p.name for p in (tiny_repo / "models" / model).iterdir()] == [f"seed_{SEED}.keras"]
+        assert seeds_of(tiny_repo / "metrics" / "train" / model) == [SEED]
+        run_dir = log(tiny_repo, model)
         history = load_history(run_dir)
         assert history.epoch == [1, 2]
         assert history.train_time_s[0] > 0
         assert history.train_time_s[1] > history.train_time_s[0]
         assert read_json(run_dir / "metrics.json")["step"] == 2
         progress = read_json(run_dir / "progress.json")
-        assert progress["state"] == "finished"
+        assert (progress["state"], progress["seed"]) == ("finished", SEED)
         assert (progress["epoch"], progress["epochs"]) == (2, 2)
         assert progress["best"]["test_accuracy"] == max(history.test_accuracy)
         assert_learned(tiny_repo, model)
@@ -72,7 +85,8 @@ def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dv
     assert set(comparison["verdicts"]) == {"accuracy", "loss", "gap", "time"}
     assert comparison["mcnemar"]["models"] == list(MODELS)
     assert 0 <= comparison["mcnemar"]["p_value"] <= 1
-    assert not (tiny_repo / ".checkpoints" / "model_a").exists()
+    # Only the checkpoint after the last epoch stays: the finished run, for a re-run that lost it.
+    assert [p.name for p in (tiny_repo / ".checkpoints" / "model_a").glob("*/*")] == ["epoch-00002"]
 
     second = dvc(tiny_repo, "repro", "evaluate")
     assert "didn't change, skipping" in second.stdout
@@ -82,7 +96,8 @@ def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dv
     assert "comparison.json" in shown and "test_accuracy" in shown
 
 
-def test_param_change_reruns_only_that_model_and_run_cache_restores(tiny_repo, dvc):
+def test_param_change_reruns_only_that_model_and_run_cache_restores(make_repo, mnist_mirror, dvc):
+    tiny_repo = make_repo({**TINY, "train.seeds": 2})  # the run-cache restores every seed
     dvc(tiny_repo, "repro", "evaluate")
     run(["git", "add", "-A"], tiny_repo)
     run(["git", "commit", "-qm", "baseline"], tiny_repo)
@@ -99,6 +114,9 @@ def test_param_change_reruns_only_that_model_and_run_cache_restores(tiny_repo, d
     set_params(tiny_repo, {"models.model_b.hidden": [256, 512, 128]})
     back = dvc(tiny_repo, "repro", "evaluate").stdout
     assert "Stage 'train@model_b' is cached - skipping run" in back
+    assert seeds_of(tiny_repo / "metrics/train/model_b") == [SEED, SEED + 1]
+    saved = sorted(p.name for p in (tiny_repo / "models/model_b").iterdir())
+    assert saved == ["seed_42.keras", "seed_43.keras"]
 
 
 def test_added_model_gets_its_own_stage_without_code_change(make_repo, dvc):
@@ -119,9 +137,11 @@ def assert_same_log(got: Path, expected: Path, epochs: int) -> None:
     assert resumed.train_time_s == sorted(resumed.train_time_s)
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-def test_killed_run_resumes_to_the_same_log_as_an_uninterrupted_run(make_repo, mnist_mirror, dvc, backend):
-    overrides = {**TINY, "train.epochs": 4, "train.checkpoint_every": 2, "train.backend": backend}
+@pytest.mark.parametrize(("backend", "seeds"), [("tensorflow", 1), ("jax", 1), ("tensorflow", 3)])
+def test_killed_run_resumes_to_the_same_log_as_an_uninterrupted_run(make_repo, mnist_mirror, dvc, backend,
+                                                                    seeds):
+    overrides = {**TINY, "train.epochs": 4, "train.checkpoint_every": 2, "train.backend": backend,
+                 "train.seeds": seeds}
     straight = make_repo(overrides, name="straight")
     dvc(straight, "repro", "train@model_a")
 
@@ -130,14 +150,67 @@ def test_killed_run_resumes_to_the_same_log_as_an_uninterrupted_run(make_repo, m
     crash = dvc(killed, "repro", "--no-run-cache", "train@model_a", check=False,
                 MNIST_TRAIN_KILL_AFTER_EPOCH="3")
     assert crash.returncode != 0
-    assert len(load_history(killed / "metrics/train/model_a")) == 3
+    trained = list(range(SEED, SEED + seeds))
+    assert seeds_of(killed / "metrics/train/model_a") == trained
+    assert [len(load_history(log(killed, seed=seed))) for seed in trained] == [3] * seeds
     assert list((killed / ".checkpoints" / "model_a").glob("*/epoch-00002"))
 
     resumed = dvc(killed, "repro", "--no-run-cache", "train@model_a")
     assert "resuming from the checkpoint after epoch 2/4" in resumed.stdout
-    assert read_json(killed / "metrics/train/model_a/progress.json")["backend"] == backend
-    assert_same_log(killed / "metrics/train/model_a", straight / "metrics/train/model_a", 4)
-    assert not (killed / ".checkpoints" / "model_a").exists()
+    for seed in trained:
+        assert_same_log(log(killed, seed=seed), log(straight, seed=seed), 4)
+        progress = read_json(log(killed, seed=seed) / "progress.json")
+        assert (progress["state"], progress["backend"]) == ("finished", backend)
+        assert model_file("model_a", seed, killed).is_file()
+
+
+def test_seed_s_of_a_three_seed_run_is_the_single_seed_run_with_seed_s(make_repo, mnist_mirror, dvc):
+    """Same initial weights, same batch order: seed 43 of seeds 42-44 is the run with seed 43 alone."""
+    import keras  # the test process's own Keras, only to read the saved weights
+
+    together = make_repo({**TINY, "train.seeds": 3}, name="together")
+    dvc(together, "repro", "train@model_a")
+    alone = make_repo({**TINY, "train.seed": 43}, name="alone")
+    dvc(alone, "repro", "train@model_a")
+    assert seeds_of(together / "metrics/train/model_a") == [42, 43, 44]
+    assert seeds_of(alone / "metrics/train/model_a") == [43]
+    assert_same_log(log(together, seed=43), log(alone, seed=43), 2)
+    assert load_history(log(together, seed=42)).train_loss != load_history(log(together, seed=43)).train_loss
+    logged_params = yaml.safe_load((log(together, seed=43) / "params.yaml").read_text())
+    assert logged_params["seed"] == 43
+    final = [keras.saving.load_model(model_file("model_a", 43, repo)).get_weights()
+             for repo in (together, alone)]
+    for got, expected in zip(*final, strict=True):
+        assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_run_killed_after_its_last_epoch_finishes_at_once(make_repo, mnist_mirror, dvc):
+    """The window between the last epoch and DVC recording the stage loses no training: the
+    checkpoint after the last epoch is the finished run, and the re-run only writes its outputs."""
+    overrides = {**TINY, "train.epochs": 3, "train.checkpoint_every": 100, "train.seeds": 2}
+    straight = make_repo(overrides, name="straight")
+    dvc(straight, "repro", "train@model_a")
+    for kill_at in ("3", "end"):  # right after the last epoch's log, after the outputs are written
+        repo = make_repo(overrides, name=f"killed-{kill_at}")
+        crash = dvc(repo, "repro", "--no-run-cache", "train@model_a", check=False,
+                    MNIST_TRAIN_KILL_AFTER_EPOCH=kill_at)
+        assert crash.returncode != 0, kill_at
+        logged = snapshot(repo / "metrics/train/model_a")
+        assert [p.name for p in (repo / ".checkpoints" / "model_a").glob("*/*")] == ["epoch-00003"]
+
+        again = dvc(repo, "repro", "--no-run-cache", "train@model_a")
+        assert "holds the finished run; writing its outputs without training" in again.stdout, kill_at
+        assert "resuming" not in again.stdout
+        after = snapshot(repo / "metrics/train/model_a")
+        # Not one epoch trained again: every log file is byte for byte the killed run's (its
+        # timings included); only the progress files are rewritten, saying `finished`.
+        assert {k: v for k, v in after.items() if not k.endswith("progress.json")} == {
+            k: v for k, v in logged.items() if not k.endswith("progress.json")}
+        for seed in (SEED, SEED + 1):
+            assert_same_log(log(repo, seed=seed), log(straight, seed=seed), 3)
+            assert read_json(log(repo, seed=seed) / "progress.json")["state"] == "finished"
+            assert model_file("model_a", seed, repo).stat().st_size > 0
+        assert "Data and pipelines are up to date" in dvc(repo, "status", "train@model_a").stdout
 
 
 def test_sigterm_checkpoints_then_resumes_to_the_same_log(make_repo, mnist_mirror, dvc):
@@ -146,7 +219,7 @@ def test_sigterm_checkpoints_then_resumes_to_the_same_log(make_repo, mnist_mirro
     dvc(straight, "repro", "train@model_a")
     repo = make_repo(overrides, name="stopped")
     dvc(repo, "repro", "prepare")
-    progress_file = repo / "metrics/train/model_a/progress.json"
+    progress_file = log(repo) / "progress.json"
     proc = subprocess.Popen([sys.executable, "-m", "stages.train", "model_a"], cwd=repo, env=tool_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
@@ -165,7 +238,7 @@ def test_sigterm_checkpoints_then_resumes_to_the_same_log(make_repo, mnist_mirro
 
     finish = run([sys.executable, "-m", "stages.train", "model_a"], repo)
     assert f"resuming from the checkpoint after epoch {stopped_at}/60" in finish.stdout
-    assert_same_log(repo / "metrics/train/model_a", straight / "metrics/train/model_a", 60)
+    assert_same_log(log(repo), log(straight), 60)
 
 
 def test_changed_param_does_not_resume_a_stale_checkpoint(make_repo, mnist_mirror, dvc):
@@ -176,7 +249,7 @@ def test_changed_param_does_not_resume_a_stale_checkpoint(make_repo, mnist_mirro
     set_params(repo, {"train.learning_rate": 0.002})
     again = dvc(repo, "repro", "train@model_a")
     assert "resuming" not in again.stdout
-    assert load_history(repo / "metrics/train/model_a").epoch == [1, 2, 3]
+    assert load_history(log(repo)).epoch == [1, 2, 3]
 
 
 def test_checkpoint_every_changes_neither_the_stage_nor_the_checkpoint(make_repo, mnist_mirror, dvc):
@@ -201,7 +274,7 @@ def test_missing_prepared_data_is_one_line_error_and_failed_progress(make_repo):
     assert proc.returncode == 2
     assert proc.stdout.strip().splitlines() == [
         "error: data/prepared/x_train.npy not found; run `dvc repro prepare` first"]
-    progress = read_json(repo / "metrics/train/model_a/progress.json")
+    progress = read_json(log(repo) / "progress.json")
     assert progress["state"] == "failed"
     assert "dvc repro prepare" in progress["error"]
     assert "tensorflow" not in proc.stdout.lower()
@@ -211,14 +284,17 @@ def test_missing_prepared_data_is_one_line_error_and_failed_progress(make_repo):
     ({"train.epochs": 0}, "train.epochs = 0"),
     ({"train.batch_size": -1}, "train.batch_size = -1"),
     ({"models.model_a.hidden": [64, 0]}, "models.model_a.hidden[1] = 0"),
+    ({"train.seeds": 0}, "train.seeds = 0"),
+    ({"train.seeds": [3, 3]}, "train.seeds = [3, 3] is invalid; seeds must be distinct (3 repeated)"),
 ])
 def test_bad_params_fail_in_one_line_before_training(make_repo, overrides, needle):
     repo = make_repo(overrides)
+    (log(repo) / "plots").mkdir(parents=True)  # a previous run's folder: left as it was
     proc = run([sys.executable, "-m", "stages.train", "model_a"], repo, check=False)
     assert proc.returncode == 2
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], proc.stdout
-    assert read_json(repo / "metrics/train/model_a/progress.json")["state"] == "failed"
+    assert [p.name for p in log(repo).iterdir()] == ["plots"]
 
 
 def test_unknown_model_names_the_known_ones(make_repo):
@@ -233,8 +309,9 @@ def test_nan_loss_fails_with_a_hint(make_repo, mnist_mirror, dvc):
     dvc(repo, "repro", "prepare")
     proc = run([sys.executable, "-m", "stages.train", "model_a"], repo, check=False)
     assert proc.returncode == 2
-    assert "lower train.learning_rate" in proc.stdout.strip().splitlines()[-1]
-    assert read_json(repo / "metrics/train/model_a/progress.json")["state"] == "failed"
+    last = proc.stdout.strip().splitlines()[-1]
+    assert "error: model_a seed 42: loss became" in last and "lower train.learning_rate" in last
+    assert read_json(log(repo) / "progress.json")["state"] == "failed"
 
 
 
@@ -242,8 +319,8 @@ def test_jax_backend_produces_the_same_kind_of_outputs(make_repo, mnist_mirror, 
     repo = make_repo({**TINY, "train.backend": "jax"})
     dvc(repo, "repro", "evaluate")
     for model in MODELS:
-        progress = read_json(repo / "metrics/train" / model / "progress.json")
+        progress = read_json(log(repo, model) / "progress.json")
         assert (progress["state"], progress["backend"]) == ("finished", "jax")
-        assert load_history(repo / "metrics/train" / model).epoch == [1, 2]
+        assert load_history(log(repo, model)).epoch == [1, 2]
         assert_learned(repo, model)
     assert set(read_json(repo / "metrics/comparison.json")["models"]) == set(MODELS)

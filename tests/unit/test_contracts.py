@@ -16,8 +16,9 @@ ROW = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \|", re.MULTILINE)
 
 
 def concrete(pattern: str) -> Path:
-    """One real path of a documented pattern: `metrics/eval/<model>.json` -> metrics/eval/model_a.json."""
-    path = pattern.replace("<model>", "model_a").replace("*", "x")
+    """One real path of a documented pattern: `metrics/eval/<model>.json` -> metrics/eval/model_a.json,
+    `models/<model>/seed_<s>.keras` -> models/model_a/seed_42.keras."""
+    path = pattern.replace("<model>", "model_a").replace("<s>", "42").replace("*", "x")
     return Path(re.sub(r"\{([^,}]+)[^}]*\}", r"\1", path))
 
 
@@ -63,4 +64,18 @@ def test_keys_and_columns_are_documented(names: list[str]) -> None:
 
 def test_the_writer_of_an_unknown_file_is_none() -> None:
     assert contracts.writer("README.md") == ""
-    assert contracts.writer("metrics/train/model_b/progress.json") == "train@model_b"
+    assert contracts.writer("metrics/train/model_b/seed_3/progress.json") == "train@model_b"
+    assert contracts.writer("models/model_b/seed_3.keras") == "train@model_b"
+
+
+def test_seed_paths_and_the_seeds_found_on_disk(tmp_path: Path) -> None:
+    assert contracts.seed_dir("model_a", 7, tmp_path) == tmp_path / "metrics/train/model_a/seed_7"
+    assert contracts.progress_file("model_a", 7) == Path("metrics/train/model_a/seed_7/progress.json")
+    assert contracts.model_file("model_a", 7) == Path("models/model_a/seed_7.keras")
+    run = contracts.run_dir("model_a", tmp_path)
+    assert contracts.seeds_of(run) == []  # no folder yet
+    for name in ("seed_44", "seed_0", "seed_42", "seed_007", "seed_x", "seeds_1", "plots"):
+        (run / name).mkdir(parents=True)
+    (run / "seed_5").write_text("a file, not a seed folder")
+    assert contracts.seeds_of(run) == [0, 42, 44]
+    assert [contracts.seed_dir("model_a", s, tmp_path).is_dir() for s in (0, 42, 44)] == [True] * 3

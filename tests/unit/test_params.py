@@ -56,6 +56,16 @@ def test_the_project_params_are_valid() -> None:
         ("models.model_a.hidden", "64,128", "models.model_a.hidden", "non-empty list"),
         ("data.normalize", "minmax", "data.normalize", "allowed: scale, standardize"),
         ("data.train_limit", -5, "data.train_limit", "integer >= 0"),
+        ("train.seeds", 0, "train.seeds", "a count >= 1"),
+        ("train.seeds", -3, "train.seeds", "a count >= 1"),
+        ("train.seeds", True, "train.seeds", "a count >= 1"),
+        ("train.seeds", 2.0, "train.seeds", "a count >= 1"),
+        ("train.seeds", "3", "train.seeds", "a count >= 1"),
+        ("train.seeds", [], "train.seeds", "non-empty list of distinct integers >= 0"),
+        ("train.seeds", [4, 7, 4], "train.seeds", "seeds must be distinct (4 repeated)"),
+        ("train.seeds", [4, -1], "train.seeds[1]", "seeds are integers >= 0"),
+        ("train.seeds", [4, 1.5], "train.seeds[1]", "seeds are integers >= 0"),
+        ("train.seeds", [4, False], "train.seeds[1]", "seeds are integers >= 0"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_key_value_and_what_is_allowed(
@@ -68,6 +78,24 @@ def test_a_bad_value_is_one_line_naming_key_value_and_what_is_allowed(
     assert "\n" not in message
     assert f"{key} = {bad!r} is invalid" in message
     assert allowed in message
+
+
+@pytest.mark.parametrize(
+    ("seed", "seeds", "expected"),
+    [
+        (42, 1, (42,)),
+        (42, 3, (42, 43, 44)),
+        (0, 2, (0, 1)),
+        (42, [7, 0, 42], (7, 0, 42)),  # a list is used as it is, in its order; `seed` is then unused
+        (42, [5], (5,)),
+    ],
+)
+def test_train_seeds_is_a_count_from_seed_or_the_list_itself(
+    tmp_path: Path, seed: int, seeds: int | list[int], expected: tuple[int, ...]
+) -> None:
+    raw = with_value("train.seed", seed)
+    raw["train"]["seeds"] = seeds
+    assert load_params(write(tmp_path, raw)).train.seed_list == expected
 
 
 @pytest.mark.parametrize(

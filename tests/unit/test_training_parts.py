@@ -12,6 +12,7 @@ from mnist_dvc.core.params import load_params
 from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key
 from mnist_dvc.training.model import build_model, parameter_count
 from mnist_dvc.training.progress import Progress
+from mnist_dvc.training.seeds import SeedState
 from mnist_dvc.training.trainer import epoch_permutation
 from tests.helpers import ROOT
 
@@ -46,10 +47,10 @@ def test_epoch_permutation_depends_on_seed_and_epoch_only():
 
 
 def test_progress_tracks_best_and_estimates_time_left(tmp_path):
-    progress = Progress(tmp_path / "progress.json", "model_a", epochs=10, backend="tensorflow")
+    progress = Progress(tmp_path / "progress.json", "model_a", seed=43, epochs=10, backend="tensorflow")
     progress.write("running")
     doc = json.loads((tmp_path / "progress.json").read_text())
-    assert (doc["state"], doc["epoch"], doc["eta_s"]) == ("running", 0, None)
+    assert (doc["state"], doc["epoch"], doc["eta_s"], doc["seed"]) == ("running", 0, None, 43)
     assert doc["last"] == doc["best"] == {}
     progress.record_epoch(1, 5.0, 5.0, {"train_loss": 0.5, "train_accuracy": 0.8,
                                         "test_loss": 0.4, "test_accuracy": 0.85})
@@ -91,25 +92,32 @@ def test_checkpoint_key_changes_with_params_data_and_code(params, tmp_path):
     assert key() != base
 
 
-def test_checkpoints_save_latest_load_and_clear(tmp_path):
+def test_checkpoints_hold_every_seed_and_only_the_latest(tmp_path):
     log = tmp_path / "log"
-    (log / "plots").mkdir(parents=True)
-    (log / "metrics.json").write_text("{}")
+    (log / "seed_1" / "plots").mkdir(parents=True)
+    (log / "seed_1" / "metrics.json").write_text("{}")
     ckpts = Checkpoints("model_a", "k1", root=tmp_path / "ckpt")
     assert ckpts.latest() is None
-    weights, optimizer = [np.ones((2, 2), np.float32)], [np.array(7), np.zeros(3)]
-    ckpts.save(2, weights, optimizer, {"train_time_s": 1.5}, log)
-    final = ckpts.save(4, [w * 2 for w in weights], optimizer, {"train_time_s": 3.0}, log)
+
+    def states(scale: float) -> dict[int, SeedState]:
+        return {seed: SeedState([np.full((2, 2), seed * scale, np.float32), np.ones(3, np.float32)],
+                                [np.array(7 + seed), np.zeros(3)]) for seed in (1, 0)}
+
+    ckpts.save(2, states(1.0), {"train_time_s": 1.5}, log)
+    final = ckpts.save(4, states(2.0), {"train_time_s": 3.0}, log)
     assert ckpts.latest() == final and final.name == "epoch-00004"
     assert [p.name for p in ckpts.dir.iterdir()] == ["epoch-00004"]  # older ones dropped
     (ckpts.dir / ".tmp-half-written").mkdir()  # a save killed midway is never picked
-    state, w, o, saved_log = Checkpoints.load(ckpts.latest())
+    state, seeds, saved_log = Checkpoints.load(ckpts.latest())
     assert state["epoch"] == 4 and state["train_time_s"] == 3.0
-    assert np.array_equal(w[0], weights[0] * 2) and int(o[0]) == 7
-    assert (saved_log / "metrics.json").read_text() == "{}"
+    assert sorted(seeds) == [0, 1]
+    for seed, expected in states(2.0).items():
+        assert len(seeds[seed].weights) == 2 and len(seeds[seed].optimizer) == 2
+        for got, want in zip(seeds[seed].weights + seeds[seed].optimizer,
+                             expected.weights + expected.optimizer, strict=True):
+            assert np.array_equal(got, want)
+    assert (saved_log / "seed_1" / "metrics.json").read_text() == "{}"
 
     other = Checkpoints("model_a", "k2", root=tmp_path / "ckpt")
     other.discard_stale()
     assert not ckpts.dir.exists()
-    other.clear()
-    assert not (tmp_path / "ckpt" / "model_a").exists()

@@ -1,4 +1,5 @@
-"""A terminal line chart of metrics against epoch (textual-plotext)."""
+"""A terminal line chart of metrics against epoch (textual-plotext), each line optionally
+over a shaded band (the lowest to the highest of several seeds)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from collections.abc import Sequence
 from textual_plotext import PlotextPlot
 
 Series = tuple[str, tuple[int, ...], tuple[float, ...]]
+Band = tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]]
 COLORS = ("cyan", "orange", "magenta", "green", "red", "blue")
+# A dark shade of each line's color (xterm-256 numbers) for its band, so the line stays readable.
+BAND_COLORS = (30, 130, 90, 28, 88, 25)
 
 
 class CurvesPlot(PlotextPlot):
@@ -20,15 +24,20 @@ class CurvesPlot(PlotextPlot):
         self.chart_title = title
         self.percent = percent
         self.series: tuple[Series, ...] = ()
+        self.bands: tuple[Band, ...] = ()
         self._draw()
 
-    def show(self, series: Sequence[tuple[str, Sequence[int], Sequence[float]]]) -> None:
-        """Replace the plotted series: (label, epochs, values) each."""
+    def show(self, series: Sequence[tuple[str, Sequence[int], Sequence[float]]],
+             bands: Sequence[tuple[Sequence[int], Sequence[float], Sequence[float]]] = ()) -> None:
+        """Replace the plotted series: (label, epochs, values) each; `bands` (epochs, low, high),
+        if given, one per series in the same order, are shaded under their lines."""
         scale = 100.0 if self.percent else 1.0
         new = tuple((label, tuple(xs), tuple(y * scale for y in ys)) for label, xs, ys in series)
-        if new == self.series:
+        new_bands = tuple((tuple(xs), tuple(y * scale for y in low), tuple(y * scale for y in high))
+                          for xs, low, high in bands)
+        if (new, new_bands) == (self.series, self.bands):
             return
-        self.series = new
+        self.series, self.bands = new, new_bands
         self._draw()
         self.refresh()
 
@@ -38,6 +47,9 @@ class CurvesPlot(PlotextPlot):
         drawn = [item for item in self.series if item[1]]
         plt.title(self.chart_title if drawn else f"{self.chart_title}: no epochs yet")
         plt.xlabel("epoch")
+        for (xs, low, high), color in zip(self.bands, BAND_COLORS, strict=False):
+            if xs:  # the band's outline, filled between its upper and lower edge in every column
+                plt.plot(xs + xs[::-1], high + low[::-1], color=color, marker="braille", fillx="internal")
         for (label, xs, ys), color in zip(drawn, COLORS, strict=False):
             plt.plot(xs, ys, label=label, color=color, marker="braille")
         if drawn:

@@ -1,4 +1,5 @@
-"""One model's training run: state, progress bar, latest/best metrics, live curves."""
+"""One model's training run: state, progress bar, latest/best metrics, each seed's state,
+live curves (with several seeds: their mean, over a band from the lowest to the highest seed)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import ProgressBar, Static
 
+from mnist_dvc.analysis.history import seed_band
 from tui.data import ModelRun
-from tui.report import metric_rows, progress_line, run_title, status_text
+from tui.report import metric_rows, metrics_heading, progress_line, run_title, seed_lines, status_text
 from tui.widgets.curves import CurvesPlot
 
 STATUS_CLASSES = ("-waiting", "-running", "-finished", "-failed", "-interrupted")
@@ -29,6 +31,7 @@ class ModelPanel(Vertical):
         yield Static(classes="run-line")
         yield ProgressBar(show_eta=False, classes="epochs")
         yield Static(classes="run-metrics")
+        yield Static(classes="seed-states")
         with Horizontal(classes="charts"):
             yield CurvesPlot("loss", classes="loss-chart")
             yield CurvesPlot("accuracy %", percent=True, classes="accuracy-chart")
@@ -48,22 +51,41 @@ class ModelPanel(Vertical):
         self.query_one(".run-line", Static).update(line)
         self.query_one(ProgressBar).update(total=run.epochs_total, progress=run.epochs_done)
         self.query_one(".run-metrics", Static).update(self._metrics_text(run))
+        states = self.query_one(".seed-states", Static)
+        states.display = len(run.seeds) > 1
+        states.update(self._seeds_text(run))
         history = run.history
-        self.query_one(".loss-chart", CurvesPlot).show(
-            [("train", history.epoch, history.train_loss), ("test", history.epoch, history.test_loss)]
-        )
-        self.query_one(".accuracy-chart", CurvesPlot).show(
-            [("train", history.epoch, history.train_accuracy), ("test", history.epoch, history.test_accuracy)]
-        )
+        logged = [seed.history for seed in run.seeds if len(seed.history)]
+        several = len(logged) > 1
+        for chart, kind in ((".loss-chart", "loss"), (".accuracy-chart", "accuracy")):
+            columns = (f"train_{kind}", f"test_{kind}")
+            bands = [seed_band(logged, column) for column in columns] if several else []
+            self.query_one(chart, CurvesPlot).show(
+                [(column.split("_")[0], history.epoch, getattr(history, column)) for column in columns],
+                [(band.epoch, band.low, band.high) for band in bands],
+            )
 
     @staticmethod
     def _metrics_text(run: ModelRun) -> Text:
         """Aligned latest/best columns (plain Text: it reads back as the same string)."""
         out = Text()
-        out.append(f"{'':<15} {'latest':>8} {'best':>8}", style="bold")
+        out.append(metrics_heading(run), style="bold")
         for row in metric_rows(run):
             out.append(f"\n{row.label:<15} {row.latest:>8} ")
             out.append(f"{row.best:>8}", style="bold")
             if row.note:
                 out.append(f"  {row.note}")
+        return out
+
+    @staticmethod
+    def _seeds_text(run: ModelRun) -> Text:
+        """One line per seed, its state word styled like the panel's."""
+        out = Text()
+        lines = seed_lines(run)  # none for one seed
+        for i, (seed, line) in enumerate(zip(run.seeds[: len(lines)], lines, strict=True)):
+            out.append("\n" if i else "")
+            out.append(f"{line.seed}  ")
+            out.append(line.status, style=STATUS_STYLES.get(seed.status, ""))
+            rest = "  ".join(part for part in (line.epochs, line.best, line.reason) if part)
+            out.append(f"  {rest}")
         return out
