@@ -43,7 +43,7 @@ from mnist_dvc.core.contracts import (
     confusion_file,
     eval_file,
     progress_file,
-    run_dir,
+    seed_dir,
     series_file,
 )
 from mnist_dvc.core.params import load_params
@@ -88,7 +88,7 @@ def test_the_log_is_what_dvclive_writes(tmp_path: Path, model: str) -> None:
     """The same rows logged with DVCLive the way Trainer logs them give the same files."""
     from dvclive import Live
 
-    history = load_history(run_dir(model, FINISHED))
+    history = load_history(seed_dir(model, runs.BASE_SEED, FINISHED))
     assert history.epoch == list(range(1, PARAMS.train.epochs + 1))
     live = Live(str(tmp_path / model), resume=False, dvcyaml=False, save_dvc_exp=False)
     for i, epoch in enumerate(history.epoch):
@@ -98,7 +98,7 @@ def test_the_log_is_what_dvclive_writes(tmp_path: Path, model: str) -> None:
         live.make_summary()
     live.end()
     by_dvclive = {p.relative_to(tmp_path / model) for p in (tmp_path / model).rglob("*") if p.is_file()}
-    fixture = run_dir(model, FINISHED)
+    fixture = seed_dir(model, runs.BASE_SEED, FINISHED)
     assert by_dvclive == {series_file(Path(), column) for column in SERIES} | {Path("metrics.json")}
     in_fixture = {p.relative_to(fixture) for p in fixture.rglob("*") if p.is_file()}
     assert in_fixture == by_dvclive | {Path(PROGRESS_NAME)}
@@ -120,14 +120,14 @@ def test_progress_is_what_the_progress_writer_writes(
     root = FINISHED if state == "finished" else tmp_path
     if root == tmp_path:
         runs.write_run(tmp_path, model, epochs_done, state=state, error=error)
-    doc = read_json(progress_file(model, root))
+    doc = read_json(progress_file(model, runs.BASE_SEED, root))
     assert set(doc) == set(PROGRESS_KEYS) | ({"error"} if error else set())
     assert doc["state"] in PROGRESS_STATES
     assert set(doc["last"]) == (set(PROGRESS_METRICS) if epochs_done else set())
 
-    history = load_history(run_dir(model, root))
+    history = load_history(seed_dir(model, runs.BASE_SEED, root))
     assert len(history) == epochs_done
-    real = Progress(tmp_path / "real.json", model, PARAMS.train.epochs, runs.BACKEND)
+    real = Progress(tmp_path / "real.json", model, runs.BASE_SEED, PARAMS.train.epochs, runs.BACKEND)
     for i, epoch in enumerate(history.epoch):
         metrics = {key: getattr(history, key)[i] for key in PROGRESS_METRICS}
         real.record_epoch(epoch, history.epoch_s[i], history.train_time_s[i], metrics)
@@ -154,15 +154,15 @@ def test_evaluation_is_what_evaluate_writes(model: str) -> None:
     expected = evaluation.evaluation_record(model, result, y, parameter_count(PARAMS.models[model]))
     assert record == round_trip(expected)
     # The final model on the same test set: the log's last epoch says the same.
-    history = load_history(run_dir(model, FINISHED))
+    history = load_history(seed_dir(model, runs.BASE_SEED, FINISHED))
     assert record["test_accuracy"] == history.test_accuracy[-1]
     assert record["test_loss"] == history.test_loss[-1]
 
 
 def test_comparison_is_what_the_comparison_writes() -> None:
     comparison = read_json(FINISHED / COMPARISON_FILE)
-    summaries = {m: run_summary(load_history(run_dir(m, FINISHED)), parameter_count(PARAMS.models[m]))
-                 for m in MODELS}
+    logs = {m: load_history(seed_dir(m, runs.BASE_SEED, FINISHED)) for m in MODELS}
+    summaries = {m: run_summary(logs[m], parameter_count(PARAMS.models[m])) for m in MODELS}
     y = predictions(MODELS[0])[0]
     assert all(np.array_equal(predictions(m)[0], y) for m in MODELS), "one test set for every model"
     assert comparison == round_trip(compare(summaries, y, {m: predictions(m)[1] for m in MODELS}))
