@@ -1,4 +1,4 @@
-"""Read a training run's per-epoch log (the DVCLive folder `metrics/train/<model>/`).
+"""Read a training run's per-epoch log (one seed's DVCLive folder `metrics/train/<model>/seed_<s>/`).
 
 One reader for every consumer (evaluation, plots, dashboard), so the on-disk
 layout is known in one place. DVCLive appends one row per epoch to each TSV
@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_dvc.core.contracts import SERIES, run_dir, series_file
+from mnist_dvc.core.contracts import SERIES, run_dir, seed_dir, seeds_of, series_file
 from mnist_dvc.core.errors import BadInput
 
 COLUMNS = ("epoch", *SERIES)
@@ -78,9 +78,19 @@ def load_history(run_dir: Path | str) -> History:
     return History(epoch=epochs, **{c: [series[c][e] for e in epochs] for c in SERIES})
 
 
-def load_trained_history(model: str, root: Path = Path()) -> History:
-    """A finished model's log, for the stages that analyse it: no complete epoch is an error."""
-    history = load_history(run_dir(model, root))
+def trained_seeds(model: str, root: Path = Path()) -> list[int]:
+    """The seeds a model was trained with, found on disk; none is an error for the analysing stages."""
+    seeds = seeds_of(run_dir(model, root))
+    if not seeds:
+        raise BadInput(run_dir(model), "has no seed_<s> folder (no finished training)",
+                       f"run `dvc repro train@{model}` first")
+    return seeds
+
+
+def load_trained_history(model: str, seed: int, root: Path = Path()) -> History:
+    """A finished run's log, for the stages that analyse it: no complete epoch is an error."""
+    history = load_history(seed_dir(model, seed, root))
     if not len(history):
-        raise BadInput(run_dir(model), "no complete epoch logged", f"run `dvc repro train@{model}` first")
+        raise BadInput(seed_dir(model, seed), "no complete epoch logged",
+                       f"run `dvc repro train@{model}` first")
     return history

@@ -9,6 +9,7 @@ Paths are relative to the project root (where dvc.yaml is).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 # --- data: `download`, `prepare` ------------------------------------------------------------
@@ -26,7 +27,8 @@ RAW_FILES = {
 }
 
 PREPARED_DIR = Path("data/prepared")
-DATA_METRICS = Path("metrics/data.json")
+# A report, not a DVC metric: counts, class balance, pixel mean/std per split.
+DATA_REPORT = Path("reports/data.json")
 
 
 def prepared_file(array: str, split: str, root: Path = PREPARED_DIR) -> Path:
@@ -35,9 +37,16 @@ def prepared_file(array: str, split: str, root: Path = PREPARED_DIR) -> Path:
 
 
 # --- training: `train@<model>` ----------------------------------------------------------------
+#
+# One stage run trains every seed of a model (params.yaml `train.seeds`). Its two outputs are
+# the model's folders: metrics/train/<model>/ (one DVCLive folder per seed) and models/<model>/
+# (one saved model per seed). Readers find the seeds on disk (`seeds_of`), so a folder from
+# another revision can be read without that revision's params.yaml.
 
 TRAIN_DIR = Path("metrics/train")
 MODELS_DIR = Path("models")
+SEED_PREFIX = "seed_"
+SEED_NAME = re.compile(rf"^{SEED_PREFIX}(0|[1-9][0-9]*)$")
 PROGRESS_NAME = "progress.json"
 PROGRESS_STATES = ("running", "finished", "failed", "interrupted")
 # Keys of progress.json; `error` is present only when failed or interrupted.
@@ -45,7 +54,7 @@ PROGRESS_KEYS = ("model", "state", "epoch", "epochs", "elapsed_s", "eta_s", "epo
                  "pid", "backend", "last", "best")
 PROGRESS_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
-# The training log: history column -> DVCLive TSV under <run dir>/plots/metrics/;
+# The training log: history column -> DVCLive TSV under <seed dir>/plots/metrics/;
 # the TSV's value column is named like the file's stem.
 SERIES = {
     "train_loss": "train/loss.tsv",
@@ -60,31 +69,71 @@ SERIES_METRICS = {column: path.removesuffix(".tsv") for column, path in SERIES.i
 
 
 def run_dir(model: str, root: Path = Path()) -> Path:
-    """The DVCLive folder of one model's training run."""
+    """One model's training folder (a stage output): a DVCLive folder per seed inside."""
     return Path(root) / TRAIN_DIR / model
+
+
+def seed_dir(model: str, seed: int, root: Path = Path()) -> Path:
+    """The DVCLive folder of one seed's run, with its progress.json."""
+    return run_dir(model, root) / f"{SEED_PREFIX}{seed}"
 
 
 def progress_file(model: str, root: Path = Path()) -> Path:
     return run_dir(model, root) / PROGRESS_NAME
 
 
+def seeds_of(run: Path) -> list[int]:
+    """The seeds whose folders are in a model's training folder, sorted (none: [])."""
+    try:
+        names = [entry.name for entry in Path(run).iterdir() if entry.is_dir()]
+    except OSError:
+        return []
+    return sorted(int(match[1]) for name in names if (match := SEED_NAME.match(name)))
+
+
 def series_file(run: Path, column: str) -> Path:
+    """A column's TSV in one seed's DVCLive folder."""
     return Path(run) / "plots" / "metrics" / SERIES[column]
 
 
-def model_file(model: str, root: Path = Path()) -> Path:
-    return Path(root) / MODELS_DIR / f"{model}.keras"
+def model_dir(model: str, root: Path = Path()) -> Path:
+    """One model's saved networks (a stage output): one file per seed."""
+    return Path(root) / MODELS_DIR / model
+
+
+def model_file(model: str, seed: int, root: Path = Path()) -> Path:
+    return model_dir(model, root) / f"{SEED_PREFIX}{seed}.keras"
 
 
 # --- evaluation: `evaluate` -------------------------------------------------------------------
+#
+# DVC metrics hold only the headline numbers a user compares across runs (`dvc exp show`,
+# `dvc metrics diff`); everything else is a report: committed (`cache: false` outs) but not
+# a metric, so DVC's tables stay narrow.
 
-EVAL_DIR = Path("metrics/eval")
-CONFUSION_DIR = Path("metrics/confusion")
+# The headline: {<model>: {key: value}}, one file for all models so `dvc exp show` names the
+# columns `model_a.acc` (keys that collide across metric files get the file's path prefixed).
+SUMMARY_FILE = Path("metrics/summary.json")
+# Headline key -> the comparison criterion whose mean over seeds it is (`params`: the count).
+HEADLINE = {"acc": "final_test_accuracy", "best_acc": "best_test_accuracy", "loss": "min_test_loss",
+            "gap": "generalization_gap", "time_s": "train_time_s", "params": "params"}
+
+REPORTS_DIR = Path("reports")
+EVAL_DIR = REPORTS_DIR / "eval"
+PREDICTIONS_DIR = REPORTS_DIR / "predictions"
 CONFUSION_COLUMNS = ("actual", "predicted")
-COMPARISON_FILE = Path("metrics/comparison.json")
-# Keys of each model's entry under `models` in comparison.json.
+COMPARISON_FILE = REPORTS_DIR / "comparison.json"
+# Keys of one seed's test figures in reports/eval/<model>.json (under `seeds` -> "<seed>").
+EVAL_KEYS = ("test_accuracy", "test_loss", "test_error", "per_class", "confusion_matrix")
+# Keys of each run summary (per model, per seed) in comparison.json.
 SUMMARY_KEYS = ("best_train_accuracy", "best_test_accuracy", "best_test_epoch", "final_test_accuracy",
                 "min_train_loss", "min_test_loss", "generalization_gap", "train_time_s", "params", "epochs")
+# The criteria compared across seeds: mean, sd and 95% CI per model, and the models' difference.
+SEED_CRITERIA = ("best_test_accuracy", "final_test_accuracy", "min_test_loss", "generalization_gap",
+                 "train_time_s")
+STATS_KEYS = ("n", "mean", "sd", "ci")
+DIFFERENCE_KEYS = ("difference", "ci", "p_value")
+SEED_TESTS = ("paired t-test", "Welch's t-test")
 VERDICTS = ("accuracy", "loss", "gap", "time")
 
 
@@ -92,15 +141,18 @@ def eval_file(model: str, root: Path = Path()) -> Path:
     return Path(root) / EVAL_DIR / f"{model}.json"
 
 
-def confusion_file(model: str, root: Path = Path()) -> Path:
-    return Path(root) / CONFUSION_DIR / f"{model}.csv"
+def predictions_file(model: str, seed: int, root: Path = Path()) -> Path:
+    """One seed's test predictions, one row per test image in test-set order."""
+    return Path(root) / PREDICTIONS_DIR / model / f"{SEED_PREFIX}{seed}.csv"
 
 
 # --- plots: `plots` ---------------------------------------------------------------------------
 
 FIGURES_DIR = Path("plots/figures")
 ERROR_DIR = Path("metrics/error")
-ERROR_COLUMNS = ("step", "train_time_s", "train_error", "test_error")
+# Per epoch, over a model's seeds: the mean of each error, and its min and max.
+ERROR_COLUMNS = ("step", "train_time_s", "train_error", "test_error",
+                 "train_error_min", "train_error_max", "test_error_min", "test_error_max")
 
 
 def error_file(model: str, root: Path = Path()) -> Path:
@@ -109,7 +161,10 @@ def error_file(model: str, root: Path = Path()) -> Path:
 
 # --- backprop: `backprop` ---------------------------------------------------------------------
 
+# The headline (`f`, `grads`) is a DVC metric; the full record (values, checks) is a report.
 BACKPROP_FILE = Path("metrics/backprop.json")
+BACKPROP_HEADLINE = ("f", "grads")
+BACKPROP_REPORT = REPORTS_DIR / "backprop.json"
 BACKPROP_CHECKS = ("tensorflow", "finite_difference")
 
 
@@ -119,15 +174,17 @@ BACKPROP_CHECKS = ("tensorflow", "finite_difference")
 _WRITERS = (
     (RAW_DIR, "download"),
     (PREPARED_DIR, "prepare"),
-    (DATA_METRICS, "prepare"),
+    (DATA_REPORT, "prepare"),
     (TRAIN_DIR, "train@{model}"),
     (MODELS_DIR, "train@{model}"),
+    (SUMMARY_FILE, "evaluate"),
     (EVAL_DIR, "evaluate"),
-    (CONFUSION_DIR, "evaluate"),
+    (PREDICTIONS_DIR, "evaluate"),
     (COMPARISON_FILE, "evaluate"),
     (FIGURES_DIR, "plots"),
     (ERROR_DIR, "plots"),
     (BACKPROP_FILE, "backprop"),
+    (BACKPROP_REPORT, "backprop"),
 )
 
 

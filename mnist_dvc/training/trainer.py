@@ -64,7 +64,7 @@ class Trainer:
         self.params, self.model = params, model
         self.train = params.train
         self.run_dir = run_dir(model.name)
-        self.model_path = model_file(model.name)
+        self.model_path = model_file(model.name, params.train.seed)
         self.progress = Progress(progress_file(model.name), model.name,
                                  self.train.epochs, self.train.backend)
         self.stop_signal: int | None = None
