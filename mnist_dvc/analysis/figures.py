@@ -104,9 +104,7 @@ def _seeds(frame: pd.DataFrame) -> int:
 
 def _epochs_note(frame: pd.DataFrame) -> str:
     n = len(frame)
-    note = f"{n} epoch" if n == 1 else f"{n} epochs"
-    seeds = _seeds(frame)
-    return note if seeds == 1 else f"{note}, mean of {seeds} seeds, band = min–max"
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
 def _band(ax, frame: pd.DataFrame, x: str, column: str, color: str,
@@ -136,7 +134,7 @@ def _errors_vs_time(history: pd.DataFrame, series: list[tuple[str, str, str]], t
         ax.plot(history["train_time_s"], errors[-1], color=color, label=label, **style)
         errors += _band(ax, history, "train_time_s", column, color, as_error=True)
     _set_scale(ax, np.concatenate(errors))
-    ax.set_title(f"{title} ({_epochs_note(history)})")
+    ax.set_title(f"{title} ({_epochs_note(history)})" + _seeds_title({"": history}))
     ax.set_xlabel(TIME_LABEL if _seeds(history) == 1 else f"{TIME_LABEL}, mean over seeds")
     ax.set_ylabel(ERROR_LABEL)
     ax.grid(True, alpha=0.3)
@@ -167,7 +165,8 @@ def loss_vs_epoch(model: str, history: pd.DataFrame) -> Figure:
     edges = _band(ax, history, "epoch", "train_loss", TRAIN_COLOR) + _band(ax, history, "epoch", "test_loss",
                                                                            TEST_COLOR)
     _set_scale(ax, np.concatenate([history["train_loss"], history["test_loss"], *edges]))
-    ax.set_title(f"{model}: training and testing loss vs epochs ({_epochs_note(history)})")
+    ax.set_title(f"{model}: training and testing loss vs epochs ({_epochs_note(history)})"
+                 + _seeds_title({model: history}))
     _epoch_axis(ax, history["epoch"])
     ax.set_ylabel(LOSS_LABEL)
     ax.grid(True, alpha=0.3)
@@ -191,7 +190,8 @@ def loss_vs_epoch_models(histories: Mapping[str, pd.DataFrame]) -> Figure:
         values += _band(ax, history, "epoch", "train_loss", colors[model])
         values += _band(ax, history, "epoch", "test_loss", colors[model])
     _set_scale(ax, np.concatenate(values))
-    ax.set_title(f"Training and testing loss vs epochs ({' vs '.join(histories)})" + _seeds_title(histories))
+    ax.set_title(f"Training and testing loss vs epochs ({' vs '.join(histories)})"
+                 + _seeds_title(histories))
     _epoch_axis(ax, pd.concat([h["epoch"] for h in histories.values()]))
     ax.set_ylabel(LOSS_LABEL)
     ax.grid(True, alpha=0.3)
@@ -229,7 +229,7 @@ def accuracy_vs_epoch_models(histories: Mapping[str, pd.DataFrame]) -> Figure:
 
 
 def _seeds_title(histories: Mapping[str, pd.DataFrame]) -> str:
-    """The seeds behind a figure of several models' curves ("" when each is one run)."""
+    """The seeds behind a figure's curves, as a second title line ("" when each is one run)."""
     counts = sorted({_seeds(history) for history in histories.values()})
     if counts == [1]:
         return ""

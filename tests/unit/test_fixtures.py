@@ -2,8 +2,9 @@
 
 Against the contracts module (every path and key a stage promises) and against the real
 writers: DVCLive for the per-epoch log, `Progress` for progress.json, the evaluation and
-comparison functions for metrics/eval, metrics/confusion and metrics/comparison.json, the
-backprop check (TensorFlow included) for metrics/backprop.json. And the committed folders
+comparison functions for reports/eval, reports/predictions, reports/comparison.json and
+metrics/summary.json, the backprop check (TensorFlow included) for reports/backprop.json and
+its headline metrics/backprop.json. And the committed folders
 are what tests/fixtures/runs.py writes today, so they cannot drift from it.
 """
 
@@ -18,7 +19,7 @@ import pytest
 from scipy.stats import binomtest
 
 from mnist_dvc.analysis import evaluation
-from mnist_dvc.analysis.comparison import compare, run_summary
+from mnist_dvc.analysis.comparison import compare, headline, run_summary
 from mnist_dvc.analysis.history import load_history
 from mnist_dvc.backprop.check import (
     FD_TOLERANCE,
@@ -26,24 +27,29 @@ from mnist_dvc.backprop.check import (
     check_record,
     finite_difference_gradients,
 )
-from mnist_dvc.backprop.engine import trace
+from mnist_dvc.backprop.record import trace
 from mnist_dvc.core.contracts import (
     BACKPROP_CHECKS,
     BACKPROP_FILE,
+    BACKPROP_HEADLINE,
+    BACKPROP_REPORT,
     COMPARISON_FILE,
     CONFUSION_COLUMNS,
+    EVAL_KEYS,
     PROGRESS_KEYS,
     PROGRESS_METRICS,
     PROGRESS_NAME,
     PROGRESS_STATES,
     SERIES,
     SERIES_METRICS,
+    SUMMARY_FILE,
     SUMMARY_KEYS,
     VERDICTS,
-    confusion_file,
     eval_file,
+    predictions_file,
     progress_file,
     run_dir,
+    seed_dir,
     series_file,
 )
 from mnist_dvc.core.params import load_params
@@ -55,7 +61,7 @@ from tests.helpers import FIXTURES
 FINISHED = FIXTURES / "finished"
 PARAMS = load_params(FINISHED / "params.yaml")
 MODELS = tuple(PARAMS.models)
-EVAL_KEYS = {"model", "test_accuracy", "test_loss", "test_error", "params", "per_class", "confusion_matrix"}
+SEED = runs.SEED
 
 
 def read_json(path: Path) -> dict:
@@ -77,7 +83,7 @@ def test_the_static_folders_are_what_runs_py_writes(tmp_path: Path) -> None:
     runs.write_finished(tmp_path)
     committed = {p.relative_to(FINISHED) for p in FINISHED.rglob("*") if p.is_file()}
     written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
-    assert committed - written == {BACKPROP_FILE}, "the backprop stage writes only backprop.json"
+    assert committed - written == {BACKPROP_FILE, BACKPROP_REPORT}, "the backprop stage writes those"
     assert written <= committed
     stale = [str(p) for p in sorted(written) if (tmp_path / p).read_bytes() != (FINISHED / p).read_bytes()]
     assert stale == [], "run `python -m tests.fixtures.runs` and commit the result"
@@ -135,9 +141,9 @@ def test_progress_is_what_the_progress_writer_writes(
     assert doc == {**read_json(real.path), "pid": runs.PID, "updated_at": runs.UPDATED_AT}
 
 
-def predictions(model: str) -> tuple[np.ndarray, np.ndarray]:
-    """(actual, predicted) from the fixture's metrics/confusion/<model>.csv."""
-    with confusion_file(model, FINISHED).open() as handle:
+def predictions(model: str, root: Path = FINISHED, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """(actual, predicted) from reports/predictions/<model>/seed_<s>.csv."""
+    with predictions_file(model, seed, root).open() as handle:
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == CONFUSION_COLUMNS
     table = np.array(rows[1:], dtype=np.int64)
@@ -146,13 +152,16 @@ def predictions(model: str) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_evaluation_is_what_evaluate_writes(model: str) -> None:
-    record = read_json(eval_file(model, FINISHED))
-    assert set(record) == EVAL_KEYS
+    report = read_json(eval_file(model, FINISHED))
+    assert set(report) == {"model", "params", "seeds"} and list(report["seeds"]) == [str(SEED)]
+    record = report["seeds"][str(SEED)]
+    assert set(record) == set(EVAL_KEYS)
     y, predicted = predictions(model)
     assert len(y) == 10_000 and set(np.unique(y)) == set(range(10))
     result = evaluation.TestResult(predicted, record["test_loss"])
-    expected = evaluation.evaluation_record(model, result, y, parameter_count(PARAMS.models[model]))
-    assert record == round_trip(expected)
+    expected = evaluation.evaluation_report(model, parameter_count(PARAMS.models[model]),
+                                            {SEED: evaluation.seed_record(result, y)})
+    assert report == round_trip(expected)
     # The final model on the same test set: the log's last epoch says the same.
     history = load_history(run_dir(model, FINISHED))
     assert record["test_accuracy"] == history.test_accuracy[-1]
@@ -161,17 +170,41 @@ def test_evaluation_is_what_evaluate_writes(model: str) -> None:
 
 def test_comparison_is_what_the_comparison_writes() -> None:
     comparison = read_json(FINISHED / COMPARISON_FILE)
-    summaries = {m: run_summary(load_history(run_dir(m, FINISHED)), parameter_count(PARAMS.models[m]))
+    summaries = {m: {SEED: run_summary(load_history(run_dir(m, FINISHED)), parameter_count(PARAMS.models[m]))}
                  for m in MODELS}
     y = predictions(MODELS[0])[0]
     assert all(np.array_equal(predictions(m)[0], y) for m in MODELS), "one test set for every model"
-    assert comparison == round_trip(compare(summaries, y, {m: predictions(m)[1] for m in MODELS}))
-    for row in comparison["models"].values():
-        assert set(SUMMARY_KEYS) <= set(row)
+    assert comparison == round_trip(compare(summaries, y, {m: {SEED: predictions(m)[1]} for m in MODELS}))
+    assert read_json(FINISHED / SUMMARY_FILE) == round_trip(headline(comparison))
+    for entry in comparison["models"].values():
+        assert set(SUMMARY_KEYS) <= set(entry["runs"][str(SEED)])
+        assert entry["stats"]["best_test_accuracy"]["ci"] is None, "one seed: no interval"
     assert set(comparison["verdicts"]) == set(VERDICTS)
-    test = comparison["mcnemar"]
+    (test,) = comparison["mcnemar"]
     exact = binomtest(test["b01"], test["b01"] + test["b10"]).pvalue
     assert test["p_value"] == pytest.approx(exact, rel=1e-12)
+
+
+def test_several_seeds_are_what_the_writers_write(tmp_path: Path) -> None:
+    """`write_seeds`: each seed's log in the per-seed layout, evaluated and compared across seeds."""
+    runs.write_params(tmp_path)
+    seeds = [42, 43, 44, 45, 46]
+    runs.write_seeds(tmp_path, seeds)
+    comparison = read_json(tmp_path / COMPARISON_FILE)
+    assert comparison["differences"][0]["test"] == "paired t-test"
+    assert [t["seed"] for t in comparison["mcnemar"]] == seeds
+    for model in MODELS:
+        report = read_json(eval_file(model, tmp_path))
+        assert list(report["seeds"]) == [str(s) for s in seeds]
+        for seed in seeds:
+            history = load_history(seed_dir(model, seed, tmp_path))
+            assert history.epoch == list(range(1, PARAMS.train.epochs + 1))
+            assert report["seeds"][str(seed)]["test_accuracy"] == history.test_accuracy[-1]
+            assert comparison["models"][model]["runs"][str(seed)] == round_trip(
+                run_summary(history, report["params"]))
+            assert np.array_equal(predictions(model, tmp_path, seed)[0], predictions(MODELS[0])[0])
+    seed_42 = load_history(seed_dir("model_a", 42, tmp_path))
+    assert seed_42 == load_history(run_dir("model_a", FINISHED)), "seed 42 is the finished project's run"
 
 
 def test_backprop_is_what_the_backprop_stage_writes() -> None:
@@ -179,7 +212,8 @@ def test_backprop_is_what_the_backprop_stage_writes() -> None:
     stage checks them, give the file exactly."""
     from mnist_dvc.backprop.check import tensorflow_gradients
 
-    record = read_json(FINISHED / BACKPROP_FILE)
+    record = read_json(FINISHED / BACKPROP_REPORT)
+    assert read_json(FINISHED / BACKPROP_FILE) == {key: record[key] for key in BACKPROP_HEADLINE}
     assert set(record["check"]) == set(BACKPROP_CHECKS)
     tf_check, fd_check = record["check"]["tensorflow"], record["check"]["finite_difference"]
     assert (tf_check["tolerance"], fd_check["tolerance"]) == (TF_TOLERANCE, FD_TOLERANCE)
