@@ -270,9 +270,14 @@ def _pair_difference(differences: list[dict], one: str, other: str, key: str) ->
     return None
 
 
-def _signed(criterion: Criterion, value: float) -> str:
+def difference_fmt(criterion: Criterion) -> Callable[[float | None], str]:
+    """How a difference of the criterion is written: percentage points for two accuracies."""
+    return points if criterion.fmt is pct else criterion.fmt
+
+
+def signed_difference(criterion: Criterion, value: float) -> str:
     """A difference of the criterion with its sign: +0.53 pts (of two accuracies), -1 min 20 s."""
-    fmt = points if criterion.fmt is pct else criterion.fmt
+    fmt = difference_fmt(criterion)
     sign = "+" if value > 0 else "-" if value < 0 else ""
     return sign + fmt(abs(value))
 
@@ -296,10 +301,10 @@ def _means(criterion: Criterion, one: str, other: str, stats: Mapping[str, Mappi
 
 def _evidence(criterion: Criterion, diff: dict) -> str:
     """The difference, its 95% interval and the test's p, as a sentence quotes them."""
-    d = _signed(criterion, diff["difference"])
+    d = signed_difference(criterion, diff["difference"])
     if diff["p_value"] is None:
         return f"the same difference, {d}, on every seed"
-    low, high = (_signed(criterion, v) for v in diff["ci"])
+    low, high = (signed_difference(criterion, v) for v in diff["ci"])
     return f"difference {d}, 95% CI {low} to {high}; {diff['test']} p = {p_value(diff['p_value'])}"
 
 

@@ -114,7 +114,7 @@ def test_training_finished(snap_compare: Callable, finished: Path, size: tuple[i
 
 def test_training_running(snap_compare: Callable, finished: Path) -> None:
     """model_b halfway, its writer alive (this test's own process), with an ETA from the file."""
-    (finished / "metrics/comparison.json").unlink()
+    (finished / "reports/comparison.json").unlink()
     write_run(finished, "model_b", 7, state="running", pid=os.getpid())
     assert snap_compare(snapshot_app(finished), terminal_size=WIDE, run_before=settle)
 
