@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnist_dvc.core.contracts import SERIES, run_dir, seed_dir, seeds_of, series_file
-from mnist_dvc.core.errors import BadInput
+from mnist_dvc.core.errors import BadInput, MissingInput
 
 COLUMNS = ("epoch", *SERIES)
 
@@ -79,16 +79,15 @@ def load_history(run_dir: Path | str) -> History:
 
 
 def trained_seeds(model: str, root: Path = Path()) -> list[int]:
-    """The seeds a model was trained with, found on disk; none is an error for the analysing stages."""
+    """The seeds of a trained model (its `seed_<s>` folders), sorted; none is a one-line error."""
     seeds = seeds_of(run_dir(model, root))
     if not seeds:
-        raise BadInput(run_dir(model), "has no seed_<s> folder (no finished training)",
-                       f"run `dvc repro train@{model}` first")
+        raise MissingInput(run_dir(model) / "seed_<s>", f"run `dvc repro train@{model}` first")
     return seeds
 
 
 def load_trained_history(model: str, seed: int, root: Path = Path()) -> History:
-    """A finished run's log, for the stages that analyse it: no complete epoch is an error."""
+    """One seed's finished log, for the stages that analyse it: no complete epoch is an error."""
     history = load_history(seed_dir(model, seed, root))
     if not len(history):
         raise BadInput(seed_dir(model, seed), "no complete epoch logged",

@@ -230,8 +230,7 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
     (lambda root: (root / "metrics/train/model_b/seed_42/plots/metrics/eval/loss.tsv").unlink(),
      "metrics/train/model_b/seed_42: no complete epoch logged; run `dvc repro train@model_b` first"),
     (lambda root: shutil.rmtree(root / "metrics/train/model_b"),
-     "metrics/train/model_b: has no seed_<s> folder (no finished training); "
-     "run `dvc repro train@model_b` first"),
+     "metrics/train/model_b/seed_<s> not found; run `dvc repro train@model_b` first"),
     (lambda root: (root / "reports/predictions/model_a/seed_42.csv").write_text("actual,predicted\n1,2\n"),
      "reports/predictions/model_a/seed_42.csv: does not match data/prepared/y_test.npy (1 rows for 60"),
     (lambda root: (root / "reports/predictions/model_a/seed_42.csv").write_text("a,b\n1,2\n"),
