@@ -16,7 +16,7 @@ ROW = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \|", re.MULTILINE)
 
 
 def concrete(pattern: str) -> Path:
-    """One real path of a documented pattern: `metrics/eval/<model>.json` -> metrics/eval/model_a.json."""
+    """One real path of a documented pattern: `reports/eval/<model>.json` -> reports/eval/model_a.json."""
     path = pattern.replace("<model>", "model_a").replace("<s>", "42").replace("*", "x")
     return Path(re.sub(r"\{([^,}]+)[^}]*\}", r"\1", path))
 
