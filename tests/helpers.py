@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import yaml
 
 if TYPE_CHECKING:
@@ -28,6 +29,18 @@ GOLDEN = ROOT / "tests" / "golden"
 BIN = Path(sys.executable).parent
 # What a pipeline copy needs from the project; never the data, models or metrics.
 PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "mnist_dvc", "stages", "tui", "tools", "bench")
+
+def _seeds_merged() -> bool:
+    from mnist_dvc.core.params import TRAIN_RESULT_KEYS
+
+    return "seeds" in TRAIN_RESULT_KEYS
+
+
+# evaluate and plots read the per-seed training layout (metrics/train/<model>/seed_<s>/), which
+# training writes once the seeds branch (train.seeds) is merged; until then a test that trains and
+# evaluates cannot run. After the merge this marker is a no-op: delete it and its uses.
+needs_seeds_branch = pytest.mark.skipif(
+    not _seeds_merged(), reason="needs the seeds branch: training must write metrics/train/<model>/seed_<s>/")
 
 # Small enough that a 2-epoch run of both models takes seconds.
 TINY = {

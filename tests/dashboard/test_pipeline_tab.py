@@ -11,7 +11,19 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Log, ProgressBar, Static
 
-from tests.helpers import BIN, FIXTURES, SIZE, TINY, make_app, run, settle, snapshot_app, text, wait_for
+from tests.helpers import (
+    BIN,
+    FIXTURES,
+    SIZE,
+    TINY,
+    make_app,
+    needs_seeds_branch,
+    run,
+    settle,
+    snapshot_app,
+    text,
+    wait_for,
+)
 from tui import repro
 from tui.app import DashboardApp
 from tui.data import pid_alive
@@ -116,6 +128,7 @@ async def test_a_stage_repro_and_its_stop_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@needs_seeds_branch
 async def test_repro_of_the_real_pipeline_shows_finished_training(
     make_repo: Callable[..., Path], mnist_mirror: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,18 +33,12 @@ from mnist_dvc.core.contracts import (
     seed_dir,
 )
 from mnist_dvc.core.errors import ProjectError
-from mnist_dvc.core.params import TRAIN_RESULT_KEYS
 from stages import plots
-from tests.helpers import ROOT, TINY, run, tool_env
+from tests.helpers import ROOT, TINY, needs_seeds_branch, run, tool_env
 from tools import offline_html
 
 MODELS = ("model_a", "model_b")
 SEED = 42  # params.yaml's train.seed
-# The pipeline tests train models; until the seeds branch (train.seeds, the per-seed training
-# layout) is merged, training writes the one-run layout, which evaluate and plots no longer read.
-needs_seeds_branch = pytest.mark.skipif(
-    "seeds" not in TRAIN_RESULT_KEYS,
-    reason="needs the seeds branch: training must write metrics/train/<model>/seed_<s>/")
 SERIES = {  # contract: file under plots/metrics/ -> History column
     "train/loss.tsv": "train_loss",
     "train/accuracy.tsv": "train_accuracy",

@@ -14,18 +14,12 @@ import yaml
 
 from mnist_dvc.analysis.history import load_history
 from mnist_dvc.core.contracts import HEADLINE, model_file, predictions_file, seed_dir
-from mnist_dvc.core.params import TRAIN_RESULT_KEYS
-from tests.helpers import TINY, run, set_params, tool_env
+from tests.helpers import TINY, needs_seeds_branch, run, set_params, tool_env
 
 pytestmark = pytest.mark.slow
 
 MODELS = ("model_a", "model_b")
 SEED = 42  # params.yaml's train.seed
-# evaluate reads the per-seed training layout (metrics/train/<model>/seed_<s>/), which training
-# writes once the seeds branch (train.seeds) is merged; until then these tests cannot run.
-needs_seeds_branch = pytest.mark.skipif(
-    "seeds" not in TRAIN_RESULT_KEYS,
-    reason="needs the seeds branch: training must write metrics/train/<model>/seed_<s>/")
 # What a working pipeline always reaches on TINY (1,024 training images, 2 epochs, 512 test
 # images): measured 0.666-0.762 for model_a and 0.766-0.830 for model_b over seeds 42, 0-3 on
 # both backends (seed 42: 0.678 / 0.775 TensorFlow, 0.705 / 0.807 JAX). Chance is 0.1.
