@@ -1,12 +1,13 @@
 """Stage `backprop`: the assignment's Question 1, computed, explained and verified.
 
-    python -m stages.backprop              # writes metrics/backprop.json
+    python -m stages.backprop              # writes metrics/backprop.json and reports/backprop.json
     python -m stages.backprop --explain    # prints the calculation step by step, writes nothing
 
 Reads `backprop.expression` and `backprop.inputs` from params.yaml, runs the recording
 autodiff engine, checks its gradients against TensorFlow and central finite
 differences (mnist_dvc/backprop/check.py), writes f, every intermediate value,
-∂f/∂input and both checks, and fails if either check disagrees.
+∂f/∂input and both checks to the report, f and ∂f/∂input alone to the DVC metric, and
+fails if either check disagrees.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from mnist_dvc.backprop.expression import ExpressionError
 from mnist_dvc.backprop.record import trace
 from mnist_dvc.backprop.walkthrough import render_walkthrough
 from mnist_dvc.core.atomic import write_json
-from mnist_dvc.core.contracts import BACKPROP_FILE
+from mnist_dvc.core.contracts import BACKPROP_FILE, BACKPROP_HEADLINE, BACKPROP_REPORT
 from mnist_dvc.core.params import load_params
 from stages.cli import StageError, run_stage
 
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     except ExpressionError as exc:
         raise StageError(f"finite differences step outside the expression's domain: {exc}") from None
     record = check_record(result, tf_f, tf_grads, fd_grads)
-    write_json(BACKPROP_FILE, record)
+    write_json(BACKPROP_REPORT, record)
+    write_json(BACKPROP_FILE, {key: record[key] for key in BACKPROP_HEADLINE})
 
     check = record["check"]
     for key, label in CHECK_LABELS.items():
@@ -57,10 +59,11 @@ def main(argv: list[str] | None = None) -> int:
             hint = " (is an input on a kink of relu?)" if key == "finite_difference" else ""
             diff = "a non-finite amount" if c["max_abs_diff"] is None else f"{c['max_abs_diff']:.3g}"
             raise StageError(f"engine's ∂f/∂{c['worst']} differs from {label} by {diff} "
-                             f"> {c['tolerance']:g}{hint}; see {BACKPROP_FILE}")
+                             f"> {c['tolerance']:g}{hint}; see {BACKPROP_REPORT}")
     print(f"backprop: f = {result.f:.12g}; {len(result.grads)} gradients agree with TensorFlow "
           f"(max diff {check['tensorflow']['max_abs_diff']:.2g}) and finite differences "
-          f"(max diff {check['finite_difference']['max_abs_diff']:.2g}); wrote {BACKPROP_FILE}")
+          f"(max diff {check['finite_difference']['max_abs_diff']:.2g}); wrote {BACKPROP_FILE} "
+          f"and {BACKPROP_REPORT}")
     return 0
 
 

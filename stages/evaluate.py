@@ -1,24 +1,24 @@
-"""Stage `evaluate`: test every trained model and compare them as the assignment does.
+"""Stage `evaluate`: test every trained model on every seed, and compare the models.
 
     python -m stages.evaluate
 
-Writes, per model, `metrics/eval/<model>.json` (final-model test metrics, per-class
-precision/recall/F1, confusion matrix) and `metrics/confusion/<model>.csv` (one
-`actual,predicted` row per test image, DVC's confusion-plot data), then
-`metrics/comparison.json`: the assignment's criteria from the per-epoch logs, a
-verdict per criterion, and McNemar's exact test on each pair of models' test predictions.
-
-For now each model is judged by its first seed (the lowest seed number trained); the
-comparison across seeds is still to come.
+Finds each model's seeds on disk (`metrics/train/<model>/seed_<s>/`, `models/<model>/seed_<s>.keras`)
+and writes:
+- `metrics/summary.json`, the only DVC metric: per model, the headline numbers (means over seeds);
+- `reports/eval/<model>.json`: each seed's final-model test figures, per-digit scores, confusion matrix;
+- `reports/predictions/<model>/seed_<s>.csv`: one `actual,predicted` row per test image (DVC's
+  confusion-plot data);
+- `reports/comparison.json`: each seed's run summary, each criterion's spread over the seeds, the
+  models' differences with their test across seeds, McNemar's test per seed, and the verdicts.
 """
 
 from __future__ import annotations
 
-from mnist_dvc.analysis.comparison import compare, run_summary
-from mnist_dvc.analysis.evaluation import evaluation_record, predictions_csv, test_model
+from mnist_dvc.analysis.comparison import compare, headline, run_summary
+from mnist_dvc.analysis.evaluation import evaluation_report, predictions_csv, seed_record, test_model
 from mnist_dvc.analysis.history import load_trained_history, trained_seeds
 from mnist_dvc.core.atomic import write_json, write_text
-from mnist_dvc.core.contracts import COMPARISON_FILE, confusion_file, eval_file, model_file
+from mnist_dvc.core.contracts import COMPARISON_FILE, SUMMARY_FILE, eval_file, model_file, predictions_file
 from mnist_dvc.core.errors import MissingInput
 from mnist_dvc.core.params import load_params
 from mnist_dvc.data.prepared import load_split
@@ -29,29 +29,38 @@ from stages.cli import run_stage
 def main() -> int:
     params = load_params()
     x_test, y_test = load_split("test")
-    seeds = {name: trained_seeds(name)[0] for name in params.models}  # the first seed only, for now
-    histories = {name: load_trained_history(name, seed) for name, seed in seeds.items()}
-    for name, seed in seeds.items():
-        if not model_file(name, seed).is_file():
-            raise MissingInput(model_file(name, seed), f"run `dvc repro train@{name}` first")
+    seeds = {name: trained_seeds(name) for name in params.models}
+    histories = {name: {seed: load_trained_history(name, seed) for seed in by_model}
+                 for name, by_model in seeds.items()}
+    for name in params.models:
+        for seed in seeds[name]:
+            if not model_file(name, seed).is_file():
+                raise MissingInput(model_file(name, seed), f"run `dvc repro train@{name}` first")
 
     select_backend(params.train.backend)
-    predictions, summaries = {}, {}
+    predictions: dict = {}
+    runs: dict = {}
     for name, spec in params.models.items():
-        result = test_model(model_file(name, seeds[name]), x_test, y_test)
-        predictions[name] = result.predictions
-        record = evaluation_record(name, result, y_test, parameter_count(spec))
-        write_json(eval_file(name), record)
-        write_text(confusion_file(name), predictions_csv(y_test, result.predictions))
-        summaries[name] = run_summary(histories[name], record["params"])
-        print(f"{name}: test accuracy {record['test_accuracy']:.4f}, loss {result.loss:.4f}")
+        count = parameter_count(spec)
+        predictions[name], runs[name], records = {}, {}, {}
+        for seed in seeds[name]:
+            result = test_model(model_file(name, seed), x_test, y_test)
+            predictions[name][seed] = result.predictions
+            records[seed] = seed_record(result, y_test)
+            write_text(predictions_file(name, seed), predictions_csv(y_test, result.predictions))
+            runs[name][seed] = run_summary(histories[name][seed], count)
+            print(f"{name} seed {seed}: test accuracy {records[seed]['test_accuracy']:.4f}, "
+                  f"loss {result.loss:.4f}")
+        write_json(eval_file(name), evaluation_report(name, count, records))
 
-    comparison = compare(summaries, y_test, predictions)
+    comparison = compare(runs, y_test, predictions)
     write_json(COMPARISON_FILE, comparison)
+    write_json(SUMMARY_FILE, headline(comparison))
+    print(comparison["seeds_note"])
     for verdict in comparison["verdicts"].values():
         print(verdict["sentence"])
-    if "mcnemar" in comparison:
-        print(comparison["mcnemar"]["sentence"])
+    for line in comparison["mcnemar_summary"] or [t["sentence"] for t in comparison["mcnemar"]]:
+        print(line)
     return 0
 
 

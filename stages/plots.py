@@ -2,12 +2,13 @@
 
     python -m stages.plots
 
-Loads and cross-checks the training logs, the evaluation results and the test
+Loads and cross-checks every seed's training log, the evaluation reports and the test
 images, then saves every figure atomically into `plots/figures/` (names start with
-the figure's number, so a listing follows the assignment's order). It also writes
-`metrics/error/<model>.tsv` (epoch, cumulative training time, training and testing
-error): DVC plots cannot compute 1 − accuracy, and the assignment's time figures are
-about error.
+the figure's number, so a listing follows the assignment's order; several seeds are
+drawn as their mean with a min–max band). It also writes `metrics/error/<model>.tsv`
+(epoch, cumulative training time, training and testing error: the mean over seeds and
+its min and max): DVC plots cannot compute 1 − accuracy, and the assignment's time
+figures are about error.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main() -> int:
     models = list(load_params().models)
     inputs = load_inputs(models)
     for name in models:
-        table = error_table(inputs.histories[name])
+        table = error_table(inputs.curves[name])
         write_text(error_file(name), table.to_csv(sep="\t", index=False, float_format="%.8g"))
     remove_others(ERROR_DIR, "*.tsv", {error_file(name).name for name in models})
     written = set()

@@ -16,8 +16,8 @@ from stages.cli import run_stage
 
 def main() -> int:
     params = load_params()
-    metrics = prepare(params.data)
-    print(f"prepared {metrics['train']['count']} training and {metrics['test']['count']} test images "
+    report = prepare(params.data)
+    print(f"prepared {report['train']['count']} training and {report['test']['count']} test images "
           f"({params.data.normalize}) in {PREPARED_DIR}")
     return 0
 

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from mnist_dvc.analysis.history import COLUMNS, History, load_history, mean_history
 from mnist_dvc.core.contracts import (
-    BACKPROP_FILE,
+    BACKPROP_REPORT,
     COMPARISON_FILE,
     PROGRESS_STATES,
     SERIES,
@@ -236,20 +236,35 @@ def parse_progress(raw: Any) -> Progress:
     )
 
 
+def _list(obj: Any, where: str) -> list:
+    if not isinstance(obj, list):
+        raise Invalid(f"{where} is {type(obj).__name__}, expected a JSON list")
+    return obj
+
+
 def parse_evaluation(raw: Any) -> dict:
+    """reports/eval/<model>.json: each seed's numbers checked."""
     doc = _mapping(raw, "the file")
-    for key in ("test_accuracy", "test_loss"):
-        _number(doc, key)
+    for seed, record in _mapping(doc.get("seeds"), "`seeds`").items():
+        record = _mapping(record, f"`seeds.{seed}`")
+        for key in ("test_accuracy", "test_loss"):
+            _number(record, key, f"seeds.{seed}.")
     return doc
 
 
 def parse_comparison(raw: Any) -> dict:
+    """reports/comparison.json: the shapes the Compare tab relies on."""
     doc = _mapping(raw, "the file")
     models = _mapping(doc.get("models"), "`models`")
-    for name, row in models.items():
-        _mapping(row, f"`models.{name}`")
+    for name, entry in models.items():
+        entry = _mapping(entry, f"`models.{name}`")
+        for key, spread in _mapping(entry.get("stats"), f"`models.{name}.stats`").items():
+            _number(_mapping(spread, f"`models.{name}.stats.{key}`"), "mean", f"models.{name}.stats.{key}.")
     _mapping(doc.get("verdicts", {}), "`verdicts`")
-    _mapping(doc.get("mcnemar", {}), "`mcnemar`")
+    for i, test in enumerate(_list(doc.get("mcnemar", []), "`mcnemar`")):
+        _number(_mapping(test, f"`mcnemar[{i}]`"), "p_value", f"mcnemar[{i}].")
+    for i, pair in enumerate(_list(doc.get("differences", []), "`differences`")):
+        _mapping(_mapping(pair, f"`differences[{i}]`").get("criteria"), f"`differences[{i}].criteria`")
     return doc
 
 
@@ -358,7 +373,7 @@ class DataSource:
         self.root = Path(root)
         self._params = Watched(self.root / PARAMS_FILE, _load_params, str(PARAMS_FILE), required=True)
         self._comparison = self._json(COMPARISON_FILE, parse_comparison)
-        self._backprop = self._json(BACKPROP_FILE, parse_backprop)
+        self._backprop = self._json(BACKPROP_REPORT, parse_backprop)
         self._progress: dict[tuple[str, int], Watched[Progress]] = {}
         self._history: dict[tuple[str, int], WatchedHistory] = {}
         self._evaluation: dict[str, Watched[dict]] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mnist_dvc.analysis.comparison import CRITERIA
+from mnist_dvc.analysis.comparison import CRITERIA, SIGNIFICANCE, Criterion, difference_fmt, signed_difference
 from mnist_dvc.analysis.formats import duration, loss, pct
 from mnist_dvc.backprop.notation import fmt
 from mnist_dvc.backprop.record import Trace
@@ -33,7 +33,7 @@ START_HINT = (
     "or press 4 and then r to run it from the Pipeline tab."
 )
 COMPARE_HINT = (
-    "No comparison yet: the evaluate stage writes metrics/comparison.json after both models "
+    "No comparison yet: the evaluate stage writes reports/comparison.json after both models "
     "have trained. Run `dvc repro`, or press 4 and then r."
 )
 
@@ -222,29 +222,87 @@ def training_lines(data: Dashboard) -> list[str]:
 
 @dataclass(frozen=True)
 class ComparisonRow:
+    """One criterion: each model's value (the mean ± half its 95% CI with several seeds), the
+    model(s) marked better, and the first pair's difference with its test across seeds."""
+
     key: str
     label: str
     cells: dict[str, str]
     winners: frozenset[str]
+    difference: str | None = None
 
 
 def _value(row: dict, key: str) -> float | None:
     return finite_number(row.get(key))
 
 
+def _stats(comparison: dict, name: str, key: str) -> dict:
+    entry = comparison["models"][name]
+    spread = (entry.get("stats") or {}).get(key) if isinstance(entry, dict) else None
+    return spread if isinstance(spread, dict) else {}
+
+
+def _cell(criterion: Criterion, spread: dict) -> str:
+    """The mean, and ± half its 95% interval when there is one: 98.35% ± 0.09 pts."""
+    mean = _value(spread, "mean")
+    ci = spread.get("ci")
+    if mean is None or not isinstance(ci, list) or len(ci) != 2 or criterion.key in {"params", "epochs"}:
+        return criterion.fmt(mean)
+    half = (ci[1] - ci[0]) / 2
+    return f"{criterion.fmt(mean)} ± {difference_fmt(criterion)(half)}"
+
+
+def _pair(comparison: dict) -> dict | None:
+    differences = comparison.get("differences") or []
+    return differences[0] if differences and isinstance(differences[0], dict) else None
+
+
+def _significant(diff: dict) -> bool:
+    p = diff.get("p_value")
+    return diff.get("difference", 0) != 0 if p is None else p < SIGNIFICANCE
+
+
+def difference_header(comparison: dict) -> str | None:
+    """The difference column's title: which model minus which, or None with one seed."""
+    pair = _pair(comparison)
+    return None if pair is None else f"{' − '.join(pair['models'])} (95% CI; {pair.get('test', 'test')} p)"
+
+
+def difference_cell(criterion: Criterion, diff: dict) -> str:
+    """first − second, its 95% interval and p: "-0.52 pts (-0.60 pts to -0.43 pts; p 7.09e-05)"."""
+    difference = signed_difference(criterion, diff["difference"])
+    if diff.get("p_value") is None:
+        return f"{difference} (same on every seed)"
+    low, high = (signed_difference(criterion, value) for value in diff["ci"])
+    return f"{difference} ({low} to {high}; p {diff['p_value']:.3g})"
+
+
+def _winners(criterion: Criterion, comparison: dict, models: list[str], pair: dict | None) -> frozenset[str]:
+    """One seed: the better value. Several: the better mean, and only when the difference is
+    significant across seeds (a not significant edge is no edge)."""
+    means = {name: _value(_stats(comparison, name, criterion.key), "mean") for name in models}
+    known = {name: value for name, value in means.items() if value is not None}
+    if criterion.better is None or len(known) < 2:
+        return frozenset()
+    target = (max if criterion.better == "higher" else min)(known.values())
+    best = frozenset(name for name, value in known.items() if value == target)
+    if pair is None:
+        return best
+    diff = pair["criteria"].get(criterion.key)
+    return best if isinstance(diff, dict) and len(best) == 1 and _significant(diff) else frozenset()
+
+
 def comparison_rows(comparison: dict) -> tuple[list[str], list[ComparisonRow]]:
-    """The side-by-side table: one row per criterion, the best model(s) of each marked."""
+    """The side-by-side table: one row per criterion, the better model of each marked."""
     models = list(comparison.get("models", {}))
+    pair = _pair(comparison) if len(models) == 2 else None
     rows = []
     for criterion in CRITERIA:
-        values = {name: _value(comparison["models"][name], criterion.key) for name in models}
-        known = {name: value for name, value in values.items() if value is not None}
-        winners: frozenset[str] = frozenset()
-        if criterion.better is not None and len(known) > 1:
-            target = (max if criterion.better == "higher" else min)(known.values())
-            winners = frozenset(name for name, value in known.items() if value == target)
-        cells = {name: criterion.fmt(values[name]) for name in models}
-        rows.append(ComparisonRow(criterion.key, criterion.label, cells, winners))
+        cells = {name: _cell(criterion, _stats(comparison, name, criterion.key)) for name in models}
+        diff = pair["criteria"].get(criterion.key) if pair else None
+        rows.append(ComparisonRow(criterion.key, criterion.label, cells,
+                                  _winners(criterion, comparison, models, pair),
+                                  difference_cell(criterion, diff) if isinstance(diff, dict) else None))
     return models, rows
 
 
@@ -260,14 +318,31 @@ def verdict_lines(comparison: dict) -> list[str]:
     return lines
 
 
-def mcnemar_line(comparison: dict) -> str | None:
-    test = comparison.get("mcnemar") or {}
-    if not isinstance(test.get("p_value"), (int, float)):
-        return None
-    pair = " vs ".join(str(name) for name in test.get("models", []))
-    head = f"McNemar's exact test{f' ({pair})' if pair else ''}: "
-    counts = f"b01 = {test.get('b01', '–')}, b10 = {test.get('b10', '–')}, p = {test['p_value']:.3g}"
-    return head + counts + (f". {test['sentence']}" if test.get("sentence") else "")
+def seeds_line(comparison: dict) -> str | None:
+    note = comparison.get("seeds_note")
+    return note if isinstance(note, str) else None
+
+
+def mcnemar_lines(comparison: dict) -> list[str]:
+    """McNemar's test of the final models: one line for one seed; with several, the count over
+    the seeds, then one line per seed."""
+    tests = [t for t in comparison.get("mcnemar") or [] if isinstance(t, dict)]
+    if len(tests) == 1:
+        test = tests[0]
+        pair = " vs ".join(str(name) for name in test.get("models", []))
+        head = f"McNemar's exact test{f' ({pair})' if pair else ''}: "
+        counts = f"b01 = {test.get('b01', '–')}, b10 = {test.get('b10', '–')}, p = {test['p_value']:.3g}"
+        return [head + counts + (f". {test['sentence']}" if test.get("sentence") else "")]
+    lines = [line for line in comparison.get("mcnemar_summary") or [] if isinstance(line, str)]
+    for test in tests:
+        first, second = test.get("models", ["first", "second"])
+        b01, b10, p = test.get("b01", 0), test.get("b10", 0), test["p_value"]
+        result = "not significant"
+        if p < SIGNIFICANCE:
+            result = f"{second if b01 > b10 else first} significantly better"
+        lines.append(f"  seed {test.get('seed', '?')}: {b01} images only {second} gets right, {b10} only "
+                     f"{first}; p = {p:.3g}, {result}")
+    return lines
 
 
 # --- published results ------------------------------------------------------------------
@@ -299,13 +374,16 @@ class Standing:
 
 
 def final_accuracy(data: Dashboard, name: str) -> float | None:
-    """The honest figure to set beside published ones: the final model's test accuracy."""
-    row = (data.comparison or {}).get("models", {}).get(name, {})
-    if _value(row, "final_test_accuracy") is not None:
-        return _value(row, "final_test_accuracy")
+    """The honest figure to set beside published ones: the final models' test accuracy (the mean
+    over seeds)."""
+    if data.comparison is not None and name in data.comparison.get("models", {}):
+        mean = _value(_stats(data.comparison, name, "final_test_accuracy"), "mean")
+        if mean is not None:
+            return mean
     run = data.run(name)
-    if run is not None and run.evaluation is not None:
-        return float(run.evaluation["test_accuracy"])
+    if run is not None and run.evaluation is not None and run.evaluation.get("seeds"):
+        seeds = run.evaluation["seeds"].values()
+        return sum(record["test_accuracy"] for record in seeds) / len(seeds)
     return None
 
 
@@ -319,12 +397,21 @@ def standings(data: Dashboard) -> list[Standing]:
     for run in data.runs:
         accuracy = final_accuracy(data, run.name)
         if accuracy is not None:
-            rows.append(Standing(f"{run.name} (this project, MLP {architecture(run.spec)})",
+            seeds = seed_count(data, run.name)
+            mean = f", mean of {seeds} seeds" if seeds > 1 else ""
+            rows.append(Standing(f"{run.name} (this project, MLP {architecture(run.spec)}{mean})",
                                  pct(accuracy), True, accuracy))
     return sorted(rows, key=lambda row: -row.sort_key)
 
 
-def standing_sentence(name: str, accuracy: float) -> str:
+def seed_count(data: Dashboard, name: str) -> int:
+    """How many seeds the comparison has for a model (1 without a comparison)."""
+    entry = (data.comparison or {}).get("models", {}).get(name)
+    seeds = entry.get("seeds") if isinstance(entry, dict) else None
+    return len(seeds) if isinstance(seeds, list) and seeds else 1
+
+
+def standing_sentence(name: str, accuracy: float, seeds: int = 1) -> str:
     if accuracy < MLPS.low:
         where = f"{(MLPS.low - accuracy) * 100:.2f} pts below the best plain MLPs"
     elif accuracy <= MLPS.high:
@@ -333,7 +420,8 @@ def standing_sentence(name: str, accuracy: float) -> str:
         where = "above the best published plain MLPs"
     lenet = (LENET.high - accuracy) * 100
     best = (REFERENCES[0].high - accuracy) * 100
-    return (f"{name}: {pct(accuracy)} final test accuracy, {where}; {lenet:.2f} pts below LeNet-5 "
+    what = "final test accuracy" if seeds == 1 else f"mean final test accuracy over {seeds} seeds"
+    return (f"{name}: {pct(accuracy)} {what}, {where}; {lenet:.2f} pts below LeNet-5 "
             f"and {best:.2f} pts below the CNN committee.")
 
 
@@ -342,7 +430,7 @@ def standing_sentences(data: Dashboard) -> list[str]:
     for run in data.runs:
         accuracy = final_accuracy(data, run.name)
         if accuracy is not None:
-            lines.append(standing_sentence(run.name, accuracy))
+            lines.append(standing_sentence(run.name, accuracy, seed_count(data, run.name)))
     return lines
 
 
@@ -358,11 +446,14 @@ def compare_lines(data: Dashboard) -> list[str]:
         for row in rows:
             cells = [f"{row.cells[n] + (' *' if n in row.winners else ''):>{widths[n]}}" for n in models]
             lines.append(f"  {row.label:<{label_width}}  " + "  ".join(cells))
-        lines.append("  (* = better on that row)")
-        lines += [f"  {line}" for line in verdict_lines(data.comparison)]
-        mcnemar = mcnemar_line(data.comparison)
-        if mcnemar:
-            lines.append(f"  {mcnemar}")
+        header = difference_header(data.comparison)
+        if header:
+            lines.append(f"  {header}:")
+            lines += [f"    {row.label}: {row.difference}" for row in rows if row.difference]
+        lines.append("  (* = better on that row" + (", significantly across seeds)" if header else ")"))
+        note = seeds_line(data.comparison)
+        lines += [f"  {line}" for line in ([note] if note else []) + verdict_lines(data.comparison)]
+        lines += [f"  {line}" for line in mcnemar_lines(data.comparison)]
     lines.append("  Published MNIST results (test accuracy):")
     for row in standings(data):
         lines.append(f"  {'>' if row.ours else ' '} {row.label:<62} {row.accuracy:>12}")
@@ -413,7 +504,7 @@ def gradient_texts(run: Trace, step: int) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class CheckLine:
-    """One comparison of metrics/backprop.json: the engine's gradients against another method."""
+    """One comparison of reports/backprop.json: the engine's gradients against another method."""
 
     ok: bool
     text: str

@@ -1,9 +1,12 @@
 """The assignment's model comparison, computed from per-epoch logs and test predictions.
 
 Pure functions (no Keras, no files) so every number and every sentence in
-`metrics/comparison.json` can be checked on hand-made inputs. A sentence states
-the numbers it rests on and claims nothing they do not show: an accuracy edge
-is called significant only when McNemar's test on the test predictions says so.
+`reports/comparison.json` can be checked on hand-made inputs. A sentence states
+the numbers it rests on and claims nothing they do not show. With several seeds per
+model, a verdict calls a model better only when the test across seeds
+(mnist_dvc.analysis.across_seeds) finds the difference significant, and says plainly
+when it does not; with one seed there is no spread, and an accuracy edge is called
+significant only when McNemar's test on the test predictions says so.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from itertools import combinations
 import numpy as np
 from scipy.stats import binomtest
 
-from mnist_dvc.analysis.formats import count, duration, loss, p_value, pct, points
+from mnist_dvc.analysis.across_seeds import PAIRED, WELCH, difference, flipped, spread
+from mnist_dvc.analysis.formats import count, duration, loss, p_value, pct, points, seed_list
 from mnist_dvc.analysis.history import History
+from mnist_dvc.core.contracts import HEADLINE
 
 # Best-epoch test accuracy above the final one by more than this means late over-fitting.
 LATE_OVERFIT_POINTS = 0.2
@@ -223,14 +228,221 @@ def verdicts(summaries: Mapping[str, Mapping], tests: list[dict] | None = None) 
     return result
 
 
-def compare(summaries: Mapping[str, dict], y_test: np.ndarray, predictions: Mapping[str, np.ndarray]) -> dict:
-    """`metrics/comparison.json`: the summaries, McNemar for every pair, and the verdicts."""
-    pairs = []
-    for first, second in combinations(summaries, 2):
-        test = mcnemar(y_test, predictions[first], predictions[second])
-        pairs.append({"models": [first, second], **test, "sentence": mcnemar_sentence(first, second, test)})
-    comparison: dict = {"models": dict(summaries), "verdicts": verdicts(summaries, pairs)}
-    if pairs:
-        comparison["mcnemar"] = pairs[0]
-        comparison["mcnemar_pairs"] = pairs
-    return comparison
+# --- several seeds ------------------------------------------------------------------------------
+
+
+def model_entry(runs: Mapping[int, Mapping]) -> dict:
+    """One model in comparison.json: its seeds, each seed's run summary, and each criterion's
+    spread over the seeds (mean, sd, 95% CI)."""
+    seeds = sorted(runs)
+    first = runs[seeds[0]]
+    return {
+        "seeds": seeds,
+        "params": first["params"],
+        "epochs": first["epochs"],
+        "runs": {str(seed): dict(runs[seed]) for seed in seeds},
+        "stats": {c.key: spread([runs[seed][c.key] for seed in seeds]) for c in CRITERIA},
+    }
+
+
+def pair_differences(first: Mapping[int, Mapping], second: Mapping[int, Mapping]) -> dict | None:
+    """first − second on every criterion that has a better side, or None when a model has one seed."""
+    criteria = {}
+    for c in CRITERIA:
+        if c.better is None:
+            continue
+        diff = difference({seed: run[c.key] for seed, run in first.items()},
+                          {seed: run[c.key] for seed, run in second.items()})
+        if diff is None:
+            return None
+        criteria[c.key] = diff
+    paired = sorted(first) == sorted(second)
+    return {"test": PAIRED if paired else WELCH, "criteria": criteria}
+
+
+def _pair_difference(differences: list[dict], one: str, other: str, key: str) -> dict | None:
+    """The difference one − other on `key`, whichever way round the pair was stored."""
+    for entry in differences:
+        if entry["models"] == [one, other]:
+            return entry["criteria"][key]
+        if entry["models"] == [other, one]:
+            return flipped(entry["criteria"][key])
+    return None
+
+
+def difference_fmt(criterion: Criterion) -> Callable[[float | None], str]:
+    """How a difference of the criterion is written: percentage points for two accuracies."""
+    return points if criterion.fmt is pct else criterion.fmt
+
+
+def signed_difference(criterion: Criterion, value: float) -> str:
+    """A difference of the criterion with its sign: +0.53 pts (of two accuracies), -1 min 20 s."""
+    fmt = difference_fmt(criterion)
+    sign = "+" if value > 0 else "-" if value < 0 else ""
+    return sign + fmt(abs(value))
+
+
+def _significant(diff: dict) -> bool:
+    """Whether a difference is more than seed-to-seed noise (one that never varies is exact)."""
+    if diff["p_value"] is None:
+        return diff["difference"] != 0
+    return diff["p_value"] < SIGNIFICANCE
+
+
+def _over(diff: dict) -> str:
+    n_one, n_other = diff["n"]
+    return f"over the same {n_one} seeds" if diff["test"] == PAIRED else f"over {n_one} and {n_other} seeds"
+
+
+def _means(criterion: Criterion, one: str, other: str, stats: Mapping[str, Mapping], diff: dict) -> str:
+    a, b = stats[one][criterion.key]["mean"], stats[other][criterion.key]["mean"]
+    return f"mean {criterion.fmt(a)} vs {criterion.fmt(b)} for {other} {_over(diff)}"
+
+
+def _evidence(criterion: Criterion, diff: dict) -> str:
+    """The difference, its 95% interval and the test's p, as a sentence quotes them."""
+    d = signed_difference(criterion, diff["difference"])
+    if diff["p_value"] is None:
+        return f"the same difference, {d}, on every seed"
+    low, high = (signed_difference(criterion, v) for v in diff["ci"])
+    return f"difference {d}, 95% CI {low} to {high}; {diff['test']} p = {p_value(diff['p_value'])}"
+
+
+# verdict -> (sentence when significant, sentence when not); {win} has the better mean.
+_SEED_SENTENCES = {
+    "accuracy": ("{win} performs better: higher best testing accuracy ({means}; {evidence}).",
+                 "Neither model is better on best testing accuracy: {win}'s mean is higher ({means}), "
+                 "but the difference is not significant ({evidence})."),
+    "loss": ("{win} is better on loss: lower minimum testing loss ({means}; {evidence}).",
+             "Neither model is better on loss: {win}'s mean minimum testing loss is lower ({means}), "
+             "but the difference is not significant ({evidence})."),
+    "gap": ("{win} generalizes better: smaller gap between best training and best testing accuracy "
+            "({means}; {evidence}).",
+            "Neither model generalizes better: {win}'s mean gap between best training and best testing "
+            "accuracy is smaller ({means}), but the difference is not significant ({evidence})."),
+    "time": ("{win} is cheaper: less training time ({means}; {evidence}){accuracy}.",
+             "Neither model is cheaper: {win}'s mean training time is lower ({means}), "
+             "but the difference is not significant ({evidence})."),
+}
+
+
+def _accuracy_cost(win: str, other: str, stats: Mapping[str, Mapping], differences: list[dict]) -> str:
+    """What the cheaper model's best testing accuracy is, against the other's, across seeds."""
+    criterion = BY_KEY["best_test_accuracy"]
+    diff = _pair_difference(differences, win, other, criterion.key)
+    a, b = stats[win][criterion.key]["mean"], stats[other][criterion.key]["mean"]
+    if pct(a) == pct(b):
+        return f", at the same mean best testing accuracy ({pct(a)})"
+    numbers = f"mean {pct(a)} vs {pct(b)}; {_evidence(criterion, diff)}"
+    if not _significant(diff):
+        return f", and its best testing accuracy is not significantly different ({numbers})"
+    if diff["difference"] < 0:
+        return f"; but its best testing accuracy is significantly lower ({numbers})"
+    return f", and its best testing accuracy is significantly higher too ({numbers})"
+
+
+def seed_verdicts(stats: Mapping[str, Mapping], differences: list[dict]) -> dict[str, dict]:
+    """One verdict per question from the means over seeds and the test across seeds.
+
+    `stats`: model -> criterion -> spread; `differences`: the pairs' entries of comparison.json.
+    A model is the `winner` only when its edge is significant; a not significant edge names
+    no winner and says so, and means that print the same are a tie.
+    """
+    result = {}
+    for verdict, key in VERDICT_KEYS.items():
+        criterion = BY_KEY[key]
+        order = sorted(stats, key=lambda m: stats[m][key]["mean"], reverse=criterion.better == "higher")
+        win, other = order[0], order[1]
+        diff = _pair_difference(differences, win, other, key)
+        shown = criterion.fmt(stats[win][key]["mean"])
+        if criterion.fmt(stats[other][key]["mean"]) == shown:
+            tied = [m for m in stats if criterion.fmt(stats[m][key]["mean"]) == shown]
+            result[verdict] = {"winner": None, "sentence": f"{' and '.join(tied)} tie on {_name(criterion)} "
+                                                           f"(mean {shown} {_over(diff)})."}
+            continue
+        significant = _significant(diff)
+        template = _SEED_SENTENCES[verdict][0 if significant else 1]
+        accuracy = _accuracy_cost(win, other, stats, differences) if verdict == "time" and significant else ""
+        sentence = template.format(win=win, means=_means(criterion, win, other, stats, diff),
+                                   evidence=_evidence(criterion, diff), accuracy=accuracy)
+        result[verdict] = {"winner": win if significant else None, "sentence": sentence}
+    return result
+
+
+def seeds_note(models: Mapping[str, Mapping], differences: list[dict]) -> str:
+    """What the seeds allow the comparison to say, in one sentence."""
+    seeds = {name: entry["seeds"] for name, entry in models.items()}
+    if all(len(s) == 1 for s in seeds.values()):
+        return ("One seed per model: there is no spread across seeds to measure, so no confidence intervals "
+                "and no test across seeds; the accuracy and time verdicts rest on McNemar's test of the "
+                "final models' test predictions.")
+    if not differences:
+        counts = ", ".join(f"{name} {len(s)}" for name, s in seeds.items())
+        return (f"Seeds per model: {counts}. A test across seeds needs two seeds or more per model, so the "
+                "verdicts compare the means, and the accuracy and time verdicts rest on McNemar's test.")
+    first = next(iter(seeds.values()))
+    if all(s == first for s in seeds.values()):
+        return (f"{len(first)} seeds per model, the same for every model ({seed_list(first)}): each "
+                "criterion is the mean over the seeds with its 95% confidence interval (Student's t), and a "
+                "paired t-test compares the models seed by seed; p < 0.05 means a difference this large "
+                "would rarely come from seed-to-seed noise alone, and only then does a verdict call a model "
+                "better.")
+    counts = ", ".join(f"{name} {seed_list(s)}" for name, s in seeds.items())
+    return (f"The models ran different seeds ({counts}): each criterion is the mean over the seeds with "
+            "its 95% confidence interval (Student's t), and Welch's t-test compares the means without "
+            "pairing seeds; p < 0.05 means a difference this large would rarely come from seed-to-seed "
+            "noise alone, and only then does a verdict call a model better.")
+
+
+def mcnemar_summary(first: str, second: str, tests: list[dict]) -> str:
+    """McNemar's results over the seeds of one pair, counted."""
+    wins = {first: 0, second: 0}
+    for test in tests:
+        if test["p_value"] < SIGNIFICANCE:
+            wins[second if test["b01"] > test["b10"] else first] += 1
+    neither = len(tests) - sum(wins.values())
+    return (f"McNemar's test of the final models, seed by seed ({first} vs {second}): {second} significantly "
+            f"better on {wins[second]} of {len(tests)} seeds, {first} on {wins[first]}, no significant "
+            f"difference on {neither}.")
+
+
+def compare(runs: Mapping[str, Mapping[int, Mapping]], y_test: np.ndarray,
+            predictions: Mapping[str, Mapping[int, np.ndarray]]) -> dict:
+    """`reports/comparison.json` from each model's run summaries and test predictions by seed.
+
+    Per model: the seeds, the run summaries and the spread of each criterion; per pair of
+    models: the difference on each criterion with its interval and test across seeds
+    (`differences`, absent when a model has one seed) and McNemar's test on every seed
+    both ran (`mcnemar`); the verdicts; and `seeds_note`, what the seeds allow to say.
+    """
+    models = {name: model_entry(by_seed) for name, by_seed in runs.items()}
+    differences, tests, summaries = [], [], []
+    for first, second in combinations(runs, 2):
+        pair = pair_differences(runs[first], runs[second])
+        if pair is not None:
+            differences.append({"models": [first, second], **pair})
+        pair_tests = []
+        for seed in sorted(set(runs[first]) & set(runs[second])):
+            test = mcnemar(y_test, predictions[first][seed], predictions[second][seed])
+            pair_tests.append({"models": [first, second], "seed": seed, **test,
+                               "sentence": mcnemar_sentence(first, second, test)})
+        tests += pair_tests
+        if len(pair_tests) > 1:
+            summaries.append(mcnemar_summary(first, second, pair_tests))
+    stats = {name: entry["stats"] for name, entry in models.items()}
+    if len(models) > 1 and len(differences) == len(list(combinations(runs, 2))):
+        verdict = seed_verdicts(stats, differences)
+    else:
+        means = {name: {key: value["mean"] for key, value in s.items()} for name, s in stats.items()}
+        verdict = verdicts(means, tests)
+    return {"models": models, "differences": differences, "mcnemar": tests, "mcnemar_summary": summaries,
+            "verdicts": verdict, "seeds_note": seeds_note(models, differences)}
+
+
+def headline(comparison: Mapping) -> dict[str, dict[str, float]]:
+    """`metrics/summary.json`: per model, the few numbers a user compares across runs (means over seeds)."""
+    return {
+        name: {key: entry["params"] if criterion == "params" else entry["stats"][criterion]["mean"]
+               for key, criterion in HEADLINE.items()}
+        for name, entry in comparison["models"].items()
+    }

@@ -1,4 +1,4 @@
-"""Testing a trained model on the test set: predictions, loss, and the per-model report.
+"""Testing trained models on the test set: predictions, loss, and the per-model report.
 
 Keras is imported inside `test_model`, after the caller has chosen the backend
 (`mnist_dvc.training.model.select_backend`).
@@ -6,6 +6,7 @@ Keras is imported inside `test_model`, after the caller has chosen the backend
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,21 +34,24 @@ def test_model(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> TestResult
     return TestResult(predictions, float(scores["loss"]))
 
 
-def evaluation_record(model: str, result: TestResult, y_test: np.ndarray, params: int) -> dict:
-    """`metrics/eval/<model>.json`: the final model's test figures, per-digit scores, confusion matrix."""
+def seed_record(result: TestResult, y_test: np.ndarray) -> dict:
+    """One seed's final model on the test set: accuracy, loss, error, per-digit scores, confusion matrix."""
     counts = confusion_counts(y_test, result.predictions)
     return {
-        "model": model,
         "test_accuracy": float(np.mean(result.predictions == y_test)),
         "test_loss": result.loss,
         "test_error": float(np.mean(result.predictions != y_test)),
-        "params": params,
         "per_class": per_class(counts),
         "confusion_matrix": counts.tolist(),
     }
 
 
+def evaluation_report(model: str, params: int, records: Mapping[int, dict]) -> dict:
+    """`reports/eval/<model>.json`: the parameter count and each seed's `seed_record`, by seed."""
+    return {"model": model, "params": params, "seeds": {str(seed): records[seed] for seed in sorted(records)}}
+
+
 def predictions_csv(y_test: np.ndarray, predictions: np.ndarray) -> str:
-    """`metrics/confusion/<model>.csv`: one `actual,predicted` row per test image, in test order."""
+    """`reports/predictions/<model>/seed_<s>.csv`: an `actual,predicted` row per test image, in test order."""
     rows = "".join(f"{a},{p}\n" for a, p in zip(y_test.tolist(), predictions.tolist(), strict=True))
     return ",".join(CONFUSION_COLUMNS) + "\n" + rows

@@ -1,13 +1,14 @@
 """The `plots` stage's inputs and figures: what is drawn, from which files, checked first.
 
-`load_inputs` reads the training logs, the evaluation results and the test images and
-checks that they belong together (same models, same test set) before anything is drawn;
-`figure_builders` names each PNG and the function of `figures` that draws it.
+`load_inputs` reads every seed's training log, the evaluation reports and the test images
+and checks that they belong together (same models, same seeds, same test set) before
+anything is drawn; `seed_curves` turns a model's seeds into one mean curve with its
+min–max band; `figure_builders` names each PNG and the function of `figures` that draws it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,10 @@ from mnist_dvc.core.contracts import (
     CLASSES,
     COMPARISON_FILE,
     CONFUSION_COLUMNS,
+    SERIES,
     SUMMARY_KEYS,
-    confusion_file,
     eval_file,
+    predictions_file,
     rerun_hint,
 )
 from mnist_dvc.core.errors import BadInput, MissingInput
@@ -37,14 +39,32 @@ class Inputs:
     """Everything the figures need, checked for consistency before any drawing."""
 
     models: list[str]
-    histories: dict[str, pd.DataFrame]
-    evals: dict[str, dict]
-    confusion: dict[str, pd.DataFrame]
+    curves: dict[str, pd.DataFrame]  # per model: `seed_curves` of its seeds
     comparison: dict
+    shown_seed: dict[str, int]  # per model: the seed whose confusion matrix and mistakes are drawn
+    predictions: dict[str, pd.DataFrame]  # the shown seed's `actual,predicted` rows
+    test_loss: dict[str, float]  # the shown seed's final test loss
     x_test: np.ndarray
 
+    def label(self, model: str) -> str:
+        """The model's name in a per-seed figure's title; a one-seed run's titles stay plain."""
+        seeds = self.comparison["models"][model]["seeds"]
+        return model if len(seeds) == 1 else f"{model} (seed {self.shown_seed[model]})"
 
-def _read_confusion(path: Path, y_test: np.ndarray) -> pd.DataFrame:
+
+def seed_curves(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One model's seeds as one curve: per epoch that every seed logged, the mean of each column
+    of the training log, its `<column>_min` and `<column>_max` over the seeds, and `seeds`."""
+    common = sorted(set.intersection(*(set(frame["epoch"]) for frame in frames)))
+    stacked = pd.concat([frame[frame["epoch"].isin(common)] for frame in frames], ignore_index=True)
+    grouped = stacked.groupby("epoch")[list(SERIES)]
+    curves = pd.concat([grouped.mean(), grouped.min().add_suffix("_min"), grouped.max().add_suffix("_max")],
+                       axis=1).reset_index()
+    curves["seeds"] = len(frames)
+    return curves
+
+
+def _read_predictions(path: Path, y_test: np.ndarray) -> pd.DataFrame:
     """The evaluate stage's `actual,predicted` rows, which must match the prepared test labels."""
     redo = rerun_hint(path, force=True)
     try:
@@ -53,10 +73,10 @@ def _read_confusion(path: Path, y_test: np.ndarray) -> pd.DataFrame:
         raise MissingInput(path, rerun_hint(path)) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise BadInput(path, f"not a readable CSV ({exc})", redo) from None
-    if tuple(frame.columns) != CONFUSION_COLUMNS:
+    if tuple(frame.columns[:len(CONFUSION_COLUMNS)]) != CONFUSION_COLUMNS:
         raise BadInput(path, f"has columns {list(frame.columns)}, "
-                             f"expected {','.join(CONFUSION_COLUMNS)}", redo)
-    values = frame.to_numpy()
+                             f"expected {','.join(CONFUSION_COLUMNS)} first", redo)
+    values = frame[list(CONFUSION_COLUMNS)].to_numpy()
     if not np.issubdtype(values.dtype, np.integer) or values.min(initial=0) < 0 \
             or values.max(initial=0) >= CLASSES:
         raise BadInput(path, "holds values that are not digits 0-9", redo)
@@ -66,18 +86,8 @@ def _read_confusion(path: Path, y_test: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def load_inputs(models: list[str]) -> Inputs:
-    """Read and cross-check every input; a missing or stale one is a one-line MissingInput or BadInput."""
-    x_test, y_test = load_split("test", mmap=True)
-    histories, evals, confusion = {}, {}, {}
-    for name in models:
-        # The first seed's log only, for now: figures over seeds are still to come.
-        histories[name] = load_trained_history(name, trained_seeds(name)[0]).to_frame()
-        evals[name] = read_json_object(eval_file(name))
-        if finite_number(evals[name].get("test_loss")) is None:
-            raise BadInput(eval_file(name), "has no numeric test_loss",
-                           rerun_hint(eval_file(name), force=True))
-        confusion[name] = _read_confusion(confusion_file(name), np.asarray(y_test))
+def _checked_comparison(models: list[str], seeds: dict[str, list[int]]) -> dict:
+    """reports/comparison.json, which must compare these models on the seeds found on disk."""
     comparison = read_json_object(COMPARISON_FILE)
     compared = comparison.get("models")
     if not isinstance(compared, dict) or set(compared) != set(models):
@@ -85,44 +95,77 @@ def load_inputs(models: list[str]) -> Inputs:
         raise BadInput(COMPARISON_FILE, f"compares {found} but params.yaml has {', '.join(models)}",
                        rerun_hint(COMPARISON_FILE).removesuffix(" first"))
     for name in models:
-        missing = [key for key in SUMMARY_KEYS if finite_number(compared[name].get(key)) is None]
+        entry = compared[name] if isinstance(compared[name], dict) else {}
+        if entry.get("seeds") != seeds[name]:
+            raise BadInput(COMPARISON_FILE, f"compares {name}'s seeds {entry.get('seeds')} but the training "
+                                            f"logs have {seeds[name]}",
+                           rerun_hint(COMPARISON_FILE).removesuffix(" first"))
+        stats = entry.get("stats") if isinstance(entry.get("stats"), dict) else {}
+        missing = [key for key in SUMMARY_KEYS if key != "epochs"
+                   and finite_number((stats.get(key) or {}).get("mean")) is None]
         if missing:
-            raise BadInput(COMPARISON_FILE, f"models.{name} lacks {', '.join(missing)}",
+            raise BadInput(COMPARISON_FILE, f"models.{name}.stats lacks {', '.join(missing)}",
                            rerun_hint(COMPARISON_FILE, force=True))
-    return Inputs(models, histories, evals, confusion,
-                  {**comparison, "models": {name: compared[name] for name in models}}, x_test)
+    return {**comparison, "models": {name: compared[name] for name in models}}
 
 
-def error_table(history: pd.DataFrame) -> pd.DataFrame:
-    """Per epoch: cumulative training time and error = 1 − accuracy (a fraction, like the accuracy log)."""
+def load_inputs(models: list[str]) -> Inputs:
+    """Read and cross-check every input; a missing or stale one is a one-line MissingInput or BadInput."""
+    x_test, y_test = load_split("test", mmap=True)
+    seeds = {name: trained_seeds(name) for name in models}
+    curves = {name: seed_curves([load_trained_history(name, seed).to_frame() for seed in seeds[name]])
+              for name in models}
+    comparison = _checked_comparison(models, seeds)
+    shown = {name: seeds[name][0] for name in models}
+    predictions, test_loss = {}, {}
+    for name in models:
+        report = read_json_object(eval_file(name))
+        record = (report.get("seeds") or {}).get(str(shown[name]))
+        loss = finite_number(record.get("test_loss")) if isinstance(record, dict) else None
+        if loss is None:
+            raise BadInput(eval_file(name), f"has no numeric test_loss for seed {shown[name]}",
+                           rerun_hint(eval_file(name), force=True))
+        test_loss[name] = loss
+        predictions[name] = _read_predictions(predictions_file(name, shown[name]), np.asarray(y_test))
+    return Inputs(models, curves, comparison, shown, predictions, test_loss, x_test)
+
+
+def error_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per epoch: mean cumulative training time and error = 1 − accuracy (a fraction, like the
+    accuracy log): the mean over seeds, and its min and max (1 − the max and min accuracy)."""
     return pd.DataFrame({
-        "step": history["epoch"],
-        "train_time_s": history["train_time_s"],
-        "train_error": 1.0 - history["train_accuracy"],
-        "test_error": 1.0 - history["test_accuracy"],
+        "step": curves["epoch"],
+        "train_time_s": curves["train_time_s"],
+        "train_error": 1.0 - curves["train_accuracy"],
+        "test_error": 1.0 - curves["test_accuracy"],
+        "train_error_min": 1.0 - curves["train_accuracy_max"],
+        "train_error_max": 1.0 - curves["train_accuracy_min"],
+        "test_error_min": 1.0 - curves["test_accuracy_max"],
+        "test_error_max": 1.0 - curves["test_accuracy_min"],
     })
 
 
 def figure_builders(inputs: Inputs) -> Iterator[tuple[str, Callable[[], Figure]]]:
     """(PNG name, figure maker) pairs; figures are made one at a time so only one is in memory."""
-    h = inputs.histories
+    c = inputs.curves
     for name in inputs.models:
-        yield f"1_train_error_vs_time_{name}.png", lambda n=name: figures.train_error_vs_time(n, h[n])
+        yield f"1_train_error_vs_time_{name}.png", lambda n=name: figures.train_error_vs_time(n, c[n])
     for name in inputs.models:
-        yield f"2_error_vs_time_{name}.png", lambda n=name: figures.error_vs_time(n, h[n])
+        yield f"2_error_vs_time_{name}.png", lambda n=name: figures.error_vs_time(n, c[n])
     for name in inputs.models:
-        yield f"3_loss_vs_epoch_{name}.png", lambda n=name: figures.loss_vs_epoch(n, h[n])
-    yield "4_loss_vs_epoch_all_models.png", lambda: figures.loss_vs_epoch_models(h)
-    yield "5_test_accuracy_vs_epoch.png", lambda: figures.accuracy_vs_epoch_models(h)
+        yield f"3_loss_vs_epoch_{name}.png", lambda n=name: figures.loss_vs_epoch(n, c[n])
+    yield "4_loss_vs_epoch_all_models.png", lambda: figures.loss_vs_epoch_models(c)
+    yield "5_test_accuracy_vs_epoch.png", lambda: figures.accuracy_vs_epoch_models(c)
     yield "6_comparison.png", lambda: figures.comparison_bars(inputs.comparison)
     for name in inputs.models:
-        frame = inputs.confusion[name]
+        frame = inputs.predictions[name]
         yield f"7_confusion_{name}.png", lambda n=name, f=frame: figures.confusion_matrix(
-            n, f["actual"].to_numpy(), f["predicted"].to_numpy(), inputs.evals[n]["test_loss"])
+            inputs.label(n), f["actual"].to_numpy(), f["predicted"].to_numpy(), inputs.test_loss[n])
     for name in inputs.models:
-        frame = inputs.confusion[name]
+        frame = inputs.predictions[name]
         yield f"8_misclassified_{name}.png", lambda n=name, f=frame: figures.misclassified_digits(
-            n, inputs.x_test, f["actual"].to_numpy(), f["predicted"].to_numpy())
+            inputs.label(n), inputs.x_test, f["actual"].to_numpy(), f["predicted"].to_numpy())
+    yield "9_best_test_accuracy_per_seed.png", lambda: figures.best_accuracy_per_seed(inputs.comparison)
 
 
 def save_png(fig: Figure, target: Path) -> None:

@@ -2,7 +2,11 @@
 
 Each function takes data (a training history as a pandas DataFrame with the
 columns of `history.History`, the comparison mapping, label arrays, test
-images) and returns a matplotlib `Figure`. Nothing here reads or writes files,
+images) and returns a matplotlib `Figure`. A history may be the mean of several
+seeds (`figure_set.seed_curves`: `<column>_min` / `<column>_max` and `seeds`
+columns beside the means): curves then show the mean with a min–max band over the
+seeds, and bars the mean with its 95% confidence interval. One seed draws as a
+single run always has: no band, no error bar. Nothing here reads or writes files,
 so tests can check titles, labels and lines without a pipeline run, and the
 `plots` stage only loads, calls and saves.
 
@@ -18,6 +22,7 @@ run to run (what `dvc plots diff` shows side by side); no `bbox_inches="tight"`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -92,9 +97,30 @@ def _epoch_axis(ax, epochs: pd.Series) -> None:
         ax.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
 
 
+def _seeds(frame: pd.DataFrame) -> int:
+    """How many seeds a curve is the mean of (a plain history is one run)."""
+    return int(frame["seeds"].iloc[0]) if "seeds" in frame and len(frame) else 1
+
+
 def _epochs_note(frame: pd.DataFrame) -> str:
     n = len(frame)
     return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
+def _band(ax, frame: pd.DataFrame, x: str, column: str, color: str,
+          as_error: bool = False, percent: bool = False) -> list[np.ndarray]:
+    """Shade `column`'s min–max over the seeds (nothing for one seed); its edges, for the y scale.
+    `as_error`: the column is an accuracy drawn as error %, so its max is the error's min;
+    `percent`: an accuracy drawn in %."""
+    if _seeds(frame) < 2:
+        return []
+    low, high = frame[f"{column}_min"].to_numpy(float), frame[f"{column}_max"].to_numpy(float)
+    if as_error:
+        low, high = 100.0 * (1.0 - high), 100.0 * (1.0 - low)
+    elif percent:
+        low, high = 100.0 * low, 100.0 * high
+    ax.fill_between(frame[x].to_numpy(float), low, high, color=color, alpha=0.2, linewidth=0)
+    return [low, high]
 
 
 def _errors_vs_time(history: pd.DataFrame, series: list[tuple[str, str, str]], title: str) -> Figure:
@@ -106,9 +132,10 @@ def _errors_vs_time(history: pd.DataFrame, series: list[tuple[str, str, str]], t
     for column, label, color in series:
         errors.append(_error_pct(history[column]))
         ax.plot(history["train_time_s"], errors[-1], color=color, label=label, **style)
+        errors += _band(ax, history, "train_time_s", column, color, as_error=True)
     _set_scale(ax, np.concatenate(errors))
-    ax.set_title(f"{title} ({_epochs_note(history)})")
-    ax.set_xlabel(TIME_LABEL)
+    ax.set_title(f"{title} ({_epochs_note(history)})" + _seeds_title({"": history}))
+    ax.set_xlabel(TIME_LABEL if _seeds(history) == 1 else f"{TIME_LABEL}, mean over seeds")
     ax.set_ylabel(ERROR_LABEL)
     ax.grid(True, alpha=0.3)
     ax.legend()
@@ -135,8 +162,11 @@ def loss_vs_epoch(model: str, history: pd.DataFrame) -> Figure:
     style = _style(len(history))
     ax.plot(history["epoch"], history["train_loss"], color=TRAIN_COLOR, label="training loss", **style)
     ax.plot(history["epoch"], history["test_loss"], color=TEST_COLOR, label="testing loss", **style)
-    _set_scale(ax, np.concatenate([history["train_loss"], history["test_loss"]]))
-    ax.set_title(f"{model}: training and testing loss vs epochs ({_epochs_note(history)})")
+    edges = _band(ax, history, "epoch", "train_loss", TRAIN_COLOR) + _band(ax, history, "epoch", "test_loss",
+                                                                           TEST_COLOR)
+    _set_scale(ax, np.concatenate([history["train_loss"], history["test_loss"], *edges]))
+    ax.set_title(f"{model}: training and testing loss vs epochs ({_epochs_note(history)})"
+                 + _seeds_title({model: history}))
     _epoch_axis(ax, history["epoch"])
     ax.set_ylabel(LOSS_LABEL)
     ax.grid(True, alpha=0.3)
@@ -157,8 +187,11 @@ def loss_vs_epoch_models(histories: Mapping[str, pd.DataFrame]) -> Figure:
         ax.plot(history["epoch"], history["test_loss"], color=colors[model], linestyle="--",
                 label=f"{model} testing loss", **style)
         values += [history["train_loss"].to_numpy(float), history["test_loss"].to_numpy(float)]
+        values += _band(ax, history, "epoch", "train_loss", colors[model])
+        values += _band(ax, history, "epoch", "test_loss", colors[model])
     _set_scale(ax, np.concatenate(values))
-    ax.set_title(f"Training and testing loss vs epochs ({' vs '.join(histories)})")
+    ax.set_title(f"Training and testing loss vs epochs ({' vs '.join(histories)})"
+                 + _seeds_title(histories))
     _epoch_axis(ax, pd.concat([h["epoch"] for h in histories.values()]))
     ax.set_ylabel(LOSS_LABEL)
     ax.grid(True, alpha=0.3)
@@ -180,16 +213,27 @@ def accuracy_vs_epoch_models(histories: Mapping[str, pd.DataFrame]) -> Figure:
         epochs = history["epoch"].to_numpy()
         ax.plot(epochs, accuracy, color=colors[model],
                 label=f"{model} (final {accuracy[-1]:.2f}%)", **_style(len(history)))
+        _band(ax, history, "epoch", "test_accuracy", colors[model], percent=True)
         best = int(np.argmax(accuracy))
+        of = "" if _seeds(history) == 1 else " of the mean"
         ax.plot(epochs[best], accuracy[best], linestyle="none", marker="*", markersize=14,
                 markeredgecolor="black", color=colors[model],
-                label=f"{model} best {accuracy[best]:.2f}% at epoch {epochs[best]} (selected on test set)")
-    ax.set_title("Test accuracy vs epochs, best epoch marked")
+                label=f"{model} best{of} {accuracy[best]:.2f}% at epoch {epochs[best]} "
+                      "(selected on test set)")
+    ax.set_title("Test accuracy vs epochs, best epoch marked" + _seeds_title(histories))
     _epoch_axis(ax, pd.concat([h["epoch"] for h in histories.values()]))
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
     return fig
+
+
+def _seeds_title(histories: Mapping[str, pd.DataFrame]) -> str:
+    """The seeds behind a figure's curves, as a second title line ("" when each is one run)."""
+    counts = sorted({_seeds(history) for history in histories.values()})
+    if counts == [1]:
+        return ""
+    return f"\nmean of {' / '.join(map(str, counts))} seeds, band = min–max over the seeds"
 
 
 def _seconds(value: float) -> str:
@@ -198,62 +242,135 @@ def _seconds(value: float) -> str:
 
 
 def _grouped_bars(ax, models: Sequence[str], colors: Mapping[str, str], labels: Sequence[str],
-                  values: Mapping[str, Sequence[float]], fmt: str | Callable[[float], str]) -> None:
+                  values: Mapping[str, Sequence[float]], fmt: str | Callable[[float], str],
+                  errors: Mapping[str, np.ndarray | None]) -> None:
+    """Bars per label, one per model; `errors[model]`: (2, len(labels)) distances below and above
+    each bar to its interval's ends, or None (one seed: no interval)."""
     x = np.arange(len(labels))
     width = 0.8 / len(models)
     for i, model in enumerate(models):
         bars = ax.bar(x + (i - (len(models) - 1) / 2) * width, values[model], width,
-                      color=colors[model], label=model)
+                      color=colors[model], label=model, yerr=errors[model],
+                      capsize=4 if errors[model] is not None else 0)
         ax.bar_label(bars, fmt=fmt, fontsize=8, padding=2)
     ax.set_xticks(x, labels)
     ax.margins(y=0.15)
     ax.grid(True, axis="y", alpha=0.3)
 
 
+def _criterion_bars(stats: Mapping, keys: Sequence[str], scale: float = 1.0,
+                    as_error: bool = False) -> tuple[list[float], np.ndarray | None]:
+    """The means of `keys` (× `scale`; as 100 − accuracy for `as_error`) and their CI distances."""
+    means, below, above = [], [], []
+    for key in keys:
+        spread = stats[key]
+        mean, ci = spread["mean"], spread.get("ci")
+        low, high = (ci if ci is not None else (mean, mean))
+        if as_error:
+            mean, low, high = 100 * (1 - mean), 100 * (1 - high), 100 * (1 - low)
+        else:
+            mean, low, high = scale * mean, scale * low, scale * high
+        means.append(mean)
+        below.append(mean - low)
+        above.append(high - mean)
+    has_interval = all(stats[key].get("ci") is not None for key in keys)
+    return means, np.array([below, above]) if has_interval else None
+
+
+def _seed_count(entry: Mapping) -> str:
+    n = len(entry["seeds"])
+    return "1 seed" if n == 1 else f"{n} seeds"
+
+
 def comparison_bars(comparison: Mapping) -> Figure:
-    """The assignment's comparison criteria, side by side per model.
+    """The assignment's comparison criteria, side by side per model: the mean over seeds, with
+    its 95% confidence interval as an error bar when a model has several seeds.
 
     Accuracies are drawn as errors (100 − accuracy) so the bars start at zero and
     the differences between ~98% models are visible without a truncated axis.
-    Takes the mapping of `metrics/comparison.json`.
+    Takes the mapping of `reports/comparison.json`.
     """
-    stats = comparison["models"]
-    models = list(stats)
+    entries = comparison["models"]
+    models = list(entries)
     colors = model_colors(models)
+    stats = {m: entries[m]["stats"] for m in models}
     fig = _figure(COMPARISON_SIZE)
     (acc, loss), (gap, time) = fig.subplots(2, 2)
 
-    _grouped_bars(
-        acc, models, colors,
-        ["best training\n(max over epochs)", "best testing\n(selected on test set)", "final testing"],
-        {m: [100 * (1 - stats[m][k]) for k in ("best_train_accuracy", "best_test_accuracy",
-                                               "final_test_accuracy")] for m in models},
-        "%.2f",
-    )
+    def panel(ax, labels, keys, fmt, **how) -> dict[str, list[float]]:
+        bars = {m: _criterion_bars(stats[m], keys, **how) for m in models}
+        _grouped_bars(ax, models, colors, labels, {m: bars[m][0] for m in models}, fmt,
+                      {m: bars[m][1] for m in models})
+        return {m: bars[m][0] for m in models}
+
+    panel(acc, ["best training\n(max over epochs)", "best testing\n(selected on test set)", "final testing"],
+          ["best_train_accuracy", "best_test_accuracy", "final_test_accuracy"], "%.2f", as_error=True)
     acc.set_title("Error = 100 − accuracy (lower is better)")
     acc.set_ylabel("error (%)")
 
-    loss_values = {m: [stats[m]["min_train_loss"], stats[m]["min_test_loss"]] for m in models}
-    _grouped_bars(loss, models, colors, ["minimum training loss", "minimum testing loss"],
-                  loss_values, "%.3g")
+    loss_values = panel(loss, ["minimum training loss", "minimum testing loss"],
+                        ["min_train_loss", "min_test_loss"], "%.3g")
     _set_scale(loss, np.array([v for values in loss_values.values() for v in values]))
     loss.set_title("Minimum loss over epochs (lower is better)")
     loss.set_ylabel(LOSS_LABEL)
 
-    _grouped_bars(gap, models, colors, ["best training − best testing accuracy"],
-                  {m: [100 * stats[m]["generalization_gap"]] for m in models}, "%.2f")
+    panel(gap, ["best training − best testing accuracy"], ["generalization_gap"], "%.2f", scale=100.0)
     gap.set_title("Generalization gap (smaller overfits less)")
     gap.set_ylabel("gap (percentage points)")
 
-    _grouped_bars(time, models, colors, ["total training time"],
-                  {m: [stats[m]["train_time_s"]] for m in models}, _seconds)
+    panel(time, ["total training time"], ["train_time_s"], _seconds)
     time.set_title("Training time (lower is cheaper)")
     time.set_ylabel("time (s)")
 
+    several = any(len(entries[m]["seeds"]) > 1 for m in models)
     handles, _ = acc.get_legend_handles_labels()
-    fig.legend(handles, [f"{m} ({stats[m]['params']:,} parameters, {stats[m]['epochs']} epochs)"
-                         for m in models], loc="outside lower center", ncols=len(models))
-    fig.suptitle(f"Comparison of {' and '.join(models)} on the assignment's criteria")
+    fig.legend(handles, [f"{m} ({entries[m]['params']:,} parameters, {entries[m]['epochs']} epochs"
+                         + (f", {_seed_count(entries[m])})" if several else ")") for m in models],
+               loc="outside lower center", ncols=len(models))
+    title = f"Comparison of {' and '.join(models)} on the assignment's criteria"
+    fig.suptitle(title + ("\nmeans over seeds; error bars: 95% confidence interval (t)" if several else ""))
+    return fig
+
+
+def best_accuracy_per_seed(comparison: Mapping) -> Figure:
+    """Each seed's best test accuracy (max over epochs, selected on the test set) per model, one
+    dot per seed, with the mean and its 95% confidence interval; grey lines join the same seed
+    across models, since a paired test compares the models seed by seed."""
+    entries = comparison["models"]
+    models = list(entries)
+    colors = model_colors(models)
+    fig = _figure(LINE_SIZE)
+    ax = fig.add_subplot()
+    points: dict[str, dict[int, tuple[float, float]]] = {}
+    for i, model in enumerate(models):
+        entry = entries[model]
+        seeds = entry["seeds"]
+        offsets = np.linspace(-0.12, 0.12, len(seeds)) if len(seeds) > 1 else np.zeros(1)
+        values = [100 * entry["runs"][str(seed)]["best_test_accuracy"] for seed in seeds]
+        points[model] = {seed: (i + offset, value) for seed, offset, value in zip(seeds, offsets, values,
+                                                                                  strict=True)}
+        ax.plot(i + offsets, values, linestyle="none", marker="o", markersize=7, color=colors[model],
+                label=f"{model}: {_seed_count(entry)}")
+        for seed, (x, y) in points[model].items():
+            ax.annotate(str(seed), (x, y), xytext=(5, 0), textcoords="offset points", fontsize=7, va="center")
+        spread = entry["stats"]["best_test_accuracy"]
+        if spread["ci"] is not None:
+            mean, (low, high) = 100 * spread["mean"], (100 * v for v in spread["ci"])
+            ax.errorbar(i + 0.3, mean, yerr=[[mean - low], [high - mean]], fmt="D", color="black", capsize=5,
+                        label="mean and 95% CI" if i == 0 else None)
+    for one, other in pairwise(models):
+        for seed in sorted(set(points[one]) & set(points[other])):
+            (x0, y0), (x1, y1) = points[one][seed], points[other][seed]
+            ax.plot([x0, x1], [y0, y1], color="grey", alpha=0.5, linewidth=0.8, zorder=1)
+    ax.set_xticks(range(len(models)), models)
+    ax.set_xlim(-0.6, len(models) - 0.4)
+    ax.margins(y=0.15)
+    ax.set_ylabel("best test accuracy (%)")
+    ax.grid(True, axis="y", alpha=0.3)
+    counts = {len(entry["seeds"]) for entry in entries.values()}
+    note = "1 seed per model: no spread to show" if counts == {1} else "grey lines join the same seed"
+    ax.set_title(f"Best test accuracy per seed (max over epochs, selected on test set)\n{note}")
+    ax.legend(loc="lower right")
     return fig
 
 

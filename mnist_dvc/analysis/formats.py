@@ -45,3 +45,12 @@ def duration(seconds: float | None) -> str:
 def p_value(value: float) -> str:
     """Three significant digits: 0.0619, 3.9e-41."""
     return f"{value:.3g}"
+
+
+def seed_list(seeds: list[int]) -> str:
+    """Seeds as a reader scans them: "seed 42", "seeds 42-46" when consecutive, else listed."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(str(s) for s in seeds)

@@ -81,7 +81,8 @@ def compare(engine: Mapping[str, float], other: Mapping[str, float], tolerance: 
 
 def check_record(result: Trace, tf_f: float, tf_grads: Mapping[str, float],
                  fd_grads: Mapping[str, float]) -> dict:
-    """`metrics/backprop.json`: the engine's results and both comparisons."""
+    """`reports/backprop.json`: the engine's results and both comparisons (its `f` and `grads`
+    are also the DVC metric `metrics/backprop.json`)."""
     tensorflow = compare(result.grads, tf_grads, TF_TOLERANCE)
     tensorflow["f"] = tf_f
     finite = compare(result.grads, fd_grads, FD_TOLERANCE)

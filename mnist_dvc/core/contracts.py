@@ -28,7 +28,8 @@ RAW_FILES = {
 }
 
 PREPARED_DIR = Path("data/prepared")
-DATA_METRICS = Path("metrics/data.json")
+# A report, not a DVC metric: counts, class balance, pixel mean/std per split.
+DATA_REPORT = Path("reports/data.json")
 
 
 def prepared_file(array: str, split: str, root: Path = PREPARED_DIR) -> Path:
@@ -106,14 +107,34 @@ def model_file(model: str, seed: int, root: Path = Path()) -> Path:
 
 
 # --- evaluation: `evaluate` -------------------------------------------------------------------
+#
+# DVC metrics hold only the headline numbers a user compares across runs (`dvc exp show`,
+# `dvc metrics diff`); everything else is a report: committed (`cache: false` outs) but not
+# a metric, so DVC's tables stay narrow.
 
-EVAL_DIR = Path("metrics/eval")
-CONFUSION_DIR = Path("metrics/confusion")
+# The headline: {<model>: {key: value}}, one file for all models so `dvc exp show` names the
+# columns `model_a.acc` (keys that collide across metric files get the file's path prefixed).
+SUMMARY_FILE = Path("metrics/summary.json")
+# Headline key -> the comparison criterion whose mean over seeds it is (`params`: the count).
+HEADLINE = {"acc": "final_test_accuracy", "best_acc": "best_test_accuracy", "loss": "min_test_loss",
+            "gap": "generalization_gap", "time_s": "train_time_s", "params": "params"}
+
+REPORTS_DIR = Path("reports")
+EVAL_DIR = REPORTS_DIR / "eval"
+PREDICTIONS_DIR = REPORTS_DIR / "predictions"
 CONFUSION_COLUMNS = ("actual", "predicted")
-COMPARISON_FILE = Path("metrics/comparison.json")
-# Keys of each model's entry under `models` in comparison.json.
+COMPARISON_FILE = REPORTS_DIR / "comparison.json"
+# Keys of one seed's test figures in reports/eval/<model>.json (under `seeds` -> "<seed>").
+EVAL_KEYS = ("test_accuracy", "test_loss", "test_error", "per_class", "confusion_matrix")
+# Keys of each run summary (per model, per seed) in comparison.json.
 SUMMARY_KEYS = ("best_train_accuracy", "best_test_accuracy", "best_test_epoch", "final_test_accuracy",
                 "min_train_loss", "min_test_loss", "generalization_gap", "train_time_s", "params", "epochs")
+# The criteria compared across seeds: mean, sd and 95% CI per model, and the models' difference.
+SEED_CRITERIA = ("best_test_accuracy", "final_test_accuracy", "min_test_loss", "generalization_gap",
+                 "train_time_s")
+STATS_KEYS = ("n", "mean", "sd", "ci")
+DIFFERENCE_KEYS = ("difference", "ci", "p_value")
+SEED_TESTS = ("paired t-test", "Welch's t-test")
 VERDICTS = ("accuracy", "loss", "gap", "time")
 
 
@@ -121,15 +142,18 @@ def eval_file(model: str, root: Path = Path()) -> Path:
     return Path(root) / EVAL_DIR / f"{model}.json"
 
 
-def confusion_file(model: str, root: Path = Path()) -> Path:
-    return Path(root) / CONFUSION_DIR / f"{model}.csv"
+def predictions_file(model: str, seed: int, root: Path = Path()) -> Path:
+    """One seed's test predictions, one row per test image in test-set order."""
+    return Path(root) / PREDICTIONS_DIR / model / f"{SEED_PREFIX}{seed}.csv"
 
 
 # --- plots: `plots` ---------------------------------------------------------------------------
 
 FIGURES_DIR = Path("plots/figures")
 ERROR_DIR = Path("metrics/error")
-ERROR_COLUMNS = ("step", "train_time_s", "train_error", "test_error")
+# Per epoch, over a model's seeds: the mean of each error, and its min and max.
+ERROR_COLUMNS = ("step", "train_time_s", "train_error", "test_error",
+                 "train_error_min", "train_error_max", "test_error_min", "test_error_max")
 
 
 def error_file(model: str, root: Path = Path()) -> Path:
@@ -138,7 +162,10 @@ def error_file(model: str, root: Path = Path()) -> Path:
 
 # --- backprop: `backprop` ---------------------------------------------------------------------
 
+# The headline (`f`, `grads`) is a DVC metric; the full record (values, checks) is a report.
 BACKPROP_FILE = Path("metrics/backprop.json")
+BACKPROP_HEADLINE = ("f", "grads")
+BACKPROP_REPORT = REPORTS_DIR / "backprop.json"
 BACKPROP_CHECKS = ("tensorflow", "finite_difference")
 
 
@@ -148,15 +175,17 @@ BACKPROP_CHECKS = ("tensorflow", "finite_difference")
 _WRITERS = (
     (RAW_DIR, "download"),
     (PREPARED_DIR, "prepare"),
-    (DATA_METRICS, "prepare"),
+    (DATA_REPORT, "prepare"),
     (TRAIN_DIR, "train@{model}"),
     (MODELS_DIR, "train@{model}"),
+    (SUMMARY_FILE, "evaluate"),
     (EVAL_DIR, "evaluate"),
-    (CONFUSION_DIR, "evaluate"),
+    (PREDICTIONS_DIR, "evaluate"),
     (COMPARISON_FILE, "evaluate"),
     (FIGURES_DIR, "plots"),
     (ERROR_DIR, "plots"),
     (BACKPROP_FILE, "backprop"),
+    (BACKPROP_REPORT, "backprop"),
 )
 
 

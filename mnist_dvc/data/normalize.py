@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_dvc.core.atomic import atomic_path, write_json
-from mnist_dvc.core.contracts import CLASSES, DATA_METRICS, PREPARED_DIR, RAW_DIR, RAW_FILES, prepared_file
+from mnist_dvc.core.contracts import CLASSES, DATA_REPORT, PREPARED_DIR, RAW_DIR, RAW_FILES, prepared_file
 from mnist_dvc.core.params import DataParams, ParamsError
 from mnist_dvc.data.idx import read_split
 
@@ -67,9 +67,9 @@ def prepare(
     data: DataParams,
     raw_dir: Path | str = RAW_DIR,
     out_dir: Path | str = PREPARED_DIR,
-    metrics_file: Path | str = DATA_METRICS,
+    report_file: Path | str = DATA_REPORT,
 ) -> dict:
-    """Parse, limit, normalize and write the arrays and `metrics/data.json`; return the metrics."""
+    """Parse, limit, normalize and write the arrays and `reports/data.json`; return the report."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     limits = {"train": (data.train_limit, "data.train_limit"), "test": (data.test_limit, "data.test_limit")}
     splits = {}
@@ -94,5 +94,5 @@ def prepare(
         save_npy(prepared_file("x", split, out_dir), to_inputs(images, shift, scale))
         save_npy(prepared_file("y", split, out_dir), labels.astype(np.uint8))
         metrics[split] = split_summary(labels, (mean - shift) / scale, std / scale)
-    write_json(metrics_file, metrics)
+    write_json(report_file, metrics)
     return metrics

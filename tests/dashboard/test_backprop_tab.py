@@ -167,7 +167,7 @@ async def test_backprop_check_marks(finished: Path) -> None:
         check = text(app, "#backprop-check")
         assert "✓ TensorFlow: max |Δ| 0 ≤ 1e-09" in check
         assert "✓ finite differences: max |Δ| 2.65e-12 ≤ 1e-06" in check
-        report = finished / "metrics/backprop.json"
+        report = finished / "reports/backprop.json"
         report.write_text(report.read_text().replace('"ok": true', '"ok": false', 1))
         await wait_for(pilot, lambda: "✗" in text(app, "#backprop-check"), what="the failed check")
 

@@ -82,12 +82,12 @@ def test_bad_progress_keeps_last_good_data_and_warns(finished: Path, content: st
 
 
 def test_bad_file_on_first_read_warns_without_data(finished: Path) -> None:
-    (finished / "metrics/comparison.json").write_text("{")
+    (finished / "reports/comparison.json").write_text("{")
     source = DataSource(finished)
     source.poll()
     assert source.snapshot.comparison is None
     assert source.snapshot.warnings == (
-        "metrics/comparison.json: not valid JSON (line 1, column 2; half-written or corrupt)",
+        "reports/comparison.json: not valid JSON (line 1, column 2; half-written or corrupt)",
     )
 
 
@@ -108,7 +108,7 @@ def test_a_file_deleted_while_being_read_means_no_data(
     """The stat saw the file, the read did not (a stage deleting its outputs): no data, no warning."""
     source = DataSource(finished)
     source.poll()
-    comparison = finished / "metrics/comparison.json"
+    comparison = finished / "reports/comparison.json"
     seen = comparison.stat()
     comparison.unlink()
     monkeypatch.setattr(data, "stamp", lambda path: (seen.st_mtime_ns + 1, seen.st_size, seen.st_ino))

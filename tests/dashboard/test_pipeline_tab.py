@@ -11,7 +11,18 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Log, ProgressBar, Static
 
-from tests.helpers import BIN, FIXTURES, SIZE, TINY, make_app, run, settle, snapshot_app, text, wait_for
+from tests.helpers import (
+    BIN,
+    FIXTURES,
+    SIZE,
+    TINY,
+    make_app,
+    run,
+    settle,
+    snapshot_app,
+    text,
+    wait_for,
+)
 from tui import repro
 from tui.app import DashboardApp
 from tui.data import pid_alive

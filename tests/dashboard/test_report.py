@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_a_panel_title_and_its_metric_rows() -> None:
 
 
 def test_backprop_check_lines() -> None:
-    backprop = json.loads((FIXTURES / "finished/metrics/backprop.json").read_text())
+    backprop = json.loads((FIXTURES / "finished/reports/backprop.json").read_text())
     lines = report.check_lines(backprop)
     assert [(line.mark, line.text) for line in lines] == [
         ("✓", "finite differences: max |Δ| 2.65e-12 ≤ 1e-06"),
@@ -130,3 +131,20 @@ def test_the_repro_line() -> None:
     ended = ReproRun(pid=os.getpid(), command=("/venv/bin/dvc", "repro"), started_at=run.started_at,
                      returncode=1)
     assert report.repro_line(ended, running=False) == f"dvc repro: failed (exit 1) (started {started})"
+
+
+def test_summary_of_five_seeds_gives_intervals_the_test_and_mcnemar_per_seed(finished_seeds: Path) -> None:
+    source = DataSource(finished_seeds)
+    source.poll()
+    comparison = source.snapshot.comparison
+    text = summary(source.snapshot)
+    spread = comparison["models"]["model_a"]["stats"]["train_time_s"]
+    half = (spread["ci"][1] - spread["ci"][0]) / 2
+    assert f"{spread['mean']:.1f} s ± {half:.2f} s *" in text
+    assert "  model_a − model_b (95% CI; paired t-test p):\n" in text
+    assert "    Parameters: -332,032 (same on every seed)\n" in text
+    assert "  (* = better on that row, significantly across seeds)\n" in text
+    assert f"  {comparison['seeds_note']}\n" in text
+    assert [line.split(":")[0].strip() for line in text.splitlines() if line.startswith("    seed ")] == [
+        f"seed {seed}" for seed in (42, 43, 44, 45, 46)]
+    assert "model_a: 97.62% mean final test accuracy over 5 seeds, " in text

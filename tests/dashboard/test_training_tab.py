@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import ProgressBar, Static
 
-from tests.fixtures.runs import BASE_SEED, EPOCHS, PARAMS_MODELS, write_params, write_run
+from tests.fixtures.runs import EPOCHS, PARAMS_MODELS, SEED, write_params, write_run
 from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, settle, snapshot_app, wait_for
 from tui.report import START_HINT
 from tui.widgets.curves import CurvesPlot
@@ -107,7 +107,7 @@ async def test_missing_metrics_shows_how_to_start(tmp_path: Path) -> None:
         assert not app.query_one("#warnings").display, "no metrics yet is not a problem"
 
 
-FIVE_SEEDS = tuple(range(BASE_SEED, BASE_SEED + 5))
+FIVE_SEEDS = tuple(range(SEED, SEED + 5))
 
 
 def five_seeds(root: Path, epochs_done: int = EPOCHS, epochs: int = EPOCHS, **run: object) -> None:
@@ -190,7 +190,7 @@ def test_training_finished(snap_compare: Callable, finished: Path, size: tuple[i
 
 def test_training_running(snap_compare: Callable, finished: Path) -> None:
     """model_b halfway, its writer alive (this test's own process), with an ETA from the file."""
-    (finished / "metrics/comparison.json").unlink()
+    (finished / "reports/comparison.json").unlink()
     write_run(finished, "model_b", 7, state="running", pid=os.getpid())
     assert snap_compare(snapshot_app(finished), terminal_size=WIDE, run_before=settle)
 

@@ -32,7 +32,10 @@ def error_lines(output: str) -> list[str]:
 def test_dvc_repro_writes_the_checked_metrics(make_repo: Callable[..., Path], dvc: Callable) -> None:
     repo = make_repo()
     dvc(repo, "repro", "backprop")
-    metrics = json.loads((repo / "metrics" / "backprop.json").read_text())
+    headline = json.loads((repo / "metrics" / "backprop.json").read_text())
+    metrics = json.loads((repo / "reports" / "backprop.json").read_text())
+    assert set(headline) == {"f", "grads"}, "the DVC metric holds only the headline"
+    assert headline == {"f": metrics["f"], "grads": metrics["grads"]}
     assert metrics["expression"] == "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
     assert metrics["inputs"]["w1"] == -1.5
     assert metrics["f"] == pytest.approx(0.26887, abs=1e-12)
@@ -43,8 +46,9 @@ def test_dvc_repro_writes_the_checked_metrics(make_repo: Callable[..., Path], dv
         assert check["tolerance"] == tolerance
         assert check["ok"] is True
         assert 0 <= check["max_abs_diff"] <= tolerance
-    shown = dvc(repo, "metrics", "show", "--json").stdout
-    assert "backprop.json" in shown
+    # The last line is the JSON (a line before it says the other stages' metrics are not there yet).
+    (shown,) = json.loads(dvc(repo, "metrics", "show", "--json").stdout.splitlines()[-1]).values()
+    assert shown["data"]["metrics/backprop.json"] == {"data": headline}
     assert "up to date" in dvc(repo, "status", "backprop").stdout
 
 
@@ -56,8 +60,8 @@ def test_stage_fails_when_finite_differences_disagree(make_repo: Callable[..., P
     assert proc.returncode == 2
     [line] = error_lines(proc.stdout)
     assert "differs from central finite differences by 0.5 > 1e-06" in line
-    assert "metrics/backprop.json" in line
-    check = json.loads((repo / "metrics" / "backprop.json").read_text())["check"]
+    assert "reports/backprop.json" in line
+    check = json.loads((repo / "reports" / "backprop.json").read_text())["check"]
     assert check["tensorflow"]["ok"] is True
     assert check["finite_difference"]["ok"] is False
 
@@ -80,6 +84,7 @@ def test_bad_expression_fails_in_one_line_before_any_work(
     assert fragment in proc.stdout
     assert "pwned\n" not in proc.stdout
     assert not (repo / "metrics" / "backprop.json").exists()
+    assert not (repo / "reports" / "backprop.json").exists()
 
 
 def test_explain_prints_the_walkthrough_without_colour_when_piped(make_repo: Callable[..., Path]) -> None:
@@ -93,5 +98,6 @@ def test_explain_prints_the_walkthrough_without_colour_when_piped(make_repo: Cal
     assert out.index("Forward pass") < forward < out.index("Backward pass") < backward
     assert (ROOT / "tests" / "golden" / "backprop_default.txt").read_text() in out
     assert not (repo / "metrics" / "backprop.json").exists()
+    assert not (repo / "reports" / "backprop.json").exists()
     coloured = run([sys.executable, "-m", "stages.backprop", "--explain"], repo, FORCE_COLOR="1").stdout
     assert "\x1b[32m" in coloured and "\x1b[31m" in coloured

@@ -37,7 +37,7 @@ def test_repro_prepare_on_real_mnist(make_repo, dvc, mnist_mirror: Path) -> None
         assert array.dtype == (np.float32 if name.startswith("x") else np.uint8)
     x_train = np.load(repo / "data/prepared/x_train.npy", mmap_mode="r")
     assert float(x_train.min()) == 0.0 and float(x_train.max()) == 1.0
-    metrics = json.loads((repo / "metrics/data.json").read_text())
+    metrics = json.loads((repo / "reports/data.json").read_text())
     assert metrics["train"]["count"] == 60000 and metrics["test"]["count"] == 10000
     assert sum(metrics["test"]["class_counts"].values()) == 10000
     assert metrics["train"]["mean"] == pytest.approx(0.1307, abs=1e-4)

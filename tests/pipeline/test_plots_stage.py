@@ -1,7 +1,7 @@
 """The `plots` stage and the DVC plots declared in dvc.yaml.
 
-Fast tests feed the stage a synthetic metrics tree written exactly as
-docs/contracts.md describes the training log and the evaluate outputs. The slow
+Fast tests feed the stage a synthetic tree of one seed or several, written exactly as
+docs/contracts.md describes the per-seed training logs and the evaluate outputs. The slow
 tests run the real tiny pipeline (MNIST mirror) through `dvc repro`,
 `dvc plots show --json`, `dvc exp run -S ...`, `dvc exp show` and `dvc plots diff`.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,17 +21,24 @@ import yaml
 from PIL import Image
 
 from mnist_dvc.analysis import evaluation
-from mnist_dvc.analysis.comparison import compare, run_summary
+from mnist_dvc.analysis.comparison import compare, headline, run_summary
 from mnist_dvc.analysis.history import load_history
 from mnist_dvc.core.atomic import write_json, write_text
-from mnist_dvc.core.contracts import COMPARISON_FILE, confusion_file, eval_file, seed_dir
+from mnist_dvc.core.contracts import (
+    COMPARISON_FILE,
+    ERROR_COLUMNS,
+    SUMMARY_FILE,
+    eval_file,
+    predictions_file,
+    seed_dir,
+)
 from mnist_dvc.core.errors import ProjectError
 from stages import plots
 from tests.helpers import ROOT, TINY, run, tool_env
 from tools import offline_html
 
 MODELS = ("model_a", "model_b")
-SEED = 42  # the one seed of params.yaml (train.seed 42, train.seeds 1)
+SEED = 42  # params.yaml's train.seed
 SERIES = {  # contract: file under plots/metrics/ -> History column
     "train/loss.tsv": "train_loss",
     "train/accuracy.tsv": "train_accuracy",
@@ -74,29 +82,34 @@ def write_training_log(run_dir: Path, history: dict[str, np.ndarray]) -> None:
     }))
 
 
-def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODELS) -> None:
+def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODELS, seeds=(SEED,)) -> None:
     """Everything the plots stage reads, as the train, evaluate and prepare stages write it: made-up
-    curves and predictions, the evaluation files written by the evaluate stage's own functions."""
+    curves and predictions per seed, the evaluation files written by the evaluate stage's own functions."""
     rng = np.random.default_rng(0)
     prepared = root / "data" / "prepared"
     prepared.mkdir(parents=True, exist_ok=True)
     y_test = (np.arange(n_test) % 10).astype(np.uint8)
     np.save(prepared / "x_test.npy", rng.random((n_test, 784), dtype=np.float32))
     np.save(prepared / "y_test.npy", y_test)
-    summaries, predictions = {}, {}
+    runs: dict = {}
+    predictions: dict = {}
     for i, model in enumerate(models):
-        history = synthetic_history(epochs, seed=i)
-        write_training_log(seed_dir(model, SEED, root), history)
-        predicted = y_test.copy()
-        wrong = rng.random(n_test) < 0.2
-        predicted[wrong] = (predicted[wrong] + 1 + i) % 10
-        result = evaluation.TestResult(predicted, 0.1 + i)
-        record = evaluation.evaluation_record(model, result, y_test, 1000 * (i + 1))
-        write_json(eval_file(model, root), record)
-        write_text(confusion_file(model, root), evaluation.predictions_csv(y_test, predicted))
-        summaries[model] = run_summary(load_history(seed_dir(model, SEED, root)), record["params"])
-        predictions[model] = predicted
-    write_json(root / COMPARISON_FILE, compare(summaries, y_test, predictions))
+        runs[model], predictions[model], records = {}, {}, {}
+        for seed in seeds:
+            history = synthetic_history(epochs, seed=i + 10 * (seed - SEED))
+            write_training_log(seed_dir(model, seed, root), history)
+            predicted = y_test.copy()
+            wrong = rng.random(n_test) < 0.2
+            predicted[wrong] = (predicted[wrong] + 1 + i) % 10
+            result = evaluation.TestResult(predicted, 0.1 + i)
+            records[seed] = evaluation.seed_record(result, y_test)
+            write_text(predictions_file(model, seed, root), evaluation.predictions_csv(y_test, predicted))
+            runs[model][seed] = run_summary(load_history(seed_dir(model, seed, root)), 1000 * (i + 1))
+            predictions[model][seed] = predicted
+        write_json(eval_file(model, root), evaluation.evaluation_report(model, 1000 * (i + 1), records))
+    comparison = compare(runs, y_test, predictions)
+    write_json(root / COMPARISON_FILE, comparison)
+    write_json(root / SUMMARY_FILE, headline(comparison))
 
 
 def run_stage(cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -114,7 +127,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project root with the code and params, and nothing else; also the current directory,
     so `plots.main()` can run in-process (the stage's paths are relative, as under DVC)."""
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    os.symlink(ROOT / "stages", tmp_path / "stages")
+    for package in ("stages", "mnist_dvc"):  # this checkout's code, not an installed copy
+        os.symlink(ROOT / package, tmp_path / package)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -127,12 +141,15 @@ EXPECTED_PNGS = {
     "6_comparison.png": (1100, 800),
     **{f"7_confusion_{m}.png": (700, 600) for m in MODELS},
     **{f"8_misclassified_{m}.png": (1000, 600) for m in MODELS},
+    "9_best_test_accuracy_per_seed.png": (800, 500),
 }
 
 
-@pytest.mark.parametrize("epochs", [1, 2, 500])
-def test_stage_writes_every_png_at_its_pixel_size(workdir: Path, epochs: int, capsys):
-    write_synthetic_tree(workdir, epochs)
+@pytest.mark.parametrize(("epochs", "seeds"),
+                         [(1, (SEED,)), (2, (SEED,)), (500, (SEED,)), (2, (SEED, 43, 44))],
+                         ids=["1-epoch", "2-epochs", "500-epochs", "3-seeds"])
+def test_stage_writes_every_png_at_its_pixel_size(workdir: Path, epochs: int, seeds, capsys):
+    write_synthetic_tree(workdir, epochs, seeds=seeds)
     if epochs == 500:  # once through the real command line
         out = run_stage(workdir).stdout
     else:
@@ -150,23 +167,41 @@ def test_stage_writes_every_png_at_its_pixel_size(workdir: Path, epochs: int, ca
             pixels = np.asarray(image.convert("L"), dtype=float)
         assert pixels.std() > 10, f"{name} looks blank"
     assert not list((workdir / "plots" / "figures").glob(".*")), "temporary files left behind"
-    if epochs == 2:  # same inputs, same bytes: DVC sees no change and `dvc plots diff` no noise
+    if epochs == 2 and len(seeds) == 1:  # same inputs, same bytes: no change for DVC, no noise in a diff
         before = {name: path.read_bytes() for name, path in pngs.items()}
         plots.main()
         assert {name: path.read_bytes() for name, path in pngs.items()} == before
+
+
+def error_rows(root: Path, model: str) -> np.ndarray:
+    rows = (root / "metrics" / "error" / f"{model}.tsv").read_text().splitlines()
+    assert tuple(rows[0].split("\t")) == ERROR_COLUMNS
+    return np.array([[float(v) for v in row.split("\t")] for row in rows[1:]])
 
 
 def test_stage_writes_error_curves_from_the_training_log(workdir: Path):
     write_synthetic_tree(workdir, 3)
     plots.main()
     history = synthetic_history(3, seed=1)
-    rows = (workdir / "metrics" / "error" / "model_b.tsv").read_text().splitlines()
-    assert rows[0].split("\t") == ["step", "train_time_s", "train_error", "test_error"]
-    values = np.array([[float(v) for v in row.split("\t")] for row in rows[1:]])
+    values = error_rows(workdir, "model_b")
     np.testing.assert_allclose(values[:, 0], [1, 2, 3])
     np.testing.assert_allclose(values[:, 1], history["train_time_s"], rtol=1e-6)
     np.testing.assert_allclose(values[:, 2], 1 - history["train_accuracy"], rtol=1e-6)
     np.testing.assert_allclose(values[:, 3], 1 - history["test_accuracy"], rtol=1e-6)
+    np.testing.assert_allclose(values[:, 4], values[:, 2], rtol=1e-6, err_msg="one seed: min = mean")
+
+
+def test_error_curves_of_several_seeds_are_the_mean_and_its_range(workdir: Path):
+    write_synthetic_tree(workdir, 3, seeds=(SEED, 43, 44))
+    plots.main()
+    runs = [synthetic_history(3, seed=1 + 10 * k) for k in range(3)]
+    test_error = 1 - np.stack([run["test_accuracy"] for run in runs])
+    values = error_rows(workdir, "model_b")
+    mean_time = np.mean([run["train_time_s"] for run in runs], axis=0)
+    np.testing.assert_allclose(values[:, 1], mean_time, rtol=1e-6)
+    np.testing.assert_allclose(values[:, 3], test_error.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(values[:, 6], test_error.min(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(values[:, 7], test_error.max(axis=0), rtol=1e-6)
 
 
 def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
@@ -182,21 +217,28 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
 
 
 @pytest.mark.parametrize(("damage", "message"), [
-    (lambda root: (root / "metrics/comparison.json").unlink(),
-     "metrics/comparison.json not found; run `dvc repro evaluate` first"),
-    (lambda root: (root / "metrics/eval/model_a.json").write_text("{"),
-     "metrics/eval/model_a.json: not valid JSON"),
+    (lambda root: (root / "reports/comparison.json").unlink(),
+     "reports/comparison.json not found; run `dvc repro evaluate` first"),
+    (lambda root: (root / "reports/eval/model_a.json").write_text("{"),
+     "reports/eval/model_a.json: not valid JSON"),
     (lambda root: (root / "metrics/train/model_b/seed_42/plots/metrics/eval/loss.tsv").unlink(),
      "metrics/train/model_b/seed_42: no complete epoch logged; run `dvc repro train@model_b` first"),
-    (lambda root: (root / "metrics/confusion/model_a.csv").write_text("actual,predicted\n1,2\n"),
-     "metrics/confusion/model_a.csv: does not match data/prepared/y_test.npy (1 rows for 60"),
-    (lambda root: (root / "metrics/confusion/model_a.csv").write_text("a,b\n1,2\n"),
-     "has columns ['a', 'b'], expected actual,predicted"),
-    (lambda root: (root / "metrics/comparison.json").write_text(json.dumps({"models": {
-        "model_a": {"params": 1}, "model_b": {"params": 2}}})),
-     "metrics/comparison.json: models.model_a lacks best_train_accuracy, best_test_accuracy"),
-    (lambda root: (root / "metrics/eval/model_b.json").write_text('{"test_accuracy": 0.5}'),
-     "metrics/eval/model_b.json: has no numeric test_loss"),
+    (lambda root: shutil.rmtree(root / "metrics/train/model_b"),
+     "metrics/train/model_b/seed_<s> not found; run `dvc repro train@model_b` first"),
+    (lambda root: (root / "reports/predictions/model_a/seed_42.csv").write_text("actual,predicted\n1,2\n"),
+     "reports/predictions/model_a/seed_42.csv: does not match data/prepared/y_test.npy (1 rows for 60"),
+    (lambda root: (root / "reports/predictions/model_a/seed_42.csv").write_text("a,b\n1,2\n"),
+     "has columns ['a', 'b'], expected actual,predicted first"),
+    (lambda root: (root / "reports/comparison.json").write_text(json.dumps({"models": {
+        "model_a": {"seeds": [42], "params": 1}, "model_b": {"seeds": [42], "params": 2}}})),
+     "reports/comparison.json: models.model_a.stats lacks best_train_accuracy, best_test_accuracy"),
+    (lambda root: shutil.copytree(root / "metrics/train/model_a/seed_42",
+                                  root / "metrics/train/model_a/seed_7"),
+     "reports/comparison.json: compares model_a's seeds [42] but the training logs have [7, 42]; "
+     "run `dvc repro evaluate`"),
+    (lambda root: (root / "reports/eval/model_b.json").write_text(
+        '{"seeds": {"42": {"test_accuracy": 0.5}}}'),
+     "reports/eval/model_b.json: has no numeric test_loss for seed 42"),
     (lambda root: (root / "data/prepared/x_test.npy").unlink(),
      "data/prepared/x_test.npy not found; run `dvc repro prepare` first"),
 ])
@@ -212,12 +254,12 @@ def test_bad_inputs_are_reported_before_drawing(workdir: Path, damage, message: 
 
 def test_a_stale_comparison_is_one_line_on_stderr_and_exit_2(workdir: Path):
     write_synthetic_tree(workdir, 2)
-    comparison = json.loads((workdir / "metrics/comparison.json").read_text())
+    comparison = json.loads((workdir / "reports/comparison.json").read_text())
     del comparison["models"]["model_b"]
-    (workdir / "metrics/comparison.json").write_text(json.dumps(comparison))
+    (workdir / "reports/comparison.json").write_text(json.dumps(comparison))
     proc = run_stage(workdir, check=False)
     assert proc.returncode == 2
-    assert proc.stderr == ("error: metrics/comparison.json: compares model_a but params.yaml has "
+    assert proc.stderr == ("error: reports/comparison.json: compares model_a but params.yaml has "
                            "model_a, model_b; run `dvc repro evaluate`\n")
     assert not (workdir / "plots" / "figures").exists()
 
@@ -237,7 +279,8 @@ def expected_plot_keys(repo: Path) -> dict[str, int | None]:
             continue
         ((name, spec),) = entry.items()
         keys[name] = sum(len(f) if isinstance(f, list) else 1 for f in spec["y"].values())
-    keys.update({f"metrics/confusion/{model}.csv": None for model in MODELS})
+    predictions = sorted((repo / "reports/predictions").rglob("*.csv"))
+    keys.update({str(path.relative_to(repo)): None for path in predictions})
     return keys
 
 
@@ -254,7 +297,7 @@ def assert_every_plot_has_data(shown: dict, repo: Path, epochs: int, n_test: int
             continue
         (renderer,) = renderers
         values = renderer["content"]["data"]["values"]
-        rows = n_test if key.startswith("metrics/confusion/") else epochs * sources
+        rows = n_test if key.startswith("reports/predictions/") else epochs * sources
         assert len(values) == rows * len(revs), key
         assert sorted({v["rev"] for v in values}) == sorted(revs), key
 

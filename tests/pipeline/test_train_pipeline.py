@@ -13,12 +13,13 @@ import pytest
 import yaml
 
 from mnist_dvc.analysis.history import load_history
-from mnist_dvc.core.contracts import model_file, seed_dir, seeds_of
+from mnist_dvc.core.contracts import HEADLINE, model_file, predictions_file, seed_dir, seeds_of
 from tests.helpers import TINY, run, set_params, tool_env
 
 pytestmark = pytest.mark.slow
 
 MODELS = ("model_a", "model_b")
+SEED = 42  # params.yaml's train.seed
 # What a working pipeline always reaches on TINY (1,024 training images, 2 epochs, 512 test
 # images): measured 0.666-0.762 for model_a and 0.766-0.830 for model_b over seeds 42, 0-3 on
 # both backends (seed 42: 0.678 / 0.775 TensorFlow, 0.705 / 0.807 JAX). Chance is 0.1.
@@ -39,12 +40,12 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def assert_learned(repo: Path, model: str) -> None:
+def assert_learned(repo: Path, model: str, seed: int = SEED) -> None:
     """The model learned: training loss fell from epoch 1 to 2, and the final model's test accuracy
     is at the level a working pipeline always reaches on TINY."""
-    history = load_history(log(repo, model))
+    history = load_history(seed_dir(model, seed, repo))
     assert history.train_loss[1] < history.train_loss[0], history.train_loss
-    accuracy = read_json(repo / "metrics/eval" / f"{model}.json")["test_accuracy"]
+    accuracy = read_json(repo / "reports/eval" / f"{model}.json")["seeds"][str(seed)]["test_accuracy"]
     assert accuracy >= TINY_MIN_ACCURACY, f"{model}: test accuracy {accuracy:.3f} after 2 epochs on TINY"
     assert accuracy == pytest.approx(history.test_accuracy[-1], abs=1e-6), "the log's last epoch is the model"
 
@@ -71,20 +72,28 @@ def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dv
         assert (progress["epoch"], progress["epochs"]) == (2, 2)
         assert progress["best"]["test_accuracy"] == max(history.test_accuracy)
         assert_learned(tiny_repo, model)
-        evaluation = read_json(tiny_repo / "metrics" / "eval" / f"{model}.json")
+        report = read_json(tiny_repo / "reports" / "eval" / f"{model}.json")
+        evaluation = report["seeds"][str(SEED)]
         assert evaluation["test_error"] == pytest.approx(1 - evaluation["test_accuracy"])
         assert set(evaluation["per_class"]) == {str(d) for d in range(10)}
         assert sum(map(sum, evaluation["confusion_matrix"])) == TINY["data.test_limit"]
-        rows = (tiny_repo / "metrics" / "confusion" / f"{model}.csv").read_text().splitlines()
-        assert rows[0] == "actual,predicted"
+        rows = predictions_file(model, SEED, tiny_repo).read_text().splitlines()
+        assert rows[0].startswith("actual,predicted")
         assert len(rows) == 1 + TINY["data.test_limit"]
-    assert evaluation["params"] == 399_498
-    comparison = read_json(tiny_repo / "metrics" / "comparison.json")
+    assert report["params"] == 399_498
+    comparison = read_json(tiny_repo / "reports" / "comparison.json")
     assert set(comparison["models"]) == set(MODELS)
     assert comparison["models"]["model_a"]["params"] == 67_466
+    assert comparison["models"]["model_a"]["seeds"] == [SEED]
     assert set(comparison["verdicts"]) == {"accuracy", "loss", "gap", "time"}
-    assert comparison["mcnemar"]["models"] == list(MODELS)
-    assert 0 <= comparison["mcnemar"]["p_value"] <= 1
+    (mcnemar,) = comparison["mcnemar"]
+    assert (mcnemar["models"], mcnemar["seed"]) == (list(MODELS), SEED)
+    assert 0 <= mcnemar["p_value"] <= 1
+    assert comparison["differences"] == [], "one seed: no test across seeds"
+    summary = read_json(tiny_repo / "metrics" / "summary.json")
+    assert {model: set(keys) for model, keys in summary.items()} == {m: set(HEADLINE) for m in MODELS}
+    assert summary["model_a"]["acc"] == read_json(tiny_repo / "reports/eval/model_a.json")["seeds"]["42"][
+        "test_accuracy"]
     # Only the checkpoint after the last epoch stays: the finished run, for a re-run that lost it.
     assert [p.name for p in (tiny_repo / ".checkpoints" / "model_a").glob("*/*")] == ["epoch-00002"]
 
@@ -92,8 +101,36 @@ def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dv
     assert "didn't change, skipping" in second.stdout
     assert "Running stage" not in second.stdout
 
-    shown = dvc(tiny_repo, "metrics", "show", "--json").stdout
-    assert "comparison.json" in shown and "test_accuracy" in shown
+    # The DVC metrics are the headline alone: the reports are not metrics.
+    # The last line is the JSON (a line before it says metrics/backprop.json is not there yet).
+    (shown,) = json.loads(dvc(tiny_repo, "metrics", "show", "--json").stdout.splitlines()[-1]).values()
+    assert set(shown["data"]) == {"metrics/summary.json", "metrics/backprop.json"}
+    assert shown["data"]["metrics/summary.json"]["data"] == summary
+
+
+def test_two_seeds_are_evaluated_and_compared_across_seeds(make_repo, mnist_mirror, dvc):
+    repo = make_repo({**TINY, "train.seeds": 2})
+    dvc(repo, "repro", "evaluate")
+    comparison = read_json(repo / "reports" / "comparison.json")
+    for model in MODELS:
+        report = read_json(repo / "reports" / "eval" / f"{model}.json")
+        assert list(report["seeds"]) == ["42", "43"]
+        for seed in (SEED, SEED + 1):
+            assert_learned(repo, model, seed)
+        accuracies = [report["seeds"][s]["test_accuracy"] for s in ("42", "43")]
+        assert accuracies[0] != accuracies[1], "two seeds, two different runs"
+        stats = comparison["models"][model]["stats"]["final_test_accuracy"]
+        assert stats["n"] == 2 and stats["mean"] == pytest.approx(sum(accuracies) / 2)
+        assert stats["ci"][0] < stats["mean"] < stats["ci"][1]
+        assert read_json(repo / "metrics" / "summary.json")[model]["acc"] == pytest.approx(stats["mean"])
+    (pair,) = comparison["differences"]
+    assert (pair["models"], pair["test"]) == (list(MODELS), "paired t-test")
+    assert 0 <= pair["criteria"]["best_test_accuracy"]["p_value"] <= 1
+    assert [test["seed"] for test in comparison["mcnemar"]] == [SEED, SEED + 1]
+    assert comparison["seeds_note"].startswith("2 seeds per model, the same for every model (seeds 42, 43)")
+    for verdict in comparison["verdicts"].values():
+        assert ("not significant" in verdict["sentence"]) == (verdict["winner"] is None) \
+            or "tie on" in verdict["sentence"], verdict
 
 
 def test_param_change_reruns_only_that_model_and_run_cache_restores(make_repo, mnist_mirror, dvc):
@@ -107,9 +144,10 @@ def test_param_change_reruns_only_that_model_and_run_cache_restores(make_repo, m
     assert "Running stage 'train@model_b'" in changed
     assert "Running stage 'train@model_a'" not in changed
     assert "Running stage 'evaluate'" in changed
-    diff = dvc(tiny_repo, "metrics", "diff", "--json").stdout
-    assert "metrics/eval/model_b.json" in diff and "test_accuracy" in diff
-    assert "metrics/eval/model_a.json" not in diff
+    diff = json.loads(dvc(tiny_repo, "metrics", "diff", "--json").stdout.splitlines()[-1])
+    changed = set(diff["metrics/summary.json"])
+    assert {"model_b.acc", "model_b.params"} <= changed
+    assert not [key for key in changed if key.startswith("model_a.")], "model_a did not change"
 
     set_params(tiny_repo, {"models.model_b.hidden": [256, 512, 128]})
     back = dvc(tiny_repo, "repro", "evaluate").stdout
@@ -319,8 +357,8 @@ def test_jax_backend_produces_the_same_kind_of_outputs(make_repo, mnist_mirror, 
     repo = make_repo({**TINY, "train.backend": "jax"})
     dvc(repo, "repro", "evaluate")
     for model in MODELS:
-        progress = read_json(log(repo, model) / "progress.json")
+        progress = read_json(seed_dir(model, SEED, repo) / "progress.json")
         assert (progress["state"], progress["backend"]) == ("finished", "jax")
-        assert load_history(log(repo, model)).epoch == [1, 2]
+        assert load_history(seed_dir(model, SEED, repo)).epoch == [1, 2]
         assert_learned(repo, model)
-    assert set(read_json(repo / "metrics/comparison.json")["models"]) == set(MODELS)
+    assert set(read_json(repo / "reports/comparison.json")["models"]) == set(MODELS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_dvc.analysis.comparison import mcnemar, mcnemar_sentence, run_summary, verdicts
+from mnist_dvc.analysis.comparison import compare, headline, mcnemar, mcnemar_sentence, run_summary, verdicts
 from mnist_dvc.analysis.confusion import confusion_counts as confusion_matrix
 from mnist_dvc.analysis.confusion import per_class
 from mnist_dvc.analysis.history import History
@@ -226,3 +226,198 @@ def test_significance_is_claimed_exactly_when_p_is_below_the_level(b01, b10, bes
         if "McNemar" in sentence:
             assert ("not significant" in sentence) == (not significant), sentence
             assert ("significantly better" in sentence) == significant, sentence
+
+
+# --- several seeds: means, the test across seeds, and verdicts that follow them --------------------
+
+DEFAULTS = {"best_train_accuracy": 1.0, "best_test_accuracy": 0.97, "best_test_epoch": 10,
+            "final_test_accuracy": 0.965, "min_train_loss": 0.01, "min_test_loss": 0.07,
+            "generalization_gap": 0.03, "train_time_s": 40.0, "params": 100, "epochs": 12}
+
+
+def seed_runs(values: dict[str, dict[str, list[float]]], seeds: dict[str, list[int]] | None = None,
+              ) -> dict[str, dict[int, dict]]:
+    """model -> seed -> a run summary: the defaults, with `values[model][key]` listed by seed."""
+    runs = {}
+    for model, columns in values.items():
+        model_seeds = (seeds or {}).get(model) or list(range(1, 1 + len(next(iter(columns.values())))))
+        runs[model] = {seed: {**DEFAULTS, **{key: column[i] for key, column in columns.items()}}
+                       for i, seed in enumerate(model_seeds)}
+    return runs
+
+
+def seed_comparison(values: dict[str, dict[str, list[float]]], seeds: dict[str, list[int]] | None = None):
+    """`compare` on these runs, with predictions that tie (McNemar plays no part across seeds)."""
+    runs = seed_runs(values, seeds)
+    y = np.zeros(20, dtype=np.uint8)
+    predictions = {model: {seed: y.copy() for seed in by_seed} for model, by_seed in runs.items()}
+    return compare(runs, y, predictions)
+
+
+def paired_p(differences: list[float]) -> tuple[float, float, float]:
+    """By hand, for 3 seeds (2 degrees of freedom): mean, the 95% half-width with t(2) = 4.303
+    from the table, and the two-sided p = 1 - t / sqrt(t² + 2) (Student's t with 2 df in closed form)."""
+    n = len(differences)
+    assert n == 3
+    mean = sum(differences) / n
+    sd = (sum((d - mean) ** 2 for d in differences) / (n - 1)) ** 0.5
+    t = mean / (sd / n ** 0.5)
+    return mean, 4.303 * sd / n ** 0.5, 1 - abs(t) / (t * t + 2) ** 0.5
+
+
+SIGNIFICANT = {"model_a": {"best_test_accuracy": [0.9532, 0.9540, 0.9524]},
+               "model_b": {"best_test_accuracy": [0.9785, 0.9790, 0.9780]}}
+NOT_SIGNIFICANT = {"model_a": {"best_test_accuracy": [0.9800, 0.9810, 0.9790]},
+                   "model_b": {"best_test_accuracy": [0.9810, 0.9805, 0.9815]}}
+
+
+def test_a_significant_difference_across_seeds_names_the_better_model():
+    mean, half, p = paired_p([0.0253, 0.0250, 0.0256])
+    assert p < 0.05
+    result = seed_comparison(SIGNIFICANT)["verdicts"]["accuracy"]
+    assert result == {"winner": "model_b", "sentence": (
+        "model_b performs better: higher best testing accuracy (mean 97.85% vs 95.32% for model_a over "
+        f"the same 3 seeds; difference +{100 * mean:.2f} pts, 95% CI +{100 * (mean - half):.2f} pts to "
+        f"+{100 * (mean + half):.2f} pts; paired t-test p = {p:.3g}).")}
+    assert "+2.53 pts, 95% CI +2.46 pts to +2.60 pts" in result["sentence"]
+
+
+def test_a_difference_within_seed_noise_names_no_winner_and_says_so():
+    mean, half, p = paired_p([0.0010, -0.0005, 0.0025])
+    assert p == pytest.approx(0.3675, abs=1e-4)
+    assert (f"{100 * (mean - half):+.2f}", f"{100 * (mean + half):+.2f}") == ("-0.27", "+0.47")
+    result = seed_comparison(NOT_SIGNIFICANT)["verdicts"]["accuracy"]
+    assert result == {"winner": None, "sentence": (
+        "Neither model is better on best testing accuracy: model_b's mean is higher (mean 98.10% vs 98.00% "
+        "for model_a over the same 3 seeds), but the difference is not significant (difference +0.10 pts, "
+        "95% CI -0.27 pts to +0.47 pts; paired t-test p = 0.368).")}
+
+
+def test_the_cheaper_model_and_what_its_accuracy_costs_across_seeds():
+    """80 s cheaper on every seed give or take 1 s: significant; its accuracy 0.10 pts lower: noise."""
+    values = {model: {**NOT_SIGNIFICANT[model], "train_time_s": times}
+              for model, times in (("model_a", [40.0, 41.0, 39.0]), ("model_b", [120.0, 122.0, 118.0]))}
+    mean, half, p = paired_p([-80.0, -81.0, -79.0])
+    assert (round(mean + half), round(mean - half)) == (-78, -82)
+    assert p < 0.001
+    result = seed_comparison(values)["verdicts"]["time"]
+    assert result == {"winner": "model_a", "sentence": (
+        "model_a is cheaper: less training time (mean 40.0 s vs 2 min 00 s for model_b over the same 3 "
+        f"seeds; difference -1 min 20 s, 95% CI -1 min 22 s to -1 min 18 s; paired t-test p = {p:.3g}), "
+        "and its best testing accuracy is not significantly different (mean 98.00% vs 98.10%; difference "
+        "-0.10 pts, 95% CI -0.47 pts to +0.27 pts; paired t-test p = 0.368).")}
+
+
+def test_the_cheaper_model_that_is_significantly_less_accurate():
+    values = {model: {**SIGNIFICANT[model], "train_time_s": times}
+              for model, times in (("model_a", [40.0, 41.0, 39.0]), ("model_b", [120.0, 122.0, 118.0]))}
+    sentence = seed_comparison(values)["verdicts"]["time"]["sentence"]
+    assert sentence.endswith("; but its best testing accuracy is significantly lower (mean 95.32% vs 97.85%; "
+                             "difference -2.53 pts, 95% CI -2.60 pts to -2.46 pts; "
+                             f"paired t-test p = {paired_p([0.0253, 0.0250, 0.0256])[2]:.3g}).")
+
+
+def test_a_time_difference_within_seed_noise_names_no_cheaper_model():
+    values = {"model_a": {"train_time_s": [40.0, 50.0, 30.0]},
+              "model_b": {"train_time_s": [45.0, 35.0, 43.0]}}
+    result = seed_comparison(values)["verdicts"]["time"]
+    assert result["winner"] is None
+    assert result["sentence"].startswith("Neither model is cheaper: model_a's mean training time is lower "
+                                         "(mean 40.0 s vs 41.0 s for model_b over the same 3 seeds), but the "
+                                         "difference is not significant (difference -1.00 s, 95% CI ")
+
+
+def test_means_that_print_the_same_are_a_tie_across_seeds():
+    values = {"model_a": {"best_test_accuracy": [0.98, 0.98, 0.98]},
+              "model_b": {"best_test_accuracy": [0.98001, 0.98, 0.97999]}}
+    result = seed_comparison(values)["verdicts"]["accuracy"]
+    assert result == {"winner": None, "sentence":
+                      "model_a and model_b tie on best test accuracy (mean 98.00% over the same 3 seeds)."}
+
+
+def test_different_seeds_are_compared_with_welch():
+    values = {"model_a": {"min_test_loss": [0.070, 0.072, 0.071]},
+              "model_b": {"min_test_loss": [0.080, 0.082, 0.079, 0.081]}}
+    comparison = seed_comparison(values, seeds={"model_a": [1, 2, 3], "model_b": [3, 4, 5, 6]})
+    (pair,) = comparison["differences"]
+    assert pair["test"] == "Welch's t-test"
+    assert pair["criteria"]["min_test_loss"]["n"] == [3, 4]
+    sentence = comparison["verdicts"]["loss"]["sentence"]
+    assert sentence.startswith("model_a is better on loss: lower minimum testing loss (mean 0.0710 vs 0.0805 "
+                               "for model_b over 3 and 4 seeds; difference -0.0095, 95% CI ")
+    assert "; Welch's t-test p = " in sentence
+    assert [test["seed"] for test in comparison["mcnemar"]] == [3], "McNemar only on a seed both ran"
+    assert comparison["seeds_note"].startswith("The models ran different seeds (model_a seeds 1-3, "
+                                               "model_b seeds 3-6): ")
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.0004, 0.0008, 0.0015, 0.003, 0.01])
+@pytest.mark.parametrize("noise", [[0.0, 0.0005, -0.0005], [0.001, -0.002, 0.001], [0.0002, 0.0001, -0.0003]])
+def test_better_is_said_exactly_when_the_test_across_seeds_is_significant(offset, noise):
+    a = [0.97 + n for n in noise]
+    values = {"model_a": {"best_test_accuracy": a, "generalization_gap": [0.03 - n for n in noise]},
+              "model_b": {"best_test_accuracy": [0.97 + offset + 0.0003 * i for i in range(3)],
+                          "generalization_gap": [0.03 - offset + 0.0002 * i for i in range(3)]}}
+    comparison = seed_comparison(values)
+    criteria = comparison["differences"][0]["criteria"]
+    for verdict, key in (("accuracy", "best_test_accuracy"), ("gap", "generalization_gap")):
+        result, p = comparison["verdicts"][verdict], criteria[key]["p_value"]
+        if "tie on" in result["sentence"]:
+            assert result["winner"] is None
+            continue
+        significant = p < 0.05
+        assert (result["winner"] is not None) == significant, result["sentence"]
+        assert ("not significant" in result["sentence"]) == (not significant), result["sentence"]
+        assert result["sentence"].startswith("Neither") == (not significant)
+
+
+def test_one_seed_each_is_compared_as_before_and_says_there_is_no_spread():
+    """One seed: the same sentences as a single run (McNemar on the final models), no test across seeds."""
+    y, a, b = labels_for(300, 47)
+    runs = seed_runs({"model_a": {"best_test_accuracy": [0.9532], "train_time_s": [40.0]},
+                      "model_b": {"best_test_accuracy": [0.9785], "train_time_s": [120.0]}},
+                     seeds={"model_a": [42], "model_b": [42]})
+    comparison = compare(runs, y, {"model_a": {42: a}, "model_b": {42: b}})
+    assert comparison["differences"] == [] and comparison["mcnemar_summary"] == []
+    assert comparison["verdicts"] == verdicts({m: runs[m][42] for m in runs}, mcnemar_of(300, 47))
+    assert comparison["verdicts"]["accuracy"]["sentence"].endswith(
+        "(McNemar p = 3.03e-46; 300 images only model_b gets right, 47 only model_a).")
+    assert comparison["seeds_note"] == (
+        "One seed per model: there is no spread across seeds to measure, so no confidence intervals and no "
+        "test across seeds; the accuracy and time verdicts rest on McNemar's test of the final models' test "
+        "predictions.")
+    stats = comparison["models"]["model_a"]["stats"]["best_test_accuracy"]
+    assert stats == {"n": 1, "mean": 0.9532, "sd": None, "ci": None}
+
+
+def test_a_model_with_one_seed_allows_no_test_across_seeds():
+    comparison = seed_comparison({"model_a": {"best_test_accuracy": [0.97]},
+                                  "model_b": {"best_test_accuracy": [0.98, 0.981, 0.979]}},
+                                 seeds={"model_a": [1], "model_b": [1, 2, 3]})
+    assert comparison["differences"] == []
+    assert comparison["seeds_note"].startswith("Seeds per model: model_a 1, model_b 3. A test across seeds "
+                                               "needs two seeds or more per model")
+    assert comparison["verdicts"]["accuracy"]["sentence"].startswith(
+        "model_b has the higher best testing accuracy (98.00% vs 97.00% for model_a)")
+
+
+def test_the_comparison_holds_every_seed_and_the_headline_holds_the_means():
+    y, a, b = labels_for(30, 5)
+    runs = seed_runs(SIGNIFICANT)
+    comparison = compare(runs, y, {"model_a": dict.fromkeys(runs["model_a"], a),
+                                   "model_b": dict.fromkeys(runs["model_b"], b)})
+    entry = comparison["models"]["model_b"]
+    assert (entry["seeds"], entry["params"], entry["epochs"]) == ([1, 2, 3], 100, 12)
+    assert entry["runs"]["2"]["best_test_accuracy"] == 0.9790
+    assert entry["stats"]["best_test_accuracy"]["mean"] == pytest.approx(0.9785)
+    assert [(t["seed"], t["b01"], t["b10"]) for t in comparison["mcnemar"]] == [(s, 30, 5) for s in (1, 2, 3)]
+    assert comparison["mcnemar_summary"] == [
+        "McNemar's test of the final models, seed by seed (model_a vs model_b): model_b significantly better "
+        "on 3 of 3 seeds, model_a on 0, no significant difference on 0."]
+    params = comparison["differences"][0]["criteria"]["params"]
+    assert (params["p_value"], params["difference"]) == (None, 0)
+    assert headline(comparison) == {
+        model: {"acc": pytest.approx(0.965), "best_acc": pytest.approx(sum(v["best_test_accuracy"]) / 3),
+                "loss": pytest.approx(0.07), "gap": pytest.approx(0.03), "time_s": pytest.approx(40.0),
+                "params": 100}
+        for model, v in SIGNIFICANT.items()}

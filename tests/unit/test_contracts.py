@@ -16,7 +16,7 @@ ROW = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \|", re.MULTILINE)
 
 
 def concrete(pattern: str) -> Path:
-    """One real path of a documented pattern: `metrics/eval/<model>.json` -> metrics/eval/model_a.json,
+    """One real path of a documented pattern: `reports/eval/<model>.json` -> reports/eval/model_a.json,
     `models/<model>/seed_<s>.keras` -> models/model_a/seed_42.keras."""
     path = pattern.replace("<model>", "model_a").replace("<s>", "42").replace("*", "x")
     return Path(re.sub(r"\{([^,}]+)[^}]*\}", r"\1", path))
@@ -56,7 +56,12 @@ def test_progress_states_and_keys_are_documented() -> None:
     [f"`{column}`" for column in contracts.ERROR_COLUMNS],
     [f"`{name}`" for name in contracts.BACKPROP_CHECKS],
     [f"`{','.join(contracts.CONFUSION_COLUMNS)}`"],
-], ids=["series", "summary", "verdicts", "error-columns", "backprop-checks", "confusion-columns"])
+    [f'"{key}"' for key in contracts.HEADLINE],
+    [f"`{key}`" for key in (*contracts.EVAL_KEYS, *contracts.STATS_KEYS, *contracts.DIFFERENCE_KEYS)],
+    [f"`{name}`" for name in contracts.SEED_TESTS],
+    [f"`{key}`" for key in contracts.BACKPROP_HEADLINE],
+], ids=["series", "summary", "verdicts", "error-columns", "backprop-checks", "confusion-columns",
+        "headline", "eval-stats-differences", "seed-tests", "backprop-headline"])
 def test_keys_and_columns_are_documented(names: list[str]) -> None:
     missing = [name for name in names if name not in DOC]
     assert missing == []
@@ -66,6 +71,7 @@ def test_the_writer_of_an_unknown_file_is_none() -> None:
     assert contracts.writer("README.md") == ""
     assert contracts.writer("metrics/train/model_b/seed_3/progress.json") == "train@model_b"
     assert contracts.writer("models/model_b/seed_3.keras") == "train@model_b"
+    assert contracts.writer("reports/predictions/model_b/seed_3.csv") == "evaluate"
 
 
 def test_seed_paths_and_the_seeds_found_on_disk(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Each figure function on synthetic histories of 500, 2 and 1 epochs: titles, axis labels with
-units, legends, number of lines, scales, fixed pixel size, and a picture that is not blank."""
+"""Each figure function on synthetic histories of 500, 2 and 1 epochs, of one seed and of several:
+titles, axis labels with units, legends, number of lines, bands and error bars, scales, fixed pixel
+size, and a picture that is not blank."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
 from mnist_dvc.analysis import figures
+from mnist_dvc.analysis.comparison import compare
+from mnist_dvc.analysis.figure_set import error_table, seed_curves
 from mnist_dvc.analysis.history import History
+from mnist_dvc.core.contracts import ERROR_COLUMNS
 
 
 def history_frame(epochs: int, seed: int = 0, train_error_reaches_zero: bool = False) -> pd.DataFrame:
@@ -153,17 +158,27 @@ def test_accuracy_vs_epoch_marks_each_models_best_epoch(epochs: int):
     assert_not_blank(fig, LINE)
 
 
-def comparison() -> dict:
-    return {"models": {
-        "model_a": {"best_train_accuracy": 0.99995, "best_test_accuracy": 0.9821,
-                    "final_test_accuracy": 0.9805,
-                    "min_train_loss": 1.2e-4, "min_test_loss": 0.083, "generalization_gap": 0.01785,
-                    "train_time_s": 2311.5, "params": 67_466, "epochs": 500, "best_test_epoch": 412},
-        "model_b": {"best_train_accuracy": 1.0, "best_test_accuracy": 0.9849,
-                    "final_test_accuracy": 0.9840,
-                    "min_train_loss": 0.0, "min_test_loss": 0.064, "generalization_gap": 0.0151,
-                    "train_time_s": 6533.1, "params": 399_498, "epochs": 500, "best_test_epoch": 377},
-    }}
+SUMMARIES = {
+    "model_a": {"best_train_accuracy": 0.99995, "best_test_accuracy": 0.9821, "final_test_accuracy": 0.9805,
+                "min_train_loss": 1.2e-4, "min_test_loss": 0.083, "generalization_gap": 0.01785,
+                "train_time_s": 2311.5, "params": 67_466, "epochs": 500, "best_test_epoch": 412},
+    "model_b": {"best_train_accuracy": 1.0, "best_test_accuracy": 0.9849, "final_test_accuracy": 0.9840,
+                "min_train_loss": 0.0, "min_test_loss": 0.064, "generalization_gap": 0.0151,
+                "train_time_s": 6533.1, "params": 399_498, "epochs": 500, "best_test_epoch": 377},
+}
+
+
+def comparison(seeds: tuple[int, ...] = (42,)) -> dict:
+    """comparison.json as `compare` writes it: seed 42 is SUMMARIES; seed 42 + k adds k/10,000 to the
+    test accuracies and k·10 s to the time, so the means and intervals are known by hand."""
+    runs = {model: {seed: {**summary,
+                           "best_test_accuracy": summary["best_test_accuracy"] + (seed - 42) / 10_000,
+                           "final_test_accuracy": summary["final_test_accuracy"] + (seed - 42) / 10_000,
+                           "train_time_s": summary["train_time_s"] + 10.0 * (seed - 42)}
+                    for seed in seeds}
+            for model, summary in SUMMARIES.items()}
+    y = np.zeros(4, dtype=np.uint8)
+    return compare(runs, y, {model: dict.fromkeys(seeds, y) for model in runs})
 
 
 def test_comparison_bars_put_both_models_side_by_side_per_criterion():
@@ -181,9 +196,117 @@ def test_comparison_bars_put_both_models_side_by_side_per_criterion():
     np.testing.assert_allclose([bar.get_height() for bar in time.patches], [2311.5, 6533.1])
     assert [t.get_text() for t in time.texts] == ["2,312 s", "6,533 s"]
     np.testing.assert_allclose([bar.get_height() for bar in gap.patches], [1.785, 1.51])
+    assert bars_of(accuracy)[0].errorbar is None, "one seed: no error bar"
     # minimum losses span decades and one is exactly 0: symlog keeps the 0 visible
     assert loss.get_yscale() == "symlog"
     assert_not_blank(fig, (1100, 800))
+
+
+def bars_of(ax) -> list[BarContainer]:
+    """Each model's bars in a panel (error bars are containers of their own)."""
+    return [c for c in ax.containers if isinstance(c, BarContainer)]
+
+
+def errorbar_ends(container) -> np.ndarray:
+    """(bars, 2): the low and high end of each bar's error bar, as drawn."""
+    (segments,) = container.errorbar.lines[2]
+    return np.array([[seg[0][1], seg[1][1]] for seg in segments.get_segments()])
+
+
+def test_comparison_bars_of_several_seeds_show_the_mean_and_its_95_percent_interval():
+    """Seeds 42-44: times 2311.5, 2321.5, 2331.5 s: mean 2321.5, sd 10, CI ± 4.303 · 10 / sqrt 3
+    (t(2) from the table); best test error 1.79, 1.78, 1.77 %: mean 1.78, CI ± 4.303 · 0.01 / sqrt 3."""
+    fig = figures.comparison_bars(comparison((42, 43, 44)))
+    accuracy, _, _, time = fig.axes
+    assert fig.get_suptitle().endswith("\nmeans over seeds; error bars: 95% confidence interval (t)")
+    assert fig.legends[0].get_texts()[0].get_text() == "model_a (67,466 parameters, 500 epochs, 3 seeds)"
+    model_a_time = bars_of(time)[0]
+    assert model_a_time.patches[0].get_height() == pytest.approx(2321.5)
+    half = 4.303 * 10 / np.sqrt(3)
+    np.testing.assert_allclose(errorbar_ends(model_a_time), [[2321.5 - half, 2321.5 + half]], rtol=1e-4)
+    best_test = errorbar_ends(bars_of(accuracy)[0])[1]
+    half = 4.303 * 0.01 / np.sqrt(3)
+    np.testing.assert_allclose(best_test, [1.78 - half, 1.78 + half], rtol=1e-3)
+    assert_not_blank(fig, (1100, 800))
+
+
+@pytest.mark.parametrize("seeds", [(42,), (42, 43, 44, 45, 46)])
+def test_best_accuracy_per_seed_shows_every_seed_of_both_models(seeds):
+    fig = figures.best_accuracy_per_seed(comparison(seeds))
+    (ax,) = fig.axes
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [len(line.get_ydata()) for line in dots] == [len(seeds), len(seeds)]
+    np.testing.assert_allclose(dots[0].get_ydata(), [98.21 + (s - 42) / 100 for s in seeds])
+    assert sorted(t.get_text() for t in ax.texts) == sorted([str(s) for s in seeds] * 2)
+    joins = [line for line in ax.get_lines() if line.get_color() == "grey"]
+    assert len(joins) == len(seeds), "one grey line per seed, joining both models"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["model_a", "model_b"]
+    assert ax.get_ylabel() == "best test accuracy (%)"
+    if len(seeds) == 1:
+        assert ax.get_title().endswith("\n1 seed per model: no spread to show")
+        assert legend_texts(ax) == ["model_a: 1 seed", "model_b: 1 seed"]
+    else:
+        assert legend_texts(ax) == ["model_a: 5 seeds", "model_b: 5 seeds", "mean and 95% CI"]
+        means = [line for line in ax.get_lines() if line.get_marker() == "D"]
+        np.testing.assert_allclose([m.get_ydata()[0] for m in means], [98.23, 98.51])
+    assert_not_blank(fig, LINE)
+
+
+def test_seed_curves_are_the_mean_min_and_max_over_seeds_per_epoch():
+    frames = [history_frame(4, seed) for seed in range(3)]
+    frames[2] = frames[2].iloc[:3]  # a seed with fewer epochs: only the epochs every seed logged
+    curves = seed_curves(frames)
+    assert curves["epoch"].tolist() == [1, 2, 3]
+    assert (curves["seeds"] == 3).all()
+    stacked = np.stack([f["test_accuracy"].to_numpy()[:3] for f in frames])
+    np.testing.assert_allclose(curves["test_accuracy"], stacked.mean(axis=0))
+    np.testing.assert_allclose(curves["test_accuracy_min"], stacked.min(axis=0))
+    np.testing.assert_allclose(curves["test_accuracy_max"], stacked.max(axis=0))
+    table = error_table(curves)
+    assert tuple(table.columns) == ERROR_COLUMNS
+    np.testing.assert_allclose(table["test_error_min"], 1 - stacked.max(axis=0))
+    np.testing.assert_allclose(table["test_error"], 1 - stacked.mean(axis=0))
+
+
+def test_one_seed_curves_are_the_run_itself():
+    frame = history_frame(5)
+    curves = seed_curves([frame])
+    for column in ("train_loss", "test_accuracy", "train_time_s"):
+        assert curves[column].tolist() == frame[column].tolist()
+        assert curves[f"{column}_min"].tolist() == frame[column].tolist()
+
+
+@pytest.mark.parametrize("make", [
+    lambda c: figures.train_error_vs_time("model_a", c["model_a"]),
+    lambda c: figures.error_vs_time("model_a", c["model_a"]),
+    lambda c: figures.loss_vs_epoch("model_a", c["model_a"]),
+    lambda c: figures.loss_vs_epoch_models(c),
+    lambda c: figures.accuracy_vs_epoch_models(c),
+], ids=["train-error", "error", "loss", "loss-all", "accuracy"])
+def test_curves_of_several_seeds_draw_the_mean_with_a_min_max_band(make):
+    curves = {model: seed_curves([history_frame(20, seed + 10 * i) for seed in range(5)])
+              for i, model in enumerate(("model_a", "model_b"))}
+    one_seed = {model: seed_curves([history_frame(20, 10 * i)])
+                for i, model in enumerate(("model_a", "model_b"))}
+    fig, plain = make(curves), make(one_seed)
+    (ax,), (plain_ax,) = fig.axes, plain.axes
+    assert len(ax.get_lines()) == len(plain_ax.get_lines()), "the same lines: the means"
+    assert not plain_ax.collections, "one seed: no band"
+    bands = ax.collections
+    assert len(bands) == len(ax.get_lines()) - ("accuracy" in ax.get_title().lower()) * 2
+    assert ax.get_title().endswith("\nmean of 5 seeds, band = min–max over the seeds")
+    assert "seeds" not in plain_ax.get_title()
+    assert_not_blank(fig, LINE)
+
+
+def test_a_band_spans_the_seeds_extremes():
+    frames = [history_frame(20, seed) for seed in range(4)]
+    fig = figures.error_vs_time("model_b", seed_curves(frames))
+    ax = fig.axes[0]
+    test_band = ax.collections[1].get_paths()[0].vertices[:, 1]
+    errors = 100 * (1 - np.stack([f["test_accuracy"].to_numpy() for f in frames]))
+    assert test_band.min() == pytest.approx(errors.min()) and test_band.max() == pytest.approx(errors.max())
+    assert ax.get_xlabel() == "cumulative training time (s), mean over seeds"
 
 
 def test_confusion_matrix_counts_and_labels():

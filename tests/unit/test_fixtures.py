@@ -2,8 +2,9 @@
 
 Against the contracts module (every path and key a stage promises) and against the real
 writers: DVCLive for the per-epoch log, `Progress` for progress.json, the evaluation and
-comparison functions for metrics/eval, metrics/confusion and metrics/comparison.json, the
-backprop check (TensorFlow included) for metrics/backprop.json. And the committed folders
+comparison functions for reports/eval, reports/predictions, reports/comparison.json and
+metrics/summary.json, the backprop check (TensorFlow included) for reports/backprop.json and
+its headline metrics/backprop.json. And the committed folders
 are what tests/fixtures/runs.py writes today, so they cannot drift from it.
 """
 
@@ -18,7 +19,7 @@ import pytest
 from scipy.stats import binomtest
 
 from mnist_dvc.analysis import evaluation
-from mnist_dvc.analysis.comparison import compare, run_summary
+from mnist_dvc.analysis.comparison import compare, headline, run_summary
 from mnist_dvc.analysis.history import load_history
 from mnist_dvc.backprop.check import (
     FD_TOLERANCE,
@@ -30,18 +31,22 @@ from mnist_dvc.backprop.record import trace
 from mnist_dvc.core.contracts import (
     BACKPROP_CHECKS,
     BACKPROP_FILE,
+    BACKPROP_HEADLINE,
+    BACKPROP_REPORT,
     COMPARISON_FILE,
     CONFUSION_COLUMNS,
+    EVAL_KEYS,
     PROGRESS_KEYS,
     PROGRESS_METRICS,
     PROGRESS_NAME,
     PROGRESS_STATES,
     SERIES,
     SERIES_METRICS,
+    SUMMARY_FILE,
     SUMMARY_KEYS,
     VERDICTS,
-    confusion_file,
     eval_file,
+    predictions_file,
     progress_file,
     seed_dir,
     series_file,
@@ -55,7 +60,7 @@ from tests.helpers import FIXTURES
 FINISHED = FIXTURES / "finished"
 PARAMS = load_params(FINISHED / "params.yaml")
 MODELS = tuple(PARAMS.models)
-EVAL_KEYS = {"model", "test_accuracy", "test_loss", "test_error", "params", "per_class", "confusion_matrix"}
+SEED = runs.SEED
 
 
 def read_json(path: Path) -> dict:
@@ -77,7 +82,7 @@ def test_the_static_folders_are_what_runs_py_writes(tmp_path: Path) -> None:
     runs.write_finished(tmp_path)
     committed = {p.relative_to(FINISHED) for p in FINISHED.rglob("*") if p.is_file()}
     written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
-    assert committed - written == {BACKPROP_FILE}, "the backprop stage writes only backprop.json"
+    assert committed - written == {BACKPROP_FILE, BACKPROP_REPORT}, "the backprop stage writes those"
     assert written <= committed
     stale = [str(p) for p in sorted(written) if (tmp_path / p).read_bytes() != (FINISHED / p).read_bytes()]
     assert stale == [], "run `python -m tests.fixtures.runs` and commit the result"
@@ -88,7 +93,7 @@ def test_the_log_is_what_dvclive_writes(tmp_path: Path, model: str) -> None:
     """The same rows logged with DVCLive the way Trainer logs them give the same files."""
     from dvclive import Live
 
-    history = load_history(seed_dir(model, runs.BASE_SEED, FINISHED))
+    history = load_history(seed_dir(model, SEED, FINISHED))
     assert history.epoch == list(range(1, PARAMS.train.epochs + 1))
     live = Live(str(tmp_path / model), resume=False, dvcyaml=False, save_dvc_exp=False)
     for i, epoch in enumerate(history.epoch):
@@ -98,7 +103,7 @@ def test_the_log_is_what_dvclive_writes(tmp_path: Path, model: str) -> None:
         live.make_summary()
     live.end()
     by_dvclive = {p.relative_to(tmp_path / model) for p in (tmp_path / model).rglob("*") if p.is_file()}
-    fixture = seed_dir(model, runs.BASE_SEED, FINISHED)
+    fixture = seed_dir(model, SEED, FINISHED)
     assert by_dvclive == {series_file(Path(), column) for column in SERIES} | {Path("metrics.json")}
     in_fixture = {p.relative_to(fixture) for p in fixture.rglob("*") if p.is_file()}
     assert in_fixture == by_dvclive | {Path(PROGRESS_NAME)}
@@ -120,14 +125,14 @@ def test_progress_is_what_the_progress_writer_writes(
     root = FINISHED if state == "finished" else tmp_path
     if root == tmp_path:
         runs.write_run(tmp_path, model, epochs_done, state=state, error=error)
-    doc = read_json(progress_file(model, runs.BASE_SEED, root))
+    doc = read_json(progress_file(model, SEED, root))
     assert set(doc) == set(PROGRESS_KEYS) | ({"error"} if error else set())
     assert doc["state"] in PROGRESS_STATES
     assert set(doc["last"]) == (set(PROGRESS_METRICS) if epochs_done else set())
 
-    history = load_history(seed_dir(model, runs.BASE_SEED, root))
+    history = load_history(seed_dir(model, SEED, root))
     assert len(history) == epochs_done
-    real = Progress(tmp_path / "real.json", model, runs.BASE_SEED, PARAMS.train.epochs, runs.BACKEND)
+    real = Progress(tmp_path / "real.json", model, SEED, PARAMS.train.epochs, runs.BACKEND)
     for i, epoch in enumerate(history.epoch):
         metrics = {key: getattr(history, key)[i] for key in PROGRESS_METRICS}
         real.record_epoch(epoch, history.epoch_s[i], history.train_time_s[i], metrics)
@@ -135,9 +140,9 @@ def test_progress_is_what_the_progress_writer_writes(
     assert doc == {**read_json(real.path), "pid": runs.PID, "updated_at": runs.UPDATED_AT}
 
 
-def predictions(model: str) -> tuple[np.ndarray, np.ndarray]:
-    """(actual, predicted) from the fixture's metrics/confusion/<model>.csv."""
-    with confusion_file(model, FINISHED).open() as handle:
+def predictions(model: str, root: Path = FINISHED, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """(actual, predicted) from reports/predictions/<model>/seed_<s>.csv."""
+    with predictions_file(model, seed, root).open() as handle:
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == CONFUSION_COLUMNS
     table = np.array(rows[1:], dtype=np.int64)
@@ -146,32 +151,59 @@ def predictions(model: str) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_evaluation_is_what_evaluate_writes(model: str) -> None:
-    record = read_json(eval_file(model, FINISHED))
-    assert set(record) == EVAL_KEYS
+    report = read_json(eval_file(model, FINISHED))
+    assert set(report) == {"model", "params", "seeds"} and list(report["seeds"]) == [str(SEED)]
+    record = report["seeds"][str(SEED)]
+    assert set(record) == set(EVAL_KEYS)
     y, predicted = predictions(model)
     assert len(y) == 10_000 and set(np.unique(y)) == set(range(10))
     result = evaluation.TestResult(predicted, record["test_loss"])
-    expected = evaluation.evaluation_record(model, result, y, parameter_count(PARAMS.models[model]))
-    assert record == round_trip(expected)
+    expected = evaluation.evaluation_report(model, parameter_count(PARAMS.models[model]),
+                                            {SEED: evaluation.seed_record(result, y)})
+    assert report == round_trip(expected)
     # The final model on the same test set: the log's last epoch says the same.
-    history = load_history(seed_dir(model, runs.BASE_SEED, FINISHED))
+    history = load_history(seed_dir(model, SEED, FINISHED))
     assert record["test_accuracy"] == history.test_accuracy[-1]
     assert record["test_loss"] == history.test_loss[-1]
 
 
 def test_comparison_is_what_the_comparison_writes() -> None:
     comparison = read_json(FINISHED / COMPARISON_FILE)
-    logs = {m: load_history(seed_dir(m, runs.BASE_SEED, FINISHED)) for m in MODELS}
-    summaries = {m: run_summary(logs[m], parameter_count(PARAMS.models[m])) for m in MODELS}
+    logs = {m: load_history(seed_dir(m, SEED, FINISHED)) for m in MODELS}
+    summaries = {m: {SEED: run_summary(logs[m], parameter_count(PARAMS.models[m]))} for m in MODELS}
     y = predictions(MODELS[0])[0]
     assert all(np.array_equal(predictions(m)[0], y) for m in MODELS), "one test set for every model"
-    assert comparison == round_trip(compare(summaries, y, {m: predictions(m)[1] for m in MODELS}))
-    for row in comparison["models"].values():
-        assert set(SUMMARY_KEYS) <= set(row)
+    assert comparison == round_trip(compare(summaries, y, {m: {SEED: predictions(m)[1]} for m in MODELS}))
+    assert read_json(FINISHED / SUMMARY_FILE) == round_trip(headline(comparison))
+    for entry in comparison["models"].values():
+        assert set(SUMMARY_KEYS) <= set(entry["runs"][str(SEED)])
+        assert entry["stats"]["best_test_accuracy"]["ci"] is None, "one seed: no interval"
     assert set(comparison["verdicts"]) == set(VERDICTS)
-    test = comparison["mcnemar"]
+    (test,) = comparison["mcnemar"]
     exact = binomtest(test["b01"], test["b01"] + test["b10"]).pvalue
     assert test["p_value"] == pytest.approx(exact, rel=1e-12)
+
+
+def test_several_seeds_are_what_the_writers_write(tmp_path: Path) -> None:
+    """`write_seeds`: each seed's log in the per-seed layout, evaluated and compared across seeds."""
+    runs.write_params(tmp_path)
+    seeds = [42, 43, 44, 45, 46]
+    runs.write_seeds(tmp_path, seeds)
+    comparison = read_json(tmp_path / COMPARISON_FILE)
+    assert comparison["differences"][0]["test"] == "paired t-test"
+    assert [t["seed"] for t in comparison["mcnemar"]] == seeds
+    for model in MODELS:
+        report = read_json(eval_file(model, tmp_path))
+        assert list(report["seeds"]) == [str(s) for s in seeds]
+        for seed in seeds:
+            history = load_history(seed_dir(model, seed, tmp_path))
+            assert history.epoch == list(range(1, PARAMS.train.epochs + 1))
+            assert report["seeds"][str(seed)]["test_accuracy"] == history.test_accuracy[-1]
+            assert comparison["models"][model]["runs"][str(seed)] == round_trip(
+                run_summary(history, report["params"]))
+            assert np.array_equal(predictions(model, tmp_path, seed)[0], predictions(MODELS[0])[0])
+    seed_42 = load_history(seed_dir("model_a", 42, tmp_path))
+    assert seed_42 == load_history(seed_dir("model_a", SEED, FINISHED)), "seed 42 is the finished run"
 
 
 def test_backprop_is_what_the_backprop_stage_writes() -> None:
@@ -179,7 +211,8 @@ def test_backprop_is_what_the_backprop_stage_writes() -> None:
     stage checks them, give the file exactly."""
     from mnist_dvc.backprop.check import tensorflow_gradients
 
-    record = read_json(FINISHED / BACKPROP_FILE)
+    record = read_json(FINISHED / BACKPROP_REPORT)
+    assert read_json(FINISHED / BACKPROP_FILE) == {key: record[key] for key in BACKPROP_HEADLINE}
     assert set(record["check"]) == set(BACKPROP_CHECKS)
     tf_check, fd_check = record["check"]["tensorflow"], record["check"]["finite_difference"]
     assert (tf_check["tolerance"], fd_check["tolerance"]) == (TF_TOLERANCE, FD_TOLERANCE)

@@ -44,7 +44,7 @@ def write_raw(root: Path, name: str, data: bytes) -> None:
 def run_prepare(root: Path, normalize: str = "scale", train_limit: int = 0, test_limit: int = 0) -> dict:
     return prepare(
         DataParams(normalize=normalize, train_limit=train_limit, test_limit=test_limit),
-        root / "data/raw", root / "data/prepared", root / "metrics/data.json",
+        root / "data/raw", root / "data/prepared", root / "reports/data.json",
     )
 
 
@@ -66,7 +66,7 @@ def test_scale_is_pixel_over_255_flattened(tmp_path: Path, raw: dict) -> None:
         assert sum(summary["class_balance"].values()) == pytest.approx(1.0)
         assert summary["mean"] == pytest.approx(float(np.mean(x, dtype=np.float64)), abs=1e-6)
         assert summary["std"] == pytest.approx(float(np.std(x, dtype=np.float64)), abs=1e-6)
-    assert json.loads((tmp_path / "metrics/data.json").read_text()) == metrics
+    assert json.loads((tmp_path / "reports/data.json").read_text()) == metrics
     assert metrics["normalize"] == "scale"
 
 

@@ -1,5 +1,7 @@
-"""Compare tab: the assignment's comparison side by side, verdicts, McNemar, an overlay
-of both models' test accuracy, and where the models stand among published results."""
+"""Compare tab: the assignment's comparison side by side (with several seeds: mean ± half the
+95% CI, and the models' difference with its test across seeds), what the seeds allow to say,
+the verdicts, McNemar per seed, an overlay of both models' test accuracy, and where the models
+stand among published results."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from tui.data import Dashboard
 from tui.report import (
     COMPARE_HINT,
     comparison_rows,
-    mcnemar_line,
+    difference_header,
+    mcnemar_lines,
+    seeds_line,
     standing_sentences,
     standings,
     verdict_lines,
@@ -63,23 +67,27 @@ class ComparePane(VerticalScroll):
     def _show_comparison(self, comparison: dict) -> None:
         table = self.query_one("#comparison", DataTable)
         models, rows = comparison_rows(comparison)
-        if [str(key.value) for key in table.columns] != ["criterion", *models]:
+        header = difference_header(comparison)
+        columns = ["criterion", *models, *(["difference"] if header else [])]
+        if [str(key.value) for key in table.columns] != columns:
             table.clear(columns=True)
             table.add_column("criterion", key="criterion")
             for name in models:
                 table.add_column(name, key=name)
+            if header:
+                table.add_column(header, key="difference")
         for row in rows:
             cells = {name: self._cell(row.cells[name], name in row.winners) for name in models}
+            if header:
+                cells["difference"] = Text(row.difference or "", justify="right")
             if row.key not in table.rows:
                 table.add_row(row.label, *cells.values(), key=row.key)
                 continue
             for name, cell in cells.items():
                 if table.get_cell(row.key, name) != cell:
                     table.update_cell(row.key, name, cell, update_width=True)
-        lines = [*verdict_lines(comparison)]
-        mcnemar = mcnemar_line(comparison)
-        if mcnemar:
-            lines.append(mcnemar)
+        note = seeds_line(comparison)
+        lines = [*([note, ""] if note else []), *verdict_lines(comparison), *mcnemar_lines(comparison)]
         self.query_one("#verdicts", Static).update("\n".join(lines))
 
     @staticmethod
