@@ -19,6 +19,7 @@ from mnist_dvc.core.contracts import CLASSES, FEATURES, VERDICTS
 from mnist_dvc.core.jsonfile import finite_number
 from mnist_dvc.core.params import ModelParams
 from tui.data import WAITING, Dashboard, ModelRun
+from tui.experiments import Run
 from tui.repro import ReproRun
 
 METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
@@ -290,6 +291,12 @@ def compare_lines(data: Dashboard) -> list[str]:
         lines.append(f"  {'>' if row.ours else ' '} {row.label:<62} {row.accuracy:>12}")
     lines += [f"  {line}" for line in standing_sentences(data)]
     return lines
+
+
+def following_line(run: Run) -> str:
+    """The Training tab's note while it follows an experiment outside the workspace."""
+    return (f"Following experiment {run.name}, running in {run.folder} (a queue worker's copy). "
+            "Move the cursor on the Experiments tab (5) to another run to see the workspace again.")
 
 
 def summary(data: Dashboard) -> str:

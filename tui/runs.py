@@ -1,0 +1,199 @@
+"""One run's files, wherever the run is: a folder on disk or a revision DVC can read.
+
+The Experiments tab overlays the curves of several runs and tests their predictions
+against each other; the Pipeline tab shows the progress of the stage another dvc
+process runs. Both need a run's per-epoch log, its test predictions or its live
+progress, and this module alone knows where those are (through mnist_dvc.core.contracts
+and the project's parsers), so only it changes when the layout of a run's files moves.
+
+A revision (a commit or a finished experiment) is read with DVC's Python API
+(`dvc.api.DVCFileSystem`, what `dvc.api.open/read` use): git-tracked files come from
+git, cached outputs such as the training logs from DVC's cache. A running experiment
+has no revision yet: it is read from its working folder. No Textual import here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnist_dvc.analysis.comparison import mcnemar, mcnemar_sentence
+from mnist_dvc.analysis.history import History, aligned_history, parse_series
+from mnist_dvc.core.contracts import (
+    CONFUSION_COLUMNS,
+    SERIES,
+    TRAIN_DIR,
+    confusion_file,
+    progress_file,
+    run_dir,
+    series_file,
+)
+from mnist_dvc.core.errors import BadInput
+from mnist_dvc.core.jsonfile import read_json
+from mnist_dvc.core.params import MODEL_NAME
+from tui.data import Invalid, Progress, parse_progress
+from tui.experiments import WORKSPACE, Run
+
+ReadText = Callable[[Path], str]
+
+
+class RunFilesError(RuntimeError):
+    """A run's file cannot be read: one line naming the run and the file."""
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """One model's test predictions: the true digit and the predicted one, per test image."""
+
+    actual: np.ndarray
+    predicted: np.ndarray
+
+
+# --- a running run, from its folder ---------------------------------------------------------------
+
+
+def trained_models(folder: Path) -> list[str]:
+    """The models with a training log in `folder` (a workspace or a queue worker's copy)."""
+    try:
+        names = sorted(entry.name for entry in os.scandir(Path(folder) / TRAIN_DIR) if entry.is_dir())
+    except OSError:
+        return []
+    return [name for name in names if MODEL_NAME.match(name)]
+
+
+def live_progress(folder: Path) -> dict[str, Progress]:
+    """model -> its training progress in `folder`; models without a readable progress.json are left out
+    (the file is replaced atomically, so a miss is a run that has not started that model yet)."""
+    result = {}
+    for model in trained_models(folder):
+        try:
+            result[model] = parse_progress(read_json(progress_file(model, Path(folder))))
+        except (OSError, BadInput, Invalid, ValueError):
+            continue
+    return result
+
+
+# --- any run, at its revision or in its folder ------------------------------------------------------
+
+
+def reader(root: Path, run: Run) -> ReadText:
+    """How to read a file of `run`: from its working folder while it runs or for the workspace,
+    else at its revision through DVC."""
+    if run.running and run.folder:
+        return _disk(Path(run.folder))
+    if run.rev == WORKSPACE:
+        return _disk(root)
+    return _at_revision(root, run.rev)
+
+
+def _disk(folder: Path) -> ReadText:
+    return lambda path: (folder / path).read_text()
+
+
+def _at_revision(root: Path, rev: str) -> ReadText:
+    from dvc.api import DVCFileSystem
+
+    fs = DVCFileSystem(str(root), rev=rev)
+    return lambda path: fs.read_text(path.as_posix())
+
+
+def history(read: ReadText, model: str) -> History:
+    """A model's per-epoch log (empty while no epoch is complete, or if the run has no such model)."""
+    series = {}
+    for column in SERIES:
+        path = _series_path(model, column)
+        try:
+            series[column] = parse_series(read(path), path.stem)
+        except FileNotFoundError:
+            series[column] = {}
+    return aligned_history(series)
+
+
+def _series_path(model: str, column: str) -> Path:
+    return series_file(run_dir(model), column)
+
+
+def predictions(read: ReadText, model: str, label: str) -> Predictions:
+    """A model's test predictions (`actual`, `predicted` per test image, in test-set order)."""
+    path = confusion_file(model)
+    try:
+        text = read(path)
+    except FileNotFoundError:
+        raise RunFilesError(f"{label}: no {path}; the evaluate stage writes it") from None
+    rows = csv.DictReader(io.StringIO(text))
+    actual_key, predicted_key = CONFUSION_COLUMNS
+    if rows.fieldnames is None or not {actual_key, predicted_key} <= set(rows.fieldnames):
+        raise RunFilesError(f"{label}: {path} has no {actual_key},{predicted_key} columns")
+    try:
+        pairs = [(int(row[actual_key]), int(row[predicted_key])) for row in rows]
+    except (TypeError, ValueError):
+        raise RunFilesError(f"{label}: {path} has a row that is not two digits") from None
+    array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return Predictions(array[:, 0], array[:, 1])
+
+
+@dataclass(frozen=True)
+class PairTest:
+    """McNemar's exact test between two runs' predictions of one model."""
+
+    first: str
+    second: str
+    b01: int | None = None  # images only `second` gets right
+    b10: int | None = None  # images only `first` gets right
+    p_value: float | None = None
+    problem: str | None = None
+
+    @property
+    def sentence(self) -> str:
+        """The project's McNemar sentence (the evaluate stage's words), or why there is no test."""
+        head = f"{self.first} vs {self.second}: "
+        if self.problem is not None:
+            return head + self.problem
+        return head + mcnemar_sentence(self.first, self.second,
+                                       {"b01": self.b01, "b10": self.b10, "p_value": self.p_value})
+
+
+def mcnemar_between(first: str, a: Predictions, second: str, b: Predictions) -> PairTest:
+    """The test, when both runs predicted the same test images (same test set, same order)."""
+    if a.actual.shape != b.actual.shape or not np.array_equal(a.actual, b.actual):
+        return PairTest(first, second, problem="different test sets (data.test_limit differs?): not comparable")
+    test = mcnemar(a.actual, a.predicted, b.predicted)
+    return PairTest(first, second, test["b01"], test["b10"], test["p_value"])
+
+
+class RunFiles:
+    """Histories and predictions of runs, cached per revision: a commit or a finished experiment
+    never changes, so it is read once; the workspace and running runs are read again each time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._histories: dict[tuple[str, str], History] = {}
+        self._predictions: dict[tuple[str, str], Predictions] = {}
+
+    @staticmethod
+    def _fixed(run: Run) -> bool:
+        return run.rev != WORKSPACE and not run.running and run.state == "done"
+
+    def history(self, run: Run, model: str) -> History:
+        key = (run.rev, model)
+        if key in self._histories:
+            return self._histories[key]
+        found = history(reader(self.root, run), model)
+        if self._fixed(run):
+            self._histories[key] = found
+        return found
+
+    def predictions(self, run: Run, model: str) -> Predictions:
+        key = (run.rev, model)
+        if key in self._predictions:
+            return self._predictions[key]
+        found = predictions(reader(self.root, run), model, run.name)
+        if self._fixed(run):
+            self._predictions[key] = found
+        return found
