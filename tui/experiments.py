@@ -18,6 +18,7 @@ behind it. No Textual import here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -117,7 +118,8 @@ def collect(root: Path, num: int = COMMITS) -> ExpTable:
     from dvc.scm import NoSCMError
 
     try:
-        with Repo(str(root)) as repo:
+        # DVC resolves some paths against the current folder: collect from inside the repository.
+        with contextlib.chdir(root), Repo(str(root)) as repo:
             states = repo.experiments.show(num=num, force=False)
     except NoSCMError:
         raise ExperimentsError(f"{root} is not a git repository; experiments need git "

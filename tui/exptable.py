@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mnist_dvc.analysis.formats import duration, pct
 from tui.data import Progress
 from tui.experiments import COMMIT, EXPERIMENT, FAILED, QUEUED, RUNNING, ExpTable, Run
+from tui.report import progress_brief
 
 NAME, REV, STATE, LIVE = "run", "rev", "state", "live"
 METRIC, PARAM = "metric", "param"
@@ -60,11 +60,15 @@ def differing_params(runs: Sequence[Run], params: Iterable[str]) -> list[str]:
     return [key for key in params if len({_same(run.params.get(key)) for run in runs}) > 1]
 
 
-def columns(table: ExpTable, runs: Sequence[Run], all_params: bool = False, live: bool = False) -> list[Column]:
+def columns(table: ExpTable, runs: Sequence[Run], all_params: bool = False, live: bool = False,
+            rev: bool = False) -> list[Column]:
     """The table's columns for `runs` (the rows listed, after the filter): every metric, and the
-    params that differ among them (`dvc exp show --only-changed`), or every param (`all_params`)."""
+    params that differ among them (`dvc exp show --only-changed`), or every param (`all_params`).
+    The tab leaves the revision out (its status line shows the cursor's); exports keep it."""
+    fixed = [column for column in FIXED if rev or column.kind != REV]
     params = list(table.params) if all_params else differing_params(runs, table.params)
-    return [*FIXED, *([LIVE_COLUMN] if live else []), *map(metric_column, table.metrics), *map(param_column, params)]
+    return [*fixed, *([LIVE_COLUMN] if live else []), *map(metric_column, table.metrics),
+            *map(param_column, params)]
 
 
 def value(run: Run, column: Column) -> Any:
@@ -104,15 +108,7 @@ def cell(run: Run, column: Column, progress: Mapping[str, Progress] | None = Non
 def live_text(progress: Mapping[str, Progress]) -> str:
     """A running experiment in one cell: the model training now, its epoch, ETA, test accuracy."""
     running = [p for p in progress.values() if p.state == RUNNING] or list(progress.values())[-1:]
-    if not running:
-        return "starting"
-    p = running[0]
-    parts = [f"{p.model} {p.epoch}/{p.epochs}"]
-    if p.state == RUNNING:
-        parts.append(f"ETA {duration(p.eta_s)}" if p.eta_s is not None else "ETA after epoch 1")
-    if "test_accuracy" in p.last:
-        parts.append(f"acc {pct(p.last['test_accuracy'])}")
-    return " · ".join(parts)
+    return progress_brief(running[0]).replace(" test accuracy ", " acc ") if running else "starting"
 
 
 # --- order and filter -----------------------------------------------------------------------
@@ -204,7 +200,7 @@ def export(table: ExpTable, fmt_: str = TEXT, all_params: bool = False) -> str:
     """The table for a report (`text`), a pull request (`md`) or a spreadsheet (`csv`), with the
     tab's columns: every metric, the params that differ among the runs (`all_params`: every one)."""
     runs = list(table.runs)
-    cols = columns(table, runs, all_params=all_params)
+    cols = columns(table, runs, all_params=all_params, rev=True)
     if fmt_ == CSV:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +77,18 @@ def live_progress(folder: Path) -> dict[str, Progress]:
         except (OSError, BadInput, Invalid, ValueError):
             continue
     return result
+
+
+def progress_under(folder: Path, outputs: Iterable[Path]) -> list[Progress]:
+    """The training progress written inside any of `outputs` (paths relative to `folder`): what a
+    stage holding those outputs for writing is doing, epoch by epoch."""
+    outputs = [Path(path) for path in outputs]
+    found = []
+    for model, progress in live_progress(folder).items():
+        where = progress_file(model)
+        if any(where == out or out in where.parents for out in outputs):
+            found.append(progress)
+    return found
 
 
 # --- any run, at its revision or in its folder ------------------------------------------------------
