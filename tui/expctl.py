@@ -108,7 +108,6 @@ def read_params(root: Path) -> dict:
 def apply_overrides(root: Path, overrides: Sequence[str]) -> dict:
     """The params an experiment with these `-S` overrides would run with, computed as DVC does
     (its `apply_overrides`, on a copy of params.yaml); OverrideError says why DVC would refuse."""
-    from dvc.exceptions import DvcException
     from dvc.utils.cli_parse import to_path_overrides
     from dvc.utils.hydra import apply_overrides as dvc_apply
 
@@ -122,10 +121,19 @@ def apply_overrides(root: Path, overrides: Sequence[str]) -> dict:
             try:
                 dvc_apply(copy, [item])
             except Exception as exc:  # DVC's, Hydra's and OmegaConf's errors alike: one line each
-                cause = str(exc.__cause__ if isinstance(exc, DvcException) and exc.__cause__ else exc
-                            ).strip().splitlines()
-                raise OverrideError(f"-S {item}: {cause[0] if cause else 'invalid'}") from None
+                raise OverrideError(f"-S {item}: {_why(exc)}") from None
         return yaml.safe_load(copy.read_text())
+
+
+def _why(exc: Exception) -> str:
+    """The first line of what DVC (or Hydra under it) said; a syntax error in plain words."""
+    from dvc.exceptions import DvcException
+
+    cause = exc.__cause__ if isinstance(exc, DvcException) and exc.__cause__ else exc
+    if type(cause).__name__ == "OverrideParseException":
+        return "DVC cannot parse this value (write text in quotes, lists as [1, 2])"
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 def validate(root: Path, overrides: Sequence[str]) -> None:

@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ from tui.dvc import last_line, tool_env
 # Commits of the branch listed, newest first (`dvc exp show -n`).
 COMMITS = 5
 COLLECT_TIMEOUT_S = 300
+RETRIES = 2
+RETRY_S = 0.3
 CACHE = Path(".dvc/tmp/tui-experiments.json")
 # DVC's own folder for queued and temporary runs (their copies, logs and task files).
 QUEUE_DIR = Path(".dvc/tmp/exps")
@@ -113,19 +116,31 @@ class ExpTable:
 
 def collect(root: Path, num: int = COMMITS) -> ExpTable:
     """Every run of `root` through DVC's Python API. Blocking (a second or more)."""
-    from dvc.exceptions import DvcException
+    from dvc.exceptions import DvcException, NotDvcRepoError
     from dvc.repo import Repo
     from dvc.scm import NoSCMError
 
-    try:
-        # DVC resolves some paths against the current folder: collect from inside the repository.
-        with contextlib.chdir(root), Repo(str(root)) as repo:
-            states = repo.experiments.show(num=num, force=False)
-    except NoSCMError:
-        raise ExperimentsError(f"{root} is not a git repository; experiments need git "
-                               "(`git init`, then commit)") from None
-    except DvcException as exc:
-        raise ExperimentsError(f"dvc cannot list experiments: {_first_line(str(exc))}") from None
+    for attempt in range(RETRIES + 1):
+        try:
+            # DVC resolves some paths against the current folder: collect from inside the repository.
+            with contextlib.chdir(root), Repo(str(root)) as repo:
+                states = repo.experiments.show(num=num, force=False)
+            break
+        except (NotDvcRepoError, FileNotFoundError) as exc:
+            # DVC reads a queued run's task files and temporary copy, which appear and vanish as
+            # the run starts and ends: a moment later they are there (or gone) for good.
+            if (root / ".dvc").is_dir() and attempt < RETRIES:
+                time.sleep(RETRY_S)
+                continue
+            if isinstance(exc, FileNotFoundError):
+                raise ExperimentsError(f"dvc cannot list experiments: {exc}") from None
+            raise ExperimentsError(f"{root} is not a DVC repository; run `git init` and `dvc init` there, "
+                                   "then commit") from None
+        except NoSCMError:
+            raise ExperimentsError(f"{root} is not a git repository; experiments need git "
+                                   "(`git init`, then commit)") from None
+        except DvcException as exc:
+            raise ExperimentsError(f"dvc cannot list experiments: {_first_line(str(exc))}") from None
     if not states:
         raise ExperimentsError("no commit yet; commit the project first (`git add -A && git commit`)")
     return table_from_states(states)
@@ -154,6 +169,7 @@ def table_from_states(states: Iterable[Any]) -> ExpTable:
                 folder=local.root if local and state == RUNNING else None,
                 log=local.log if local else None, pid=local.pid if local else None,
             ))
+    rows = _one_per_key(rows)
     metric_labels = _labels(metrics for _, _, metrics in rows)
     param_labels = _labels((params for _, params, _ in rows), plain_file=str(PARAMS_FILE))
     runs = tuple(
@@ -162,6 +178,21 @@ def table_from_states(states: Iterable[Any]) -> ExpTable:
     )
     files = tuple(dict.fromkeys(path for path, _ in metric_labels))
     return ExpTable(runs, tuple(_used(metric_labels, runs, "metrics")), tuple(param_labels.values()), files)
+
+
+def _one_per_key(rows: list[tuple[dict, dict, dict]]) -> list[tuple[dict, dict, dict]]:
+    """One row per run: as a queued run finishes, DVC lists it for a moment both as running (its
+    queue entry) and as done (its new commit); the finished one is kept, in the first one's place."""
+    index: dict[str, int] = {}
+    kept: list[tuple[dict, dict, dict]] = []
+    for row in rows:
+        key = row[0]["key"]
+        if key not in index:
+            index[key] = len(kept)
+            kept.append(row)
+        elif row[0]["state"] == DONE:
+            kept[index[key]] = row
+    return kept
 
 
 def _row(exp: Any, **fields: Any) -> tuple[dict, dict, dict]:
@@ -315,11 +346,12 @@ def fingerprint(root: Path, git: Iterable[Path], table: ExpTable | None) -> tupl
 
 
 def _tree_stamps(path: Path) -> list[tuple]:
-    """(path, mtime, size) of a file, or of every file under a folder (`.out` logs excepted)."""
+    """(path, mtime, size) of a file, or of every file under a folder (`.out` logs excepted);
+    nothing for a missing path or an empty folder (DVC creates its queue's folders empty)."""
     try:
         st = path.stat()
     except OSError:
-        return [(str(path), None)]
+        return []
     if not path.is_dir():
         return [(str(path), st.st_mtime_ns, st.st_size)]
     marks = []

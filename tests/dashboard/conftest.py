@@ -16,3 +16,20 @@ def finished(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(FIXTURES / "finished", root)
     return root
+
+
+@pytest.fixture(scope="session")
+def experiments_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git + DVC repository with a baseline commit and three saved experiments (no training);
+    read it only: tests that change it use `experiments_copy`."""
+    from tests.fixtures.experiments import make_repo
+
+    return make_repo(tmp_path_factory.mktemp("experiments") / "repo")
+
+
+@pytest.fixture
+def experiments_copy(experiments_repo: Path, tmp_path: Path) -> Path:
+    """A writable copy of `experiments_repo` (git refs, DVC's folder and all)."""
+    copy = tmp_path / "repo"
+    shutil.copytree(experiments_repo, copy, symlinks=True)
+    return copy

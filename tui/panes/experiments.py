@@ -165,6 +165,9 @@ class ExperimentsPane(Vertical):
         self.collecting = False
         self.problem = problem
         if table is not None:
+            if self.table is None or table.metric_files != self.table.metric_files:
+                # the fingerprint watches the metrics files DVC read: a new list, a new baseline
+                self._fingerprint = fingerprint(self.root, self._git or (), table)
             self.table, self.from_cache = table, False
             self.selected = [key for key in self.selected if table.run(key) is not None]
             if self.baseline_key not in self.selected:
@@ -304,6 +307,8 @@ class ExperimentsPane(Vertical):
         status.set_class(self.problem is not None, "-error")
 
     def _run_line(self, run: Run) -> str:
+        if run.kind == WORKSPACE:
+            return "workspace: the project folder as it is now, uncommitted changes included"
         parts = [f"{run.name}: {run.kind} {run.short_rev}"]
         if run.kind == EXPERIMENT:
             parts.append(f"of {run.baseline[:7]}")
