@@ -248,7 +248,8 @@ def lock_holder(root: Path) -> LockHolder | None:
     owners = _outputs(root)
     stages = tuple(dict.fromkeys(owners.get(path) or writer(path) or str(path) for path in paths))
     pid = first.get("pid")
-    return LockHolder(pid if isinstance(pid, int) else None, ANSI.sub("", str(first.get("cmd", ""))), stages, paths)
+    command = ANSI.sub("", str(first.get("cmd", "")))
+    return LockHolder(pid if isinstance(pid, int) else None, command, stages, paths)
 
 
 def _relative(root: Path, path: str) -> Path:

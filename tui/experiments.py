@@ -151,7 +151,8 @@ def table_from_states(states: Iterable[Any]) -> ExpTable:
     rows: list[tuple[dict, dict, dict]] = []  # (row fields, params by file, metrics by file)
     for baseline in states:
         if baseline.rev == WORKSPACE:
-            rows.append(_row(baseline, key=WORKSPACE, name=WORKSPACE, kind=WORKSPACE, baseline="", state=DONE))
+            rows.append(_row(baseline, key=WORKSPACE, name=WORKSPACE, kind=WORKSPACE, baseline="",
+                             state=DONE))
             continue
         rows.append(_row(baseline, key=baseline.rev, name=baseline.name or baseline.rev[:7], kind=COMMIT,
                          baseline=baseline.rev, state=DONE))

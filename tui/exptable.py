@@ -37,6 +37,8 @@ class Column:
 
 FIXED = (Column(NAME, "run", NAME), Column(REV, "rev", REV), Column(STATE, "state", STATE))
 LIVE_COLUMN = Column(LIVE, "progress", LIVE)
+# A running experiment between trainings (preparing, evaluating, or a model not started yet).
+NOT_TRAINING = "not training now"
 
 
 def metric_column(label: str) -> Column:
@@ -106,9 +108,11 @@ def cell(run: Run, column: Column, progress: Mapping[str, Progress] | None = Non
 
 
 def live_text(progress: Mapping[str, Progress]) -> str:
-    """A running experiment in one cell: the model training now, its epoch, ETA, test accuracy."""
-    running = [p for p in progress.values() if p.state == RUNNING] or list(progress.values())[-1:]
-    return progress_brief(running[0]).replace(" test accuracy ", " acc ") if running else "starting"
+    """A running experiment in one cell: the model training now, its epoch, ETA, test accuracy
+    (`progress`: its trainings that are running now)."""
+    if not progress:
+        return NOT_TRAINING
+    return progress_brief(next(iter(progress.values()))).replace(" test accuracy ", " acc ")
 
 
 # --- order and filter -----------------------------------------------------------------------
@@ -157,7 +161,8 @@ class DiffRow:
 
 def param_diff(runs: Sequence[Run], params: Iterable[str]) -> list[DiffRow]:
     """The params that differ among `runs`, one row each, a cell per run."""
-    return [DiffRow(key, tuple(fmt(run.params.get(key)) for run in runs)) for key in differing_params(runs, params)]
+    return [DiffRow(key, tuple(fmt(run.params.get(key)) for run in runs))
+            for key in differing_params(runs, params)]
 
 
 def delta(value: float | None, base: float | None) -> str:
@@ -206,9 +211,8 @@ def export(table: ExpTable, fmt_: str = TEXT, all_params: bool = False) -> str:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["kind", "baseline", "created", *(col.label for col in cols)])
         for run in runs:
-            cells = [value(run, col) for col in cols]
             writer.writerow([run.kind, run.baseline[:7], run.created or "",
-                             *(json.dumps(c) if isinstance(c, list) else "" if c is None else c for c in cells)])
+                             *(_csv_cell(value(run, col)) for col in cols)])
         return out.getvalue()
     header = [col.label for col in cols]
     indent = "↳ " if fmt_ == MARKDOWN else "  "
@@ -220,10 +224,19 @@ def export(table: ExpTable, fmt_: str = TEXT, all_params: bool = False) -> str:
         return "\n".join(lines) + "\n"
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
     numeric = [col.kind in (METRIC, PARAM) for col in cols]
-    lines = ["  ".join(_pad(h, w, right) for h, w, right in zip(header, widths, numeric, strict=True)).rstrip()]
-    lines += ["  ".join(_pad(c, w, right) for c, w, right in zip(row, widths, numeric, strict=True)).rstrip()
-              for row in rows]
+    lines = [_line(header, widths, numeric), *(_line(row, widths, numeric) for row in rows)]
     return "\n".join(lines) + "\n"
+
+
+def _line(cells: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:
+    return "  ".join(_pad(c, w, r) for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+
+
+def _csv_cell(item: Any) -> Any:
+    """Numbers in full, lists as JSON, nothing as an empty cell."""
+    if item is None:
+        return ""
+    return json.dumps(item) if isinstance(item, list) else item
 
 
 def _name(run: Run, indent: str) -> str:

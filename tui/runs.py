@@ -174,7 +174,8 @@ class PairTest:
 def mcnemar_between(first: str, a: Predictions, second: str, b: Predictions) -> PairTest:
     """The test, when both runs predicted the same test images (same test set, same order)."""
     if a.actual.shape != b.actual.shape or not np.array_equal(a.actual, b.actual):
-        return PairTest(first, second, problem="different test sets (data.test_limit differs?): not comparable")
+        return PairTest(first, second,
+                        problem="different test sets (data.test_limit differs?): not comparable")
     test = mcnemar(a.actual, a.predicted, b.predicted)
     return PairTest(first, second, test["b01"], test["b10"], test["p_value"])
 

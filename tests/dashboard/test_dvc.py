@@ -193,18 +193,21 @@ def test_check_stages_of_a_real_pipeline(tmp_path: Path) -> None:
 
 def write_rwlock(root: Path, writes: list[str], pid: int, reads: list[str] = ()) -> None:
     info = {"pid": pid, "cmd": "/v/bin/dvc exp run -S train.epochs=3"}
-    lock = {"write": {str(root / path): info for path in writes}, "read": {str(root / p): [info] for p in reads}}
+    lock = {"write": {str(root / path): info for path in writes},
+            "read": {str(root / path): [info] for path in reads}}
     (root / dvc.RWLOCK).parent.mkdir(parents=True, exist_ok=True)
     (root / dvc.RWLOCK).write_text(json.dumps(lock))
 
 
 def test_the_lock_file_names_the_running_stage(tmp_path: Path) -> None:
     assert dvc.lock_holder(tmp_path) is None, "no lock file: nobody holds the lock"
-    write_rwlock(tmp_path, ["models/model_b.keras", "metrics/train/model_b"], os.getpid(), reads=["params.yaml"])
+    outputs = ["models/model_b.keras", "metrics/train/model_b"]
+    write_rwlock(tmp_path, outputs, os.getpid(), reads=["params.yaml"])
     holder = dvc.lock_holder(tmp_path)
     assert holder == dvc.LockHolder(os.getpid(), "/v/bin/dvc exp run -S train.epochs=3", ("train@model_b",),
                                     (Path("models/model_b.keras"), Path("metrics/train/model_b")))
-    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages:\n  hold:\n    outs:\n    - path: out/held.txt\n")
+    lock = "schema: '2.0'\nstages:\n  hold:\n    outs:\n    - path: out/held.txt\n"
+    (tmp_path / "dvc.lock").write_text(lock)
     write_rwlock(tmp_path, ["out/held.txt", "somewhere/else"], os.getpid())
     assert dvc.lock_holder(tmp_path).stages == ("hold", "somewhere/else"), "dvc.lock first, then the path"
     write_rwlock(tmp_path, [], os.getpid(), reads=["params.yaml"])
@@ -232,4 +235,5 @@ def test_check_stages_says_busy_with_the_stage_names(tmp_path: Path) -> None:
     with pytest.raises(dvc.DvcBusy) as raised:
         dvc.check_stages(root)
     assert raised.value.stages == ["greet", "hold"]
-    assert str(raised.value).startswith(f"another dvc command is running: (PID {os.getpid()}): /v/bin/dvc exp run")
+    assert str(raised.value).startswith(
+        f"another dvc command is running: (PID {os.getpid()}): /v/bin/dvc exp run")

@@ -24,7 +24,8 @@ def pwned(*folders: Path) -> list[Path]:
     return [path for folder in folders for path in folder.glob("PWNED*")]
 
 
-@pytest.mark.parametrize("text", [NASTY, "a\\b", "end\\", "''", "${oc.env:HOME}", "\\${x}", "a,b", "", " sp "])
+@pytest.mark.parametrize("text", [NASTY, "a\\b", "end\\", "''", "${oc.env:HOME}", "\\${x}", "a,b", "",
+                                  " sp "])
 def test_text_params_reach_params_yaml_exactly_as_typed(experiments_repo: Path, text: str) -> None:
     """Quoted for DVC's override grammar (Hydra), so no interpolation, escape or list survives."""
     item = expctl.override("backprop.expression", text, current="(x1*w1)")
@@ -52,8 +53,8 @@ def test_other_params_are_parsed_like_dash_s_on_the_command_line(experiments_rep
                                             "expected an integer >= 1"),
         (["models.model_a.hidden=[32,0]"], "params.yaml: models.model_a.hidden[1] = 0 is invalid; "
                                            "layer widths are integers >= 1"),
-        (["train.optimizer='adamm'"], "params.yaml: train.optimizer = 'adamm' is invalid; allowed: adam, adamw, "
-                                      "nadam, rmsprop, sgd"),
+        (["train.optimizer='adamm'"], "params.yaml: train.optimizer = 'adamm' is invalid; "
+                                      "allowed: adam, adamw, nadam, rmsprop, sgd"),
         (["train.nope=1"], "-S train.nope=1: Could not override 'train.nope'."),
         (["train.epochs=1,2"], "-S train.epochs=1,2: Error merging override train.epochs=1,2"),
         (["train.epochs=${x}"], "-S train.epochs=${x}: Interpolation key 'x' not found"),
@@ -89,7 +90,8 @@ def test_each_override_is_one_argument() -> None:
 
 @pytest.mark.parametrize(("name", "problem"), [
     ("", None), ("lr-0.01_b", None),
-    ("two words", "not a valid git ref name"), ("a/b", "not a valid git ref name"), ("x..y", "not a valid git ref"),
+    ("two words", "not a valid git ref name"), ("a/b", "not a valid git ref name"),
+    ("x..y", "not a valid git ref"),
     ("wide", "an experiment with this name exists"),
 ])
 def test_experiment_names_follow_git_and_are_not_taken(experiments_repo: Path, name: str,
@@ -114,7 +116,8 @@ def test_queued_and_run_now_values_cannot_run_anything(experiments_copy: Path, t
     assert repro.current(experiments_copy, repro.EXP_RUN).returncode == 0
     now = next(r for r in experiments.collect(experiments_copy).runs if r.name == "nasty-now")
     assert now.state == DONE and now.params["backprop.expression"] == NASTY
-    assert yaml.safe_load(git(experiments_copy, "show", f"{now.rev}:params.yaml"))["backprop"]["expression"] == NASTY
+    stored = yaml.safe_load(git(experiments_copy, "show", f"{now.rev}:params.yaml"))
+    assert stored["backprop"]["expression"] == NASTY
     assert pwned(experiments_copy, tmp_path, Path.cwd(), Path.home()) == []
 
 
@@ -126,9 +129,9 @@ def test_run_now_is_refused_while_a_dashboard_job_runs_in_the_workspace(experime
     with pytest.raises(repro.ReproError, match=r"`dvc repro` is already running .*x on the Pipeline tab"):
         expctl.run_now(experiments_copy, ["train.epochs=3"])
     (experiments_copy / repro.STATE).unlink()
-    write_json(experiments_copy / repro.EXP_RUN.state, {"pid": os.getpid(), "command": ["/v/dvc", "exp", "run"],
-                                                        "started_at": "2025-01-01T12:00:00+00:00"})
-    with pytest.raises(repro.ReproError, match=r"`dvc exp run` is already running .*x on the Experiments tab"):
+    write_json(experiments_copy / repro.EXP_RUN.state, {
+        "pid": os.getpid(), "command": ["/v/dvc", "exp", "run"], "started_at": "2025-01-01T12:00:00+00:00"})
+    with pytest.raises(repro.ReproError, match=r"`dvc exp run` is already running .*on the Experiments tab"):
         repro.start(experiments_copy)
 
 
@@ -140,7 +143,8 @@ def test_queue_workers_run_the_queue_and_dvc_errors_are_one_line(experiments_cop
     assert time.monotonic() - started < 60, "dvc queue start must not wait for its worker"
     assert "Started '1' new experiments task queue worker" in said
     deadline = time.monotonic() + 120
-    while (run := experiments.collect(experiments_copy).run(f"{_baseline(experiments_copy)}:q-seed")).state != DONE:
+    key = f"{_baseline(experiments_copy)}:q-seed"
+    while (run := experiments.collect(experiments_copy).run(key)).state != DONE:
         assert time.monotonic() < deadline, f"the queued run did not finish: {run}"
         time.sleep(1)
     assert run.params["train.seed"] == 5 and run.log and Path(run.log).is_file()

@@ -55,7 +55,8 @@ def names(app: DashboardApp) -> list[str]:
 
 
 def headings(app: DashboardApp) -> list[str]:
-    return [str(column.label).rstrip(" ▲▼") for column in app.query_one("#exp-table", DataTable).columns.values()]
+    columns = app.query_one("#exp-table", DataTable).columns.values()
+    return [str(column.label).rstrip(" ▲▼") for column in columns]
 
 
 def cell(app: DashboardApp, name: str, column: str) -> str:
@@ -225,7 +226,8 @@ async def test_a_bad_value_is_refused_in_the_form_and_nothing_starts(experiments
         assert app.screen.query_one(f"#{field_id('train.epochs')}", Input).has_class("-invalid")
         await changed_in_form(pilot, {"train.epochs": "3", "models.model_a.hidden": "[32, x"})
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: "DVC cannot parse this value" in str(error.render()), what="a parse error")
+        await wait_for(pilot, lambda: "DVC cannot parse this value" in str(error.render()),
+                       what="a parse error")
         await pilot.press("escape")
         assert not isinstance(app.screen, ExperimentForm)
     assert repro.current(experiments_copy, repro.EXP_RUN) is None
@@ -242,7 +244,8 @@ async def test_queued_from_the_form_then_run_by_a_worker_and_nothing_injected(ex
         await changed_in_form(pilot, {"backprop.expression": NASTY, "train.seed": "9"})
         app.screen.query_one("#form-name", Input).value = "from-the-tab"
         await pilot.press("ctrl+e")
-        await wait_for(pilot, lambda: state_of(app, "from-the-tab") == QUEUED, timeout=60, what="the queued run")
+        await wait_for(pilot, lambda: state_of(app, "from-the-tab") == QUEUED, timeout=60,
+                       what="the queued run")
         assert cell(app, "from-the-tab", "state") == QUEUED
         await pilot.press("w")
         assert isinstance(app.screen, Prompt)
@@ -280,8 +283,11 @@ async def test_apply_branch_and_remove_ask_first(experiments_copy: Path) -> None
                        timeout=60, what="the branch")
         await cursor_to(pilot, "wide")
         await pilot.press("A", "y")
-        await wait_for(pilot, lambda: "128" in str(yaml.safe_load((experiments_copy / "params.yaml").read_text())
-                                                   ["models"]["model_a"]["hidden"]), timeout=60, what="applied")
+        def applied() -> bool:
+            params = yaml.safe_load((experiments_copy / "params.yaml").read_text())
+            return params["models"]["model_a"]["hidden"] == [128, 128, 64]
+
+        await wait_for(pilot, applied, timeout=60, what="wide applied to the workspace")
         await cursor_to(pilot, "main")
         await pilot.press("D")
         assert not isinstance(app.screen, Confirm), "a commit is not removed from here"
@@ -305,7 +311,8 @@ async def test_outside_a_git_repository_the_tab_says_why(tmp_path: Path) -> None
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5")
         await wait_for(pilot, lambda: pane(app).problem is not None, timeout=60, what="the problem")
-        assert text(app, "#exp-status").startswith(f"{tmp_path} is not a git repository; experiments need git")
+        status = text(app, "#exp-status")
+        assert status.startswith(f"{tmp_path} is not a git repository; experiments need git")
         assert app.query_one("#exp-table", DataTable).row_count == 0
 
 
@@ -359,6 +366,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, shared_dvc_cache: Path, mn
     run([str(BIN / "dvc"), "init", "-q"], repo)
     run([str(BIN / "dvc"), "config", "cache.dir", str(shared_dvc_cache)], repo)
     set_params(repo, TINY)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "tiny project"], repo)  # DVCLive wants a commit to train on
     run([str(BIN / "dvc"), "repro"], repo, **env)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-q", "-m", "tiny run"], repo)
@@ -376,7 +385,8 @@ async def launch(pilot: Pilot, values: dict[str, str], name: str, key: str) -> N
     await changed_in_form(pilot, values)
     pilot.app.screen.query_one("#form-name", Input).value = name
     await pilot.press(key)
-    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ExperimentForm), timeout=30, what="started")
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ExperimentForm), timeout=30,
+                   what="started")
 
 
 @pytest.mark.slow
@@ -392,8 +402,9 @@ async def test_a_queued_run_trains_live_and_appears_with_its_metrics(trained: Pa
         await cursor_to(pilot, "q-real")
         run_ = next(r for r in pane(app).table.runs if r.name == "q-real")
         assert run_.folder and ".dvc/tmp/exps/" in run_.folder
-        await wait_for(pilot, lambda: "epoch" in cell(app, "q-real", "live"), timeout=120, what="live progress")
-        assert cell(app, "q-real", "live").startswith("model_")
+        await wait_for(pilot, lambda: " epoch " in cell(app, "q-real", "live"), timeout=120,
+                       what="live progress")
+        assert cell(app, "q-real", "live").startswith("model_") and "/30 · " in cell(app, "q-real", "live")
         await wait_for(pilot, lambda: app.following is not None, what="the Training tab following q-real")
         assert app.training is not None and app.training.root == Path(run_.folder)
         await pilot.press("1")
@@ -419,7 +430,7 @@ async def test_a_killed_run_shows_as_failed_and_its_training_stops(trained: Path
         await wait_for(pilot, lambda: state_of(app, "q-kill") == QUEUED, timeout=60, what="queued")
         await pilot.press("w", "enter")
         await wait_for(pilot, lambda: state_of(app, "q-kill") == RUNNING, timeout=120, what="running")
-        await wait_for(pilot, lambda: " epoch " in cell(app, "q-kill", "live")
+        await wait_for(pilot, lambda: cell(app, "q-kill", "live").startswith("model_a epoch ")
                        and " epoch 0/" not in cell(app, "q-kill", "live"), timeout=180, what="an epoch")
         key = next(r.key for r in pane(app).table.runs if r.name == "q-kill")
         trainers = [p.pid for p in pane(app).progress[key].values() if p.state == RUNNING and p.pid]
@@ -447,8 +458,8 @@ async def test_run_now_in_the_workspace_while_the_pipeline_tab_shows_its_stage(t
         stages = app.query_one("#stages", DataTable)
 
         def training_shown() -> bool:
-            return any(str(stages.get_cell(k, "status")) == "running" and " epoch " in str(stages.get_cell(k, "details"))
-                       for k in stages.rows)
+            return any(str(stages.get_cell(key, "status")) == "running"
+                       and " epoch " in str(stages.get_cell(key, "details")) for key in stages.rows)
 
         await wait_for(pilot, training_shown, timeout=180, what="the running stage and its epoch")
         assert str(status.render()).startswith("Another dvc command runs here (pid ")

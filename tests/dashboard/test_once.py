@@ -59,7 +59,8 @@ def test_once_prints_the_experiments_table_as_text_markdown_or_csv(experiments_r
     md = run_once(experiments_repo, "--experiments", "--format", "md").stdout.splitlines()
     assert md[0].startswith("| run | rev | state | model_a.acc |") and md[1].startswith("|---|---|---|---:|")
     assert len(md) == 2 + 5
-    csv_rows = run_once(experiments_repo, "--experiments", "--format", "csv", "--all-params").stdout.splitlines()
+    csv_rows = run_once(experiments_repo, "--experiments", "--format", "csv", "--all-params").stdout
+    csv_rows = csv_rows.splitlines()
     assert csv_rows[0].startswith("kind,baseline,created,run,rev,state,model_a.acc,")
     assert "backprop.inputs.x1" in csv_rows[0] and len(csv_rows) == 1 + 5
 

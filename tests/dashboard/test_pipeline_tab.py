@@ -164,11 +164,12 @@ async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_pat
                        what="the locked stage as running")
         table = app.query_one("#stages", DataTable)
         details = str(table.get_cell("train@model_a", "details"))
-        assert details.startswith("model_a epoch 3/12 · ETA 7.20 s · test accuracy ") and details.endswith("%")
+        assert details.startswith("model_a epoch 3/12 · ETA 7.20 s · test accuracy ")
+        assert details.endswith("%")
         assert stage_statuses(app)["out/greeting.txt"] == "running"
         status = text(app, "#pipeline-status")
-        assert status.startswith(f"Another dvc command runs here (pid {os.getpid()}: dvc exp run -S train.epochs=12); "
-                                 "running: train@model_a, out/greeting.txt.")
+        assert status.startswith(f"Another dvc command runs here (pid {os.getpid()}: dvc exp run -S "
+                                 "train.epochs=12); running: train@model_a, out/greeting.txt.")
         assert "is busy" not in status
         write_run(root, "model_a", 4, epochs=12, state="running", pid=os.getpid())
         await wait_for(pilot, lambda: "epoch 4/12" in str(table.get_cell("train@model_a", "details")),

@@ -112,7 +112,8 @@ class ExperimentsPane(Vertical):
     # --- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="/ filter: words of the name, state or key=value", id="exp-filter", compact=True)
+        yield Input(placeholder="/ filter: words of the name, state or key=value", id="exp-filter",
+                    compact=True)
         yield DataTable(id="exp-table", cursor_type="cell", zebra_stripes=True, fixed_columns=2)
         yield Static(id="exp-status")
         yield RunComparison(id="exp-compare")
@@ -189,13 +190,14 @@ class ExperimentsPane(Vertical):
             self._check()
 
     def _read_progress(self) -> bool:
-        """The progress of every running run (and of a training in the workspace); True if it changed."""
+        """The trainings running now in every running run's folder, and in the workspace; True if
+        that changed. A finished model's progress.json left from the run a copy started from, or
+        a killed training's, is not a live one."""
         progress = {}
         for run in self.table.runs if self.table else ():
             if run.running and run.folder:
-                progress[run.key] = runs.live_progress(Path(run.folder))
-        workspace = runs.live_progress(self.root)
-        if any(p.state == RUNNING and p.pid and pid_alive(p.pid) for p in workspace.values()):
+                progress[run.key] = _training_now(Path(run.folder))
+        if workspace := _training_now(self.root):
             progress[WORKSPACE] = workspace
         changed = progress != self.progress
         self.progress = progress
@@ -361,7 +363,8 @@ class ExperimentsPane(Vertical):
     def action_next_model(self) -> None:
         models = exptable.models_of(self.selected_runs())
         if models:
-            self.model = models[(models.index(self.model) + 1) % len(models)] if self.model in models else models[0]
+            at = models.index(self.model) + 1 if self.model in models else 0
+            self.model = models[at % len(models)]
             self._compare()
 
     def selected_runs(self) -> list[Run]:
@@ -426,7 +429,8 @@ class ExperimentsPane(Vertical):
         self._load_comparison(tuple(chosen), self.model, baseline, self.table)
 
     @work(exclusive=True, group="exp-compare", thread=True)
-    def _load_comparison(self, chosen: tuple[Run, ...], model: str | None, baseline: Run, table: ExpTable) -> None:
+    def _load_comparison(self, chosen: tuple[Run, ...], model: str | None, baseline: Run,
+                         table: ExpTable) -> None:
         """Curves and predictions of each run: DVC reads a revision's files in a fraction of a second,
         once per revision (tui.runs caches finished ones)."""
         worker = get_current_worker()
@@ -513,7 +517,8 @@ class ExperimentsPane(Vertical):
             if name:
                 self._act(f"branch {name} made from {run.name}", expctl.branch, self.root, run, name)
 
-        self.app.push_screen(Prompt(f"New git branch from `{run.name}` (`dvc exp branch`):", f"exp-{run.name}"), make)
+        question = f"New git branch from `{run.name}` (`dvc exp branch`):"
+        self.app.push_screen(Prompt(question, f"exp-{run.name}"), make)
 
     def action_remove(self) -> None:
         run = self._experiment("remove")
@@ -557,6 +562,11 @@ class ExperimentsPane(Vertical):
         self.run_worker(work, thread=True, group="exp-action")
 
 
+def _training_now(folder: Path) -> dict[str, Progress]:
+    return {model: p for model, p in runs.live_progress(folder).items()
+            if p.state == RUNNING and p.pid is not None and pid_alive(p.pid)}
+
+
 def build_comparison(files: runs.RunFiles, chosen: tuple[Run, ...], model: str | None, baseline: Run,
                      table: ExpTable) -> Comparison:
     """The comparison of `chosen` runs for one model: reads their files (blocking)."""
@@ -569,7 +579,8 @@ def build_comparison(files: runs.RunFiles, chosen: tuple[Run, ...], model: str |
         try:
             history = files.history(run, model)
         except Exception as exc:  # DVC's errors for a revision it cannot read: one line, the rest goes on
-            notes.append(f"{run.name}: no curves ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+            said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            notes.append(f"{run.name}: no curves ({said})")
             continue
         accuracy.append((run.name, tuple(history.epoch), tuple(history.test_accuracy)))
         loss.append((run.name, tuple(history.epoch), tuple(history.test_loss)))
