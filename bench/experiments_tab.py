@@ -97,7 +97,8 @@ async def open_tab(root: Path, rows: int, refresh_gaps: bool = False) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.experiments_tab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.experiments_tab",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="experiments to save (default 200)")
     parser.add_argument("--keep", action="store_true", help="keep the repository and print where it is")
     args = parser.parse_args(argv)
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
          f"median tick {cached['refresh_median_gap_s'] * 1000:.0f} ms"),
         (f"one rebuild of the table ({rows} rows)", cached["rebuild_s"], ""),
     ]
-    print(f"Experiments tab, {rows} runs ({args.n} experiments), one run of `python -m bench.experiments_tab`:")
+    print(f"Experiments tab, {rows} runs ({args.n} experiments), one run of "
+          "`python -m bench.experiments_tab`:")
     for label, seconds, note in report:
         print(f"  {label:<60} {seconds:8.3f} s  {note}")
     return 0
