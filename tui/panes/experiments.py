@@ -131,7 +131,7 @@ class ExperimentsPane(Vertical):
         """The tab was opened: the runs are collected from now on (DVC costs a second or more)."""
         if not self._shown:
             self._shown = True
-            self._check(force=True)
+            self.call_after_refresh(self._check, True)  # the rows on screen first, then DVC
 
     # --- collecting ----------------------------------------------------------------------
 
