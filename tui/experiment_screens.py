@@ -61,7 +61,7 @@ class ExperimentForm(ModalScreen[Launch | None]):
         with Vertical(id="form-box", classes="dialog"):
             yield Static("[b]New experiment[/b]: change params, then [b]ctrl+r[/b] run now in the workspace "
                          "or [b]ctrl+e[/b] queue it. Text params are taken as typed; numbers and "
-                         "[lists] as in params.yaml.", classes="form-hint")
+                         "\\[lists] as in params.yaml.", classes="form-hint")
             with VerticalScroll(id="form-fields"), Grid(id="form-grid"):
                 for key, value in self.fields:
                     yield Label(key)
