@@ -1,5 +1,7 @@
 """`python -m tui`: open the dashboard; `--once` prints its Training and Compare screens
-as plain text and exits, for scripts and CI logs (Textual is not even imported then)."""
+as plain text and exits, for scripts and CI logs (Textual is not even imported then);
+`--once --experiments` prints the Experiments table instead (`--format md` for a pull
+request, `csv` for a spreadsheet)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import sys
 from pathlib import Path
 
 from tui.data import DataSource
+from tui.experiments import ExperimentsError, collect
+from tui.exptable import FORMATS, TEXT, export, summary_line
 from tui.report import summary
 
 
@@ -20,7 +24,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="project folder holding params.yaml and dvc.yaml (default: current folder)")
     parser.add_argument("--once", action="store_true",
                         help="print a plain-text summary of the Training and Compare screens and exit")
-    return parser.parse_args(argv)
+    parser.add_argument("--experiments", action="store_true",
+                        help="with --once: print the Experiments table (every run, its metrics, the params "
+                             "that differ) instead")
+    parser.add_argument("--format", choices=FORMATS, default=TEXT,
+                        help="with --experiments: text (aligned columns), md (a Markdown table) or csv")
+    parser.add_argument("--all-params", action="store_true",
+                        help="with --experiments: every param, not only those that differ among the runs")
+    args = parser.parse_args(argv)
+    if (args.experiments or args.format != TEXT or args.all_params) and not args.once:
+        parser.error("--experiments, --format and --all-params go with --once")
+    if (args.format != TEXT or args.all_params) and not args.experiments:
+        parser.error("--format and --all-params go with --experiments")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {root}: no params.yaml here; run from the project root or pass --root DIR",
               file=sys.stderr)
         return 2
+    if args.once and args.experiments:
+        return print_experiments(root, args.format, args.all_params)
     if args.once:
         source = DataSource(root)
         source.poll()
@@ -38,6 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     from tui.app import DashboardApp
 
     DashboardApp(root).run()
+    return 0
+
+
+def print_experiments(root: Path, fmt: str, all_params: bool) -> int:
+    """The Experiments table, collected with DVC's Python API in this process."""
+    try:
+        table = collect(root)
+    except ExperimentsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(export(table, fmt, all_params))
+    if fmt == TEXT:
+        sys.stdout.write(summary_line(table, len(table.runs), 0) + "\n")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The dashboard: four tabs over the project's files, refreshed by polling their mtimes."""
+"""The dashboard: five tabs over the project's files, refreshed by polling their mtimes."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from tui import repro
 from tui.data import Dashboard, DataSource
+from tui.experiments import Run
 from tui.panes import Pane
 from tui.panes.backprop import BackpropPane
 from tui.panes.compare import ComparePane
+from tui.panes.experiments import ExperimentsPane
 from tui.panes.pipeline import PipelinePane
 from tui.panes.training import TrainingPane
 from tui.screens import ConfirmQuit, HelpScreen
 
 POLL_S = 0.5
-TABS = ("training", "compare", "backprop", "pipeline")
+TABS = ("training", "compare", "backprop", "pipeline", "experiments")
 
 
 class DashboardApp(App[None]):
@@ -31,29 +34,39 @@ class DashboardApp(App[None]):
         Binding("2", "show_tab('compare')", "Compare"),
         Binding("3", "show_tab('backprop')", "Backprop"),
         Binding("4", "show_tab('pipeline')", "Pipeline"),
+        Binding("5", "show_tab('experiments')", "Experiments"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
 
     data: var[Dashboard | None] = var(None)
+    # The run under the Experiments tab's cursor (set by its RunSelected message) and what the
+    # Training tab shows: the workspace, or the folder of the selected run while it runs.
+    selected_run: var[Run | None] = var(None)
+    training: var[Dashboard | None] = var(None)
+    following: var[Run | None] = var(None)
 
     def __init__(self, root: Path | str, poll_s: float = POLL_S) -> None:
         super().__init__()
         self.root = Path(root).resolve()
         self.source = DataSource(self.root)
+        self.training_source = self.source
         self.poll_s = poll_s
 
     def compose(self) -> ComposeResult:
         yield Static(id="warnings")
         with TabbedContent(initial="training", id="tabs"):
             with TabPane("1 Training", id="training"):
-                yield TrainingPane(id="training-pane").data_bind(DashboardApp.data)
+                yield TrainingPane(id="training-pane").data_bind(
+                    data=DashboardApp.training, following=DashboardApp.following)
             with TabPane("2 Compare", id="compare"):
                 yield ComparePane(id="compare-pane").data_bind(DashboardApp.data)
             with TabPane("3 Backprop", id="backprop"):
                 yield BackpropPane(id="backprop-pane").data_bind(DashboardApp.data)
             with TabPane("4 Pipeline", id="pipeline"):
                 yield PipelinePane(self.root, id="pipeline-pane")
+            with TabPane("5 Experiments", id="experiments"):
+                yield ExperimentsPane(self.root, id="experiments-pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -64,6 +77,27 @@ class DashboardApp(App[None]):
     def poll(self) -> None:
         if self.source.poll() or self.data is None:
             self.data = self.source.snapshot
+        if self.training_source is self.source:
+            self.training = self.data
+        elif self.training_source.poll() or self.training is None:
+            self.training = self.training_source.snapshot
+
+    # --- the selected run -------------------------------------------------------------
+
+    def on_experiments_pane_run_selected(self, message: ExperimentsPane.RunSelected) -> None:
+        self.selected_run = message.run
+
+    def watch_selected_run(self, run: Run | None) -> None:
+        """The Training tab follows the selected run while it runs outside the workspace
+        (a queue worker's temporary folder); otherwise it shows the workspace."""
+        folder = Path(run.folder).resolve() if run is not None and run.running and run.folder else None
+        following = run if folder is not None and folder != self.root else None
+        if _where(following) == _where(self.following):
+            return
+        self.following = following
+        self.training_source = DataSource(folder) if following is not None else self.source
+        self.training = None
+        self.poll()
 
     def watch_data(self, data: Dashboard | None) -> None:
         warnings = self.query_one("#warnings", Static)
@@ -93,7 +127,7 @@ class DashboardApp(App[None]):
         self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        run = self.query_one(PipelinePane).active_repro
+        run = repro.running(self.root)
         if run is None:
             self.exit()
             return
@@ -103,3 +137,8 @@ class DashboardApp(App[None]):
                 self.exit()
 
         self.push_screen(ConfirmQuit(f"`{run.label}` (pid {run.pid})"), answered)
+
+
+def _where(run: Run | None) -> tuple[str, str | None] | None:
+    """Which run the Training tab follows, and in which folder (its other fields change as it runs)."""
+    return None if run is None else (run.key, run.folder)

@@ -15,9 +15,15 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from mnist_dvc.core.contracts import writer
+from mnist_dvc.core.errors import BadInput
+from mnist_dvc.core.jsonfile import read_json_object
+from tui.data import pid_alive
 
 DVC_TIMEOUT_S = 120
 
@@ -32,6 +38,10 @@ STAGE_LINES = (
     (re.compile(r"failed to reproduce '([^']+)'"), FAILED),
 )
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# What dvc says when another dvc process holds the lock of a file it must read, or the repository's.
+BUSY = ("is busy, it is being blocked by", "Unable to acquire lock")
+# DVC's read/write locks of the outputs and deps of the stages running now (JSON, under .dvc/tmp).
+RWLOCK = Path(".dvc/tmp/rwlock")
 
 # stage -> (status, details)
 Statuses = dict[str, tuple[str, str]]
@@ -39,6 +49,14 @@ Statuses = dict[str, tuple[str, str]]
 
 class DvcError(RuntimeError):
     """dvc cannot be run, or cannot tell: one line, dvc's own words where it gave any."""
+
+
+class DvcBusy(DvcError):
+    """Another dvc process (a repro, an experiment in the workspace) holds the lock `dvc status` needs."""
+
+    def __init__(self, message: str, stages: list[str]) -> None:
+        super().__init__(message)
+        self.stages = stages
 
 
 # --- running dvc -------------------------------------------------------------------------
@@ -83,13 +101,15 @@ def run_dvc(root: Path, *args: str) -> tuple[int, str]:
 def check_stages(root: Path) -> Statuses:
     """stage -> (status, details) from `dvc stage list` and `dvc status --json` plus dvc.lock.
 
-    Blocking (two dvc runs). Raises DvcError with dvc's last line when dvc cannot tell
-    (a broken dvc.yaml, a lock held by another dvc process).
+    Blocking (two dvc runs). Raises DvcError with dvc's last line when dvc cannot tell (a
+    broken dvc.yaml), DvcBusy (with the stage names) while another dvc process holds the lock.
     """
     code, listing = run_dvc(root, "stage", "list", "--name-only")
     if code != 0:
         raise DvcError(f"dvc stage list failed: {last_line(listing)}")
     code, out = run_dvc(root, "status", "--json")
+    if code != 0 and any(words in out for words in BUSY):
+        raise DvcBusy(last_line(out), stage_names(listing))
     return stage_statuses(stage_names(listing), status_json(code, out), locked_stages(root))
 
 
@@ -190,3 +210,65 @@ def follow(statuses: Statuses, events: Iterable[tuple[str, str]]) -> Statuses:
                     result[name] = (DONE, "")
         result[stage] = (status, "")
     return result
+
+
+# --- another dvc process holding the lock ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """A dvc process running stages in the workspace, as its lock file tells: who, and what it writes."""
+
+    pid: int | None
+    command: str
+    stages: tuple[str, ...]  # the stages whose outputs it holds for writing: those running now
+    writes: tuple[Path, ...]  # those outputs, relative to the root
+
+
+def lock_holder(root: Path) -> LockHolder | None:
+    """Who holds DVC's locks in `root` (from .dvc/tmp/rwlock), or None when nobody does.
+
+    A stage is named from dvc.lock's outputs, else from the project's contracts (the writer
+    of a path), else by the path itself (a stage that never ran, in another project)."""
+    try:
+        locks = read_json_object(root / RWLOCK)
+    except (OSError, BadInput):
+        return None
+    writes = locks.get("write") if isinstance(locks.get("write"), dict) else {}
+    reads = locks.get("read") if isinstance(locks.get("read"), dict) else {}
+    holders = [info for info in writes.values() if isinstance(info, dict)]
+    holders += [info for infos in reads.values() if isinstance(infos, list)
+                for info in infos if isinstance(info, dict)]
+    if not holders:
+        return None
+    first = holders[0]
+    if isinstance(first.get("pid"), int) and not pid_alive(first["pid"]):
+        return None  # left behind by a dvc process that was killed
+    paths = tuple(_relative(root, path) for path in writes)
+    owners = _outputs(root)
+    stages = tuple(dict.fromkeys(owners.get(path) or writer(path) or str(path) for path in paths))
+    pid = first.get("pid")
+    command = ANSI.sub("", str(first.get("cmd", "")))
+    return LockHolder(pid if isinstance(pid, int) else None, command, stages, paths)
+
+
+def _relative(root: Path, path: str) -> Path:
+    try:
+        return Path(path).resolve().relative_to(root.resolve())
+    except ValueError:
+        return Path(path)
+
+
+def _outputs(root: Path) -> dict[Path, str]:
+    """output path -> its stage, from dvc.lock (the stages that ran at least once)."""
+    try:
+        lock = yaml.safe_load((root / "dvc.lock").read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    owners = {}
+    for name, stage in (stages or {}).items():
+        for out in (stage or {}).get("outs", []) if isinstance(stage, dict) else []:
+            if isinstance(out, dict) and isinstance(out.get("path"), str):
+                owners[Path(out["path"])] = name
+    return owners

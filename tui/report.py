@@ -18,7 +18,9 @@ from mnist_dvc.backprop.record import Trace
 from mnist_dvc.core.contracts import CLASSES, FEATURES, VERDICTS
 from mnist_dvc.core.jsonfile import finite_number
 from mnist_dvc.core.params import ModelParams
-from tui.data import WAITING, Dashboard, ModelRun, SeedRun
+from tui.data import WAITING, Dashboard, ModelRun, Progress, SeedRun
+from tui.dvc import LockHolder
+from tui.experiments import Run
 from tui.repro import ReproRun
 
 METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
@@ -461,6 +463,12 @@ def compare_lines(data: Dashboard) -> list[str]:
     return lines
 
 
+def following_line(run: Run) -> str:
+    """The Training tab's note while it follows an experiment outside the workspace."""
+    return (f"Following experiment {run.name}, running in {run.folder} (a queue worker's copy). "
+            "Move the cursor on the Experiments tab (5) to another run to see the workspace again.")
+
+
 def summary(data: Dashboard) -> str:
     """The plain-text `--once` report: Training, then Compare, then any warnings."""
     lines = [*training_lines(data), "", *compare_lines(data)]
@@ -538,6 +546,25 @@ def check_note(report: Mapping, inputs: Mapping[str, float] | None) -> str:
 # --- pipeline ---------------------------------------------------------------------------
 
 NO_REPRO = "No repro started from the dashboard yet"
+
+
+def progress_brief(progress: Progress) -> str:
+    """One training in a few words: model, epoch, ETA, latest test accuracy."""
+    parts = [f"{progress.model} epoch {progress.epoch}/{progress.epochs}"]
+    if progress.state == "running":
+        parts.append(f"ETA {duration(progress.eta_s)}" if progress.eta_s is not None else "ETA after epoch 1")
+    else:
+        parts.append(progress.state)
+    if "test_accuracy" in progress.last:
+        parts.append(f"test accuracy {pct(progress.last['test_accuracy'])}")
+    return " · ".join(parts)
+
+
+def lock_line(holder: LockHolder) -> str:
+    """Who holds the workspace's lock, while `dvc status` has to wait for it."""
+    who = f"pid {holder.pid}: {holder.command}" if holder.pid else holder.command or "another dvc process"
+    what = ", ".join(holder.stages) if holder.stages else "no stage yet (reading)"
+    return f"Another dvc command runs here ({who}); running: {what}. Statuses are checked once it ends."
 
 
 def repro_line(run: ReproRun, running: bool) -> str:

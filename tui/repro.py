@@ -1,12 +1,14 @@
-"""Background `dvc repro` for the dashboard, built to outlive the dashboard.
+"""Background dvc commands for the dashboard, built to outlive the dashboard: `dvc repro`
+from the Pipeline tab, `dvc exp run` (an experiment in the workspace) from the Experiments tab.
 
-The dashboard starts `python -m tui.repro --root ROOT [STAGE]` in a session of its own
-(start_new_session=True), so quitting the dashboard or closing its terminal leaves the
-pipeline running. This small runner starts dvc with its output going to a log file (a
+The dashboard starts `python -m tui.repro --root ROOT --job JOB -- DVC-ARGS...` in a session
+of its own (start_new_session=True), so quitting the dashboard or closing its terminal leaves
+the command running. This small runner starts dvc with its output going to a log file (a
 pipe would break the moment the dashboard is gone) and, when dvc ends, writes its exit
 status beside the log. The dashboard writes the run's pid and command in a state file
 when it starts it; with these three files a dashboard opened later finds a running
-repro, follows its log and learns how it ended. No Textual import here.
+command, follows its log and learns how it ended. Both jobs work in the workspace and take
+its lock, so one refuses to start while the other runs. No Textual import here.
 """
 
 from __future__ import annotations
@@ -30,10 +32,31 @@ from tui.dvc import DvcError, clean_line, dvc_command, tool_env
 
 # Under DVC's own scratch folder, which `dvc init` already git-ignores.
 RUN_DIR = Path(".dvc/tmp")
-LOG = RUN_DIR / "tui-repro.log"
-STATE = RUN_DIR / "tui-repro.json"
-EXIT = RUN_DIR / "tui-repro.exit.json"
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Job:
+    """One kind of background command and its three files: log, state (pid, command), exit status."""
+
+    name: str
+
+    @property
+    def log(self) -> Path:
+        return RUN_DIR / f"tui-{self.name}.log"
+
+    @property
+    def state(self) -> Path:
+        return RUN_DIR / f"tui-{self.name}.json"
+
+    @property
+    def exit(self) -> Path:
+        return RUN_DIR / f"tui-{self.name}.exit.json"
+
+
+REPRO, EXP_RUN = Job("repro"), Job("exp-run")
+JOBS = {job.name: job for job in (REPRO, EXP_RUN)}
+LOG, STATE, EXIT = REPRO.log, REPRO.state, REPRO.exit
 
 
 class ReproError(DvcError):
@@ -84,12 +107,12 @@ def _read(path: Path) -> dict:
         return {}
 
 
-def current(root: Path) -> ReproRun | None:
-    """The last repro started from a dashboard in `root`, running or not."""
-    state = _read(root / STATE)
+def current(root: Path, job: Job = REPRO) -> ReproRun | None:
+    """The last `job` started from a dashboard in `root`, running or not."""
+    state = _read(root / job.state)
     if not isinstance(state.get("pid"), int):
         return None
-    ended = _read(root / EXIT)
+    ended = _read(root / job.exit)
     returncode = ended.get("returncode") if ended.get("pid") == state["pid"] else None
     return ReproRun(
         pid=state["pid"],
@@ -100,27 +123,39 @@ def current(root: Path) -> ReproRun | None:
 
 
 def start(root: Path, stage: str | None = None) -> subprocess.Popen:
-    """Start `dvc repro [stage]` detached from this process; refuses a second one.
+    """Start `dvc repro [stage]` detached from this process (see `launch`)."""
+    return launch(root, REPRO, ["repro", *([stage] if stage else [])])
+
+
+def running(root: Path) -> ReproRun | None:
+    """A background command of a dashboard in `root` that is running now, if any."""
+    return next((run for run in (current(root, job) for job in JOBS.values()) if run and run.running), None)
+
+
+def launch(root: Path, job: Job, args: list[str]) -> subprocess.Popen:
+    """Start `dvc ARGS` as `job`, detached from this process; refuses while any job runs in `root`.
 
     The caller keeps the returned process and polls it, so that the runner, once it
     ends, does not linger as a zombie that still looks alive to `pid_alive`.
     """
-    running = current(root)
-    if running is not None and running.running:
-        raise ReproError(f"a repro is already running (pid {running.pid}); wait for it or stop it with x")
+    busy = running(root)
+    if busy is not None:
+        tab = "Pipeline" if busy.command[1:2] == ("repro",) else "Experiments"
+        raise ReproError(f"`{busy.label}` is already running (pid {busy.pid}); "
+                         f"wait for it or stop it with x on the {tab} tab")
     if not (root / ".dvc").is_dir():
         raise ReproError(f"{root} is not a DVC repository (no .dvc folder); run `dvc init` there first")
-    command = dvc_command("repro", *([stage] if stage else []))
+    command = dvc_command(*args)
     (root / RUN_DIR).mkdir(parents=True, exist_ok=True)
-    (root / EXIT).unlink(missing_ok=True)
+    (root / job.exit).unlink(missing_ok=True)
     started_at = _now()
-    (root / LOG).write_text(f"$ {' '.join(['dvc', *command[1:]])}    # started {started_at}\n")
-    runner = [sys.executable, "-m", "tui.repro", "--root", str(root), *([stage] if stage else [])]
+    (root / job.log).write_text(f"$ {' '.join(['dvc', *command[1:]])}    # started {started_at}\n")
+    runner = [sys.executable, "-m", "tui.repro", "--root", str(root), "--job", job.name, "--", *args]
     process = subprocess.Popen(
         runner, cwd=PACKAGE_PARENT, env=tool_env(), start_new_session=True,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    write_json(root / STATE, {"pid": process.pid, "command": command, "started_at": started_at})
+    write_json(root / job.state, {"pid": process.pid, "command": command, "started_at": started_at})
     return process
 
 
@@ -137,8 +172,8 @@ class LogFollower:
     for the next read, and starts over when a new repro has started.
     """
 
-    def __init__(self, root: Path) -> None:
-        self.path = root / LOG
+    def __init__(self, root: Path, job: Job = REPRO) -> None:
+        self.path = root / job.log
         self._started: str | None = None
         self._offset = 0
         self._tail = ""
@@ -164,28 +199,30 @@ class LogFollower:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The runner: dvc's output to the log, its exit status to the exit file."""
+    """The runner: dvc's output to the job's log, its exit status to the job's exit file."""
     parser = argparse.ArgumentParser(prog="python -m tui.repro")
     parser.add_argument("--root", type=Path, required=True)
-    parser.add_argument("stage", nargs="?")
+    parser.add_argument("--job", choices=sorted(JOBS), default=REPRO.name)
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="dvc's arguments, after --")
     args = parser.parse_args(argv)
-    root = args.root
+    root, job = args.root, JOBS[args.job]
+    dvc_args = args.args[1:] if args.args[:1] == ["--"] else args.args
     # DVC ignores SIGINT while a stage runs and relies on the stage getting it from the
     # process group; the runner must outlive it to record the exit status. A handler
     # (unlike SIG_IGN) is not inherited by dvc.
     signal.signal(signal.SIGINT, lambda *_: None)
     signal.signal(signal.SIGHUP, lambda *_: None)
-    with open(root / LOG, "ab") as log:
+    with open(root / job.log, "ab") as log:
         try:
             child = subprocess.Popen(
-                dvc_command("repro", *([args.stage] if args.stage else [])), cwd=root,
+                dvc_command(*dvc_args), cwd=root,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
             returncode = child.wait()
         except (OSError, DvcError) as exc:
             log.write(f"error: {exc}\n".encode())
             returncode = 127
-    write_json(root / EXIT, {"pid": os.getpid(), "returncode": returncode, "finished_at": _now()})
+    write_json(root / job.exit, {"pid": os.getpid(), "returncode": returncode, "finished_at": _now()})
     return returncode
 
 

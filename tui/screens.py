@@ -12,8 +12,8 @@ from textual.widgets import Static
 
 HELP = """\
 [b]Keys[/b]
-  1 2 3 4        Training · Compare · Backprop · Pipeline
-  ?              this help          q   quit (asks first while a repro runs)
+  1 2 3 4 5      Training · Compare · Backprop · Pipeline · Experiments
+  ?              this help          q   quit (asks first while a repro or experiment runs)
   Tab            move the focus
 
 [b]Training[/b]  one panel per model, updated within a second of each epoch;
@@ -25,8 +25,15 @@ HELP = """\
 [b]Pipeline[/b]  r run `dvc repro` · s run the selected stage · x stop the repro
   (Ctrl-C: training checkpoints) · u refresh the statuses.
   A repro keeps running after you quit; reopen the dashboard to follow it.
+[b]Experiments[/b]  every run: workspace, recent commits, their experiments.
+  space select (2+: curves, deltas, McNemar) · b baseline · m model · / filter
+  s sort by the cursor's column (again: reverse, again: off) · a all params
+  n new experiment (ctrl+r run now, ctrl+e queue) · w start queue workers
+  Q queue status · l log · x kill · A apply · B branch · D remove · u refresh
+  The Training tab follows the run under the cursor while it runs.
 
-`python -m tui --once` prints Training and Compare as text and exits.
+`python -m tui --once` prints Training and Compare as text and exits;
+`--once --experiments [--format md|csv]` prints the Experiments table.
 Press Esc, q or ? to close."""
 
 

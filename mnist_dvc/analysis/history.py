@@ -48,18 +48,27 @@ class History:
 
 def read_series(path: Path) -> dict[int, float]:
     """step -> value from one DVCLive TSV; incomplete or unparsable rows are skipped."""
-    values: dict[int, float] = {}
     try:
         text = Path(path).read_text()
     except FileNotFoundError:
-        return values
+        return {}
+    return parse_series(text, Path(path).stem)
+
+
+def parse_series(text: str, name: str) -> dict[int, float]:
+    """step -> value from the text of a DVCLive TSV whose value column is `name`.
+
+    Separate from `read_series` so a log read at another revision (through DVC, not
+    from disk) goes through the same rules.
+    """
+    values: dict[int, float] = {}
     complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
     rows = csv.reader(complete.splitlines(), delimiter="\t")
     header = next(rows, None)
     if not header or "step" not in header:
         return values
     step_col = header.index("step")
-    value_col = header.index(Path(path).stem) if Path(path).stem in header else len(header) - 1
+    value_col = header.index(name) if name in header else len(header) - 1
     for row in rows:
         if len(row) != len(header):
             continue
@@ -75,8 +84,12 @@ def read_series(path: Path) -> dict[int, float]:
 def load_history(run_dir: Path | str) -> History:
     """The epochs for which every series has a value, in order (empty if nothing logged yet)."""
     run_dir = Path(run_dir)
-    series = {column: read_series(series_file(run_dir, column)) for column in SERIES}
-    epochs = sorted(set.intersection(*(set(values) for values in series.values())))
+    return aligned_history({column: read_series(series_file(run_dir, column)) for column in SERIES})
+
+
+def aligned_history(series: dict[str, dict[int, float]]) -> History:
+    """The History of one step -> value mapping per SERIES column: the epochs all of them have."""
+    epochs = sorted(set.intersection(*(set(series[column]) for column in SERIES)))
     return History(epoch=epochs, **{c: [series[c][e] for e in epochs] for c in SERIES})
 
 

@@ -29,3 +29,20 @@ def finished_seeds(finished: Path) -> Path:
     since the Training tab still reads that layout (the seeds branch moves it)."""
     write_seeds(finished, SEEDS)
     return finished
+
+
+@pytest.fixture(scope="session")
+def experiments_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git + DVC repository with a baseline commit and three saved experiments (no training);
+    read it only: tests that change it use `experiments_copy`."""
+    from tests.fixtures.experiments import make_repo
+
+    return make_repo(tmp_path_factory.mktemp("experiments") / "repo")
+
+
+@pytest.fixture
+def experiments_copy(experiments_repo: Path, tmp_path: Path) -> Path:
+    """A writable copy of `experiments_repo` (git refs, DVC's folder and all)."""
+    copy = tmp_path / "repo"
+    shutil.copytree(experiments_repo, copy, symlinks=True)
+    return copy

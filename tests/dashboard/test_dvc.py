@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -183,3 +186,54 @@ def test_check_stages_of_a_real_pipeline(tmp_path: Path) -> None:
     with pytest.raises(dvc.DvcError) as raised:
         dvc.check_stages(root)
     assert str(raised.value).startswith("dvc stage list failed: ERROR: you are not inside of a DVC")
+
+
+# --- another dvc process holding the lock ------------------------------------------------------------
+
+
+def write_rwlock(root: Path, writes: list[str], pid: int, reads: list[str] = ()) -> None:
+    info = {"pid": pid, "cmd": "/v/bin/dvc exp run -S train.epochs=3"}
+    lock = {"write": {str(root / path): info for path in writes},
+            "read": {str(root / path): [info] for path in reads}}
+    (root / dvc.RWLOCK).parent.mkdir(parents=True, exist_ok=True)
+    (root / dvc.RWLOCK).write_text(json.dumps(lock))
+
+
+def test_the_lock_file_names_the_running_stage(tmp_path: Path) -> None:
+    assert dvc.lock_holder(tmp_path) is None, "no lock file: nobody holds the lock"
+    outputs = ["models/model_b.keras", "metrics/train/model_b"]
+    write_rwlock(tmp_path, outputs, os.getpid(), reads=["params.yaml"])
+    holder = dvc.lock_holder(tmp_path)
+    assert holder == dvc.LockHolder(os.getpid(), "/v/bin/dvc exp run -S train.epochs=3", ("train@model_b",),
+                                    (Path("models/model_b.keras"), Path("metrics/train/model_b")))
+    lock = "schema: '2.0'\nstages:\n  hold:\n    outs:\n    - path: out/held.txt\n"
+    (tmp_path / "dvc.lock").write_text(lock)
+    write_rwlock(tmp_path, ["out/held.txt", "somewhere/else"], os.getpid())
+    assert dvc.lock_holder(tmp_path).stages == ("hold", "somewhere/else"), "dvc.lock first, then the path"
+    write_rwlock(tmp_path, [], os.getpid(), reads=["params.yaml"])
+    assert dvc.lock_holder(tmp_path).stages == (), "only reading (dvc status, exp show)"
+
+
+def test_a_lock_left_by_a_dead_process_or_released_is_no_lock(tmp_path: Path) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    write_rwlock(tmp_path, ["metrics/train/model_a"], gone.pid)
+    assert dvc.lock_holder(tmp_path) is None
+    (tmp_path / dvc.RWLOCK).write_text('{"write": {}}')
+    assert dvc.lock_holder(tmp_path) is None
+    (tmp_path / dvc.RWLOCK).write_text('{"write": ')
+    assert dvc.lock_holder(tmp_path) is None, "being written: read again on the next tick"
+
+
+def test_check_stages_says_busy_with_the_stage_names(tmp_path: Path) -> None:
+    """A real `dvc status` blocked by a write lock of a live process (this test's)."""
+    root = tmp_path / "pipeline"
+    shutil.copytree(FIXTURES / "pipeline", root)
+    run(["git", "init", "-q", "-b", "main"], root)
+    run([str(BIN / "dvc"), "init", "-q"], root)
+    write_rwlock(root, ["out/greeting.txt"], os.getpid())
+    with pytest.raises(dvc.DvcBusy) as raised:
+        dvc.check_stages(root)
+    assert raised.value.stages == ["greet", "hold"]
+    assert str(raised.value).startswith(
+        f"another dvc command is running: (PID {os.getpid()}): /v/bin/dvc exp run")

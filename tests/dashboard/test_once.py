@@ -10,14 +10,14 @@ from tests.fixtures.runs import write_params, write_run
 from tests.helpers import FIXTURES, ROOT, tool_env
 
 
-def run_once(root: Path) -> subprocess.CompletedProcess:
-    """`python -m tui --once`, checking that it never imports Textual."""
+def run_once(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m tui --once [ARGS]`, checking that it never imports Textual."""
     code = (
         "import sys; from tui.__main__ import main; code = main(sys.argv[1:]); "
         "assert 'textual' not in sys.modules, 'the --once path imported textual'; sys.exit(code)"
     )
     return subprocess.run(
-        [sys.executable, "-c", code, "--once", "--root", str(root)],
+        [sys.executable, "-c", code, "--once", "--root", str(root), *args],
         cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=60,
     )
 
@@ -65,3 +65,36 @@ def test_once_prints_each_seed_of_a_model_with_several(tmp_path: Path) -> None:
     assert "           seed 43  failed  epoch  5/12  best test 98.08% at epoch 5" in lines
     assert ("           mean train accuracy 99.48% (best 99.48%, seeds 99.43%–99.53%), "
             "mean test accuracy 97.63% (best 97.82%, seeds 97.68%–97.95%)") in lines
+
+
+def test_once_prints_the_experiments_table_as_text_markdown_or_csv(experiments_repo: Path) -> None:
+    """`--once --experiments`: every run with DVC's metrics and the params that differ; no Textual."""
+    text = run_once(experiments_repo, "--experiments")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].split()[:4] == ["run", "rev", "state", "model_a.acc"]
+    assert lines[0].split()[-3:] == ["train.epochs", "train.learning_rate", "models.model_a.hidden"]
+    assert lines[1].split()[:3] == ["workspace", "workspace", "done"]
+    assert any(line.startswith("  wide ") and line.endswith("[128, 128, 64]") for line in lines)
+    assert lines[-1] == "5 runs · 1 commit · 3 experiments"
+    md = run_once(experiments_repo, "--experiments", "--format", "md").stdout.splitlines()
+    assert md[0].startswith("| run | rev | state | model_a.acc |") and md[1].startswith("|---|---|---|---:|")
+    assert len(md) == 2 + 5
+    csv_rows = run_once(experiments_repo, "--experiments", "--format", "csv", "--all-params").stdout
+    csv_rows = csv_rows.splitlines()
+    assert csv_rows[0].startswith("kind,baseline,created,run,rev,state,model_a.acc,")
+    assert "backprop.inputs.x1" in csv_rows[0] and len(csv_rows) == 1 + 5
+
+
+def test_once_experiments_outside_a_dvc_repository_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("{}\n")
+    proc = run_once(tmp_path, "--experiments")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (f"error: {tmp_path} is not a DVC repository; run `git init` and `dvc init` there, "
+                           "then commit\n")
+
+
+def test_format_goes_with_experiments(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("{}\n")
+    proc = run_once(tmp_path, "--format", "md")
+    assert proc.returncode == 2 and "--format and --all-params go with --experiments" in proc.stderr

@@ -151,3 +151,41 @@ async def test_repro_of_the_real_pipeline_shows_finished_training(
             assert panel.query_one(ProgressBar).progress == 2
         await wait_for(pilot, lambda: set(stage_statuses(app).values()) == {"up to date"},
                        what="every stage up to date")
+
+
+async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_path: Path) -> None:
+    """While another dvc process (here: a lock file naming this test's live process) writes a stage's
+    outputs, the tab shows that stage running with its training progress, not dvc's lock error."""
+    import json
+    import os
+
+    from tests.fixtures.runs import write_run
+    from tui.dvc import RWLOCK
+
+    root = git_dvc_repo(FIXTURES / "pipeline", tmp_path / "pipeline")
+    write_run(root, "model_a", 3, epochs=12, state="running", pid=os.getpid())
+    info = {"pid": os.getpid(), "cmd": "dvc exp run -S train.epochs=12"}
+    (root / RWLOCK).parent.mkdir(parents=True, exist_ok=True)
+    (root / RWLOCK).write_text(json.dumps({"write": {str(root / "metrics/train/model_a"): info,
+                                                     str(root / "out/greeting.txt"): info}}))
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: stage_statuses(app).get("train@model_a") == "running", timeout=30,
+                       what="the locked stage as running")
+        table = app.query_one("#stages", DataTable)
+        details = str(table.get_cell("train@model_a", "details"))
+        assert details.startswith("model_a epoch 3/12 · ETA 7.20 s · test accuracy ")
+        assert details.endswith("%")
+        assert stage_statuses(app)["out/greeting.txt"] == "running"
+        status = text(app, "#pipeline-status")
+        assert status.startswith(f"Another dvc command runs here (pid {os.getpid()}: dvc exp run -S "
+                                 "train.epochs=12); running: train@model_a, out/greeting.txt.")
+        assert "is busy" not in status
+        write_run(root, "model_a", 4, epochs=12, state="running", pid=os.getpid())
+        await wait_for(pilot, lambda: "epoch 4/12" in str(table.get_cell("train@model_a", "details")),
+                       what="the next epoch")
+        (root / RWLOCK).write_text('{"write": {}}')
+        await wait_for(pilot, lambda: stage_statuses(app) == {"greet": "never run", "hold": "never run"},
+                       timeout=30, what="dvc status once the lock is released")
+        assert not text(app, "#pipeline-status").startswith("Another dvc command")

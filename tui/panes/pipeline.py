@@ -4,6 +4,9 @@ Statuses come from tui.dvc (the real `dvc status --json` plus dvc.lock), called 
 thread worker, never on the UI thread. A repro is started through tui.repro, detached
 from the dashboard, and its log file is followed here; while it runs, the stage lines
 DVC prints mark what is running, since `dvc status` would wait on the repro's lock.
+While a dvc command started elsewhere (a repro in a terminal, an experiment in the
+workspace) holds the lock, its lock file names the stage it runs and that stage's
+progress.json how far it is; both are read twice a second until the lock is released.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Log, Static
 from textual.worker import get_current_worker
 
-from tui import dvc, repro
+from tui import dvc, repro, runs
 from tui.data import stamp
-from tui.report import NO_REPRO, repro_line
+from tui.report import NO_REPRO, lock_line, progress_brief, repro_line
 
 REPRO_KEYS = "r: dvc repro · s: the selected stage"
 STATUS_STYLES = {
@@ -52,6 +55,7 @@ class PipelinePane(Vertical):
         self._watch_stamps: tuple = ()
         self._check_note: str | None = "checking stages with `dvc status`…"
         self._shown = False
+        self.holder: dvc.LockHolder | None = None
 
     @property
     def active_repro(self) -> repro.ReproRun | None:
@@ -84,8 +88,8 @@ class PipelinePane(Vertical):
             self.refresh_status()
 
     def action_refresh_status(self) -> None:
-        if self.running:
-            self.notify("dvc status waits for the running repro; statuses follow its log meanwhile")
+        if self.running or self.holder is not None:
+            self.notify("dvc status waits for the running dvc command; statuses follow it meanwhile")
             return
         self.refresh_status()
 
@@ -95,15 +99,46 @@ class PipelinePane(Vertical):
         worker = get_current_worker()
         try:
             statuses, problem = dvc.check_stages(self.root), None
+        except dvc.DvcBusy as exc:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._show_busy, exc.stages, str(exc))
+            return
         except dvc.DvcError as exc:
             statuses, problem = None, str(exc)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_check, statuses, problem)
 
     def _show_check(self, statuses: dvc.Statuses | None, problem: str | None) -> None:
+        self.holder = None
         if statuses is not None:
             self.statuses = statuses
         self._note(problem)
+
+    def _show_busy(self, stages: list[str], problem: str) -> None:
+        """Another dvc process holds the lock: list the stages, then follow what it runs."""
+        self.statuses = {name: self.statuses.get(name, ("", "")) for name in stages}
+        self.holder = dvc.lock_holder(self.root)
+        if self.holder is None:  # released meanwhile, or not readable: say what dvc said
+            self._note(problem)
+            return
+        self._follow_lock()
+
+    def _follow_lock(self) -> None:
+        """The stage the other dvc process runs, with its training progress; a check once it is done."""
+        holder = dvc.lock_holder(self.root)
+        if holder is None:
+            self.holder = None
+            self.refresh_status()
+            return
+        self.holder = holder
+        statuses = {name: (dvc.DONE if status == dvc.RUNNING else status, details)
+                    for name, (status, details) in self.statuses.items()}
+        progress = "; ".join(progress_brief(p) for p in runs.progress_under(self.root, holder.writes))
+        for stage in holder.stages:
+            statuses[stage] = (dvc.RUNNING, progress)
+        if statuses != self.statuses:
+            self.statuses = statuses
+        self._note(lock_line(holder))
 
     def watch_statuses(self, statuses: dvc.Statuses) -> None:
         table = self.query_one("#stages", DataTable)
@@ -155,6 +190,9 @@ class PipelinePane(Vertical):
         was_running = self.running
         self.running = self.run is not None and self.run.running
         self._follow_log()
+        if self.holder is not None and not self.running:
+            self._follow_lock()
+            return
         watched = tuple(stamp(self.root / name) for name in ("dvc.yaml", "dvc.lock", "params.yaml"))
         if self._shown and not self.running and (was_running or watched != self._watch_stamps):
             self._watch_stamps = watched

@@ -1,4 +1,5 @@
-"""Training tab: one live panel per model of params.yaml or metrics/train/."""
+"""Training tab: one live panel per model of params.yaml or metrics/train/, in the workspace
+or, while the Experiments tab's selected run runs in a queue worker's folder, in that folder."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.data import Dashboard
-from tui.report import START_HINT
+from tui.experiments import Run
+from tui.report import START_HINT, following_line
 from tui.widgets.model_panel import ModelPanel
 
 
@@ -17,14 +19,22 @@ class TrainingPane(VerticalScroll):
     rebuilds the screen, so nothing flickers and the scroll position stays put."""
 
     data: reactive[Dashboard | None] = reactive(None, layout=False)
+    following: reactive[Run | None] = reactive(None)
 
     def focus_default(self) -> None:
         """The pane itself: its keys scroll the panels."""
         self.focus()
 
     def compose(self) -> ComposeResult:
+        yield Static(id="training-following", classes="hint")
         yield Static(START_HINT, id="training-hint", classes="hint")
         yield Container(id="panels")
+
+    def watch_following(self, run: Run | None) -> None:
+        note = self.query_one("#training-following", Static)
+        note.display = run is not None
+        if run is not None:
+            note.update(following_line(run))
 
     def watch_data(self, data: Dashboard | None) -> None:
         if data is None:
