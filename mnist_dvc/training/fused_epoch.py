@@ -1,0 +1,257 @@
+"""The dense stack's training epoch with the bias folded into each matrix and one Adam kernel per layer.
+
+A Keras epoch (epoch.py's generic runners) spends as much time on small element-wise kernels
+as on matrix products: per step XLA runs a separate kernel for each variable's first moment,
+second moment and update (24 for four layers), two reductions per bias gradient and a copy
+of each weight. For the assignment's networks a step is only ~0.1 ms of arithmetic, so
+these kernels' fixed costs are a large share of the epoch.
+
+Here each Dense layer's kernel and bias live together as one (inputs + 1, units) matrix
+`[kernel; bias]` and each activation gains a column of ones, so:
+
+- the forward product adds the bias inside the matrix product (no separate add);
+- the weight gradient `[a, 1]ᵀ δ` yields the kernel's and the bias's gradients in one product
+  (no bias reduction);
+- Adam updates each layer's parameters, first and second moments in one element-wise kernel
+  over a (3, inputs + 1, units) state (`[weights; m; v]`), not three kernels per variable.
+
+The arithmetic is Keras' own: the model's activations, Keras' loss function on the softmax
+output (so TensorFlow differentiates through the logits and JAX through the clipped
+probabilities, exactly as `fit` does on each backend), the backend's automatic
+differentiation, and Keras' Adam formula with its hyper-parameters, learning-rate variable
+and iteration counter. The Keras variables are read at the start of each epoch and written
+back at its end, so checkpoints, `get_weights` and `model.save` see a normal Keras model
+with a normal optimizer state. Only the order of floating-point sums differs from `fit`.
+
+Every array is indexed from the right (`[..., inputs + 1, units]`, batches `[..., rows,
+features]`), so a leading axis of independently trained seeds can be added to the state and
+to the batch indices without changing the step's code.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mnist_dvc.training.epoch import batch_sums
+
+if TYPE_CHECKING:
+    import keras
+
+SUPPORTED_LOSS = "categorical_crossentropy"
+
+
+def fused_unsupported(net: keras.Model, loss: str) -> str | None:
+    """Why this model cannot take the fused path, or None when it can: a stack of biased Dense
+    layers in float32 trained by plain Adam on categorical cross-entropy."""
+    import keras
+
+    if loss != SUPPORTED_LOSS:
+        return f"loss {loss!r}"
+    layers = [layer for layer in net.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not isinstance(net, keras.Sequential) or not layers:
+        return "not a Sequential stack"
+    for layer in layers:
+        if type(layer) is not keras.layers.Dense:
+            return f"layer {layer.name} is a {type(layer).__name__}"
+        extras = (layer.kernel_regularizer, layer.bias_regularizer, layer.activity_regularizer,
+                  layer.kernel_constraint, layer.bias_constraint)
+        if not layer.use_bias or any(e is not None for e in extras) or layer.dtype_policy.name != "float32":
+            return f"layer {layer.name} is not a plain float32 Dense layer with a bias"
+    opt = net.optimizer
+    if type(opt) is not keras.optimizers.Adam:
+        return f"optimizer {type(opt).__name__}"
+    config = opt.get_config()
+    plain = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
+             "use_ema": False, "loss_scale_factor": None, "gradient_accumulation_steps": None,
+             "amsgrad": False}
+    changed = [k for k, v in plain.items() if config.get(k) != v]
+    if changed or not isinstance(opt.learning_rate, keras.Variable):
+        return f"Adam with {', '.join(changed) or 'a learning-rate schedule'}"
+    return None
+
+
+class _Plan:
+    """What the fused step needs from the Keras model, read once."""
+
+    def __init__(self, net: keras.Model, loss: str) -> None:
+        import keras
+
+        self.layers = [layer for layer in net.layers if not isinstance(layer, keras.layers.InputLayer)]
+        self.activations = [layer.activation for layer in self.layers]
+        self.loss_fn = keras.losses.get(loss)
+        opt = net.optimizer
+        self.optimizer = opt
+        self.beta_1, self.beta_2, self.epsilon = opt.beta_1, opt.beta_2, opt.epsilon
+        self.kernels = [layer.kernel for layer in self.layers]
+        self.biases = [layer.bias for layer in self.layers]
+        # Adam's moment slots of each variable (Keras keeps them in its private lists).
+        slot = opt._get_variable_index
+        pairs = list(zip(self.kernels, self.biases, strict=True))
+        self.m = [[opt._momentums[slot(v)] for v in pair] for pair in pairs]
+        self.v = [[opt._velocities[slot(v)] for v in pair] for pair in pairs]
+
+    def keras_groups(self):
+        """Per layer: ((kernel, bias), (m_kernel, m_bias), (v_kernel, v_bias)) Keras variables."""
+        return [((k, b), tuple(m), tuple(v))
+                for k, b, m, v in zip(self.kernels, self.biases, self.m, self.v, strict=True)]
+
+
+def _pack(groups):
+    """Keras values -> one (3, inputs + 1, units) state per layer: [[kernel; bias], m, v]."""
+    from keras import ops
+
+    return [ops.stack([ops.concatenate([kernel, bias[None]], axis=0) for kernel, bias in parts])
+            for parts in groups]
+
+
+def _unpack(states):
+    """The inverse of `_pack`: per layer ((kernel, bias), (m_kernel, m_bias), (v_kernel, v_bias))."""
+    return [tuple((state[j, :-1], state[j, -1]) for j in range(3)) for state in states]
+
+
+def _with_ones(a):
+    from keras import ops
+
+    return ops.concatenate([a, ops.ones_like(a[..., :1])], axis=-1)
+
+
+def _forward(activations, matrices, x):
+    """The dense stack on `x` with bias-folded matrices; returns Keras' activation of the last layer."""
+    from keras import ops
+
+    a = x
+    for activation, matrix in zip(activations, matrices, strict=True):
+        a = activation(ops.matmul(_with_ones(a), matrix))
+    return a
+
+
+def _adam(plan: _Plan, state, grad, lr, step):
+    """Keras' Adam update of one layer's [weights, m, v] in one element-wise expression
+    (keras/optimizers/adam.py: the same operations in the same order)."""
+    from keras import ops
+
+    local_step = ops.cast(step, "float32")
+    beta_1_power = ops.power(ops.cast(plan.beta_1, "float32"), local_step)
+    beta_2_power = ops.power(ops.cast(plan.beta_2, "float32"), local_step)
+    alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+    w, m, v = state[0], state[1], state[2]
+    m = ops.add(m, ops.multiply(ops.subtract(grad, m), 1 - plan.beta_1))
+    v = ops.add(v, ops.multiply(ops.subtract(ops.square(grad), v), 1 - plan.beta_2))
+    w = ops.subtract(w, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), plan.epsilon)))
+    return ops.stack([w, m, v])
+
+
+class TensorFlowFusedRunner:
+    """TensorFlow: one XLA call reads the Keras variables, runs every step in a while loop with the
+    state as loop values, and writes the variables back."""
+
+    def __init__(self, net, loss: str, batch: int, x, y) -> None:
+        import tensorflow as tf
+
+        plan = _Plan(net, loss)
+        self.data = tuple(tf.constant(a) for a in (x, y))
+        self.net, self.loss_fn = net, plan.loss_fn
+        n = len(x)
+        full, rest = divmod(n, batch)
+        iterations = plan.optimizer.iterations
+
+        def step(x, y, rows, states, number):
+            xb, yb = tf.gather(x, rows), tf.gather(y, rows)
+            mats = [s[0] for s in states]
+            with tf.GradientTape() as tape:
+                tape.watch(mats)
+                out = _forward(plan.activations, mats, xb)
+                loss = tf.reduce_mean(plan.loss_fn(yb, out))
+            grads = tape.gradient(loss, mats)
+            lr = plan.optimizer.learning_rate
+            states = [_adam(plan, s, g, lr, number) for s, g in zip(states, grads, strict=True)]
+            return states, batch_sums(plan.loss_fn, yb, out)
+
+        def train(x, y, order):
+            groups = plan.keras_groups()
+            states = _pack([[(k.value, b.value) for k, b in g] for g in groups])
+            first = iterations + 1
+            loss_sum = correct = tf.constant(0.0)
+            if full:
+                def body(i, states, loss_sum, correct):
+                    states, (batch_loss, batch_correct) = step(
+                        x, y, tf.slice(order, [i * batch], [batch]), states, first + tf.cast(i, first.dtype))
+                    return i + 1, states, loss_sum + batch_loss, correct + batch_correct
+
+                _, states, loss_sum, correct = tf.while_loop(
+                    lambda i, *_: i < full, body, (tf.constant(0), states, loss_sum, correct),
+                    maximum_iterations=full)
+            if rest:
+                states, (batch_loss, batch_correct) = step(x, y, order[full * batch:], states, first + full)
+                loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+            for group, values in zip(groups, _unpack(states), strict=True):
+                for variables, parts in zip(group, values, strict=True):
+                    for variable, value in zip(variables, parts, strict=True):
+                        variable.assign(value)
+            iterations.assign_add(full + (1 if rest else 0))
+            return loss_sum / n, correct / n
+
+        self._train = tf.function(train, jit_compile=True)
+
+    def train(self, order: np.ndarray) -> tuple[float, float]:
+        loss, accuracy = self._train(*self.data, order.astype(np.int32))
+        return float(loss), float(accuracy)
+
+
+class JaxFusedRunner:
+    """JAX: one jitted call packs the Keras values, scans the steps and returns the unpacked
+    values, which are written back into the Keras variables."""
+
+    def __init__(self, net, loss: str, batch: int, x, y) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        plan = _Plan(net, loss)
+        self.plan = plan
+        self.data = tuple(jnp.asarray(a) for a in (x, y))
+        n = len(x)
+        full, rest = divmod(n, batch)
+
+        def step(carry, rows, x, y, lr):
+            states, number = carry
+            xb, yb = x[rows], y[rows]
+
+            def loss_of(mats):
+                out = _forward(plan.activations, mats, xb)
+                return jnp.mean(plan.loss_fn(yb, out)), out
+
+            (_, out), grads = jax.value_and_grad(loss_of, has_aux=True)([s[0] for s in states])
+            states = [_adam(plan, s, g, lr, number) for s, g in zip(states, grads, strict=True)]
+            return (states, number + 1), batch_sums(plan.loss_fn, yb, out)
+
+        def train(values, iterations, lr, x, y, order):
+            carry = (_pack(values), iterations + 1)
+            carry, (losses, corrects) = jax.lax.scan(lambda c, r: step(c, r, x, y, lr), carry,
+                                                     order[:full * batch].reshape(full, batch))
+            loss_sum, correct = jnp.sum(losses), jnp.sum(corrects)
+            if rest:
+                carry, (batch_loss, batch_correct) = step(carry, order[full * batch:], x, y, lr)
+                loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+            return _unpack(carry[0]), loss_sum / n, correct / n
+
+        self.steps = full + (1 if rest else 0)
+        self._train = jax.jit(train)
+
+    def train(self, order: np.ndarray) -> tuple[float, float]:
+        plan = self.plan
+        groups = plan.keras_groups()
+        values = [[(k.value, b.value) for k, b in g] for g in groups]
+        iterations = plan.optimizer.iterations
+        unpacked, loss, accuracy = self._train(values, iterations.value, plan.optimizer.learning_rate.value,
+                                               *self.data, order.astype(np.int32))
+        for group, parts in zip(groups, unpacked, strict=True):
+            for variables, pair in zip(group, parts, strict=True):
+                for variable, value in zip(variables, pair, strict=True):
+                    variable.assign(value)
+        iterations.assign(iterations.value + self.steps)
+        return float(loss), float(accuracy)
+
+
+FUSED_TRAINERS = {"tensorflow": TensorFlowFusedRunner, "jax": JaxFusedRunner}
