@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -109,9 +109,10 @@ def gemm_epoch(hidden: tuple[int, ...], batch: int, n_train: int, n_test: int) -
     return {"gemm_train_s": train, "gemm_validation_s": validation, "gemm_epoch_s": train + validation}
 
 
-def child_env(unpinned: bool) -> dict[str, str]:
-    """The environment for a probe child: as it is, or without the OpenBLAS pins."""
-    env = dict(os.environ)
+def child_env(unpinned: bool, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a probe child: `base` (this process's) as it is, or without the
+    OpenBLAS pins. A copy: the caller's environment keeps its pins."""
+    env = dict(os.environ if base is None else base)
     if unpinned:
         for name in OPENBLAS_PINS:
             env.pop(name, None)

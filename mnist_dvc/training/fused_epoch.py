@@ -99,16 +99,16 @@ class _Plan:
 
 
 def _pack(groups):
-    """Keras values -> one (3, inputs + 1, units) state per layer: [[kernel; bias], m, v]."""
+    """Keras values -> per layer the (inputs + 1, units) matrices ([kernel; bias], m, v)."""
     from keras import ops
 
-    return [ops.stack([ops.concatenate([kernel, bias[None]], axis=0) for kernel, bias in parts])
+    return [tuple(ops.concatenate([kernel, bias[None]], axis=0) for kernel, bias in parts)
             for parts in groups]
 
 
 def _unpack(states):
     """The inverse of `_pack`: per layer ((kernel, bias), (m_kernel, m_bias), (v_kernel, v_bias))."""
-    return [tuple((state[j, :-1], state[j, -1]) for j in range(3)) for state in states]
+    return [tuple((matrix[:-1], matrix[-1]) for matrix in state) for state in states]
 
 
 def _with_ones(a):
@@ -136,11 +136,11 @@ def _adam(plan: _Plan, state, grad, lr, step):
     beta_1_power = ops.power(ops.cast(plan.beta_1, "float32"), local_step)
     beta_2_power = ops.power(ops.cast(plan.beta_2, "float32"), local_step)
     alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-    w, m, v = state[0], state[1], state[2]
+    w, m, v = state
     m = ops.add(m, ops.multiply(ops.subtract(grad, m), 1 - plan.beta_1))
     v = ops.add(v, ops.multiply(ops.subtract(ops.square(grad), v), 1 - plan.beta_2))
     w = ops.subtract(w, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), plan.epsilon)))
-    return ops.stack([w, m, v])
+    return w, m, v
 
 
 class TensorFlowFusedRunner:
