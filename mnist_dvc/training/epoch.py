@@ -2,19 +2,22 @@
 
 Keras' `fit` drives the batches from a host loop: even with
 `steps_per_execution`, every step goes back through the framework's executor,
-and for networks this small that dispatch costs more than the arithmetic
-(model_b: 3.2 s per epoch through `fit` against 1.1 s for the same work in one
-call). Here the whole epoch is one XLA computation: a `while` loop that
-gathers each batch from the resident training set by the epoch's permutation,
-calls the Keras model, takes the compiled loss's gradient and applies the
-model's own Keras optimizer. Python runs once per epoch.
+and for networks this small that dispatch costs more than the arithmetic.
+Here the whole epoch is one XLA computation: a `while` loop that gathers each
+batch from the resident training set by the epoch's permutation, runs the
+forward pass, the loss's gradient and the optimizer's update. Python runs once
+per epoch.
 
-It computes what `fit(x[order], y[order], batch_size=b, shuffle=False)`
-computes: the same model call, loss and optimizer with its state, the same
-batches in the same order with a short last batch, so the same updates. The
-epoch's loss and accuracy are averaged over samples as Keras' metrics are,
-each batch measured before its own update; validation is one forward pass over
-the test set. Only the order of floating-point sums may differ from `fit`.
+Two step bodies exist. The project's models (Dense stacks trained by plain
+Adam) take the fused one (fused_epoch.py: bias folded into each layer's
+matrix, one Adam kernel per layer); any other model or optimizer takes Keras'
+own model call and optimizer (the runners below). Both compute what
+`fit(x[order], y[order], batch_size=b, shuffle=False)` computes: the same
+model, loss and optimizer with its state, the same batches in the same order
+with a short last batch, so the same updates. The epoch's loss and accuracy
+are averaged over samples as Keras' metrics are, each batch measured before its
+own update; validation is one forward pass over the test set. Only the order of
+floating-point sums may differ from `fit`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+from mnist_dvc.training import fused_epoch
+from mnist_dvc.training.fused_epoch import batch_sums
 
 if TYPE_CHECKING:
     import keras
@@ -50,8 +56,6 @@ def epoch_runner(net: keras.Model, loss: str, batch_size: int, x: np.ndarray, y:
     path) on Keras' own."""
     import keras
 
-    from mnist_dvc.training import fused_epoch
-
     backend = keras.backend.backend()
     if backend not in _EVALUATORS:
         raise ValueError(f"no compiled epoch for the Keras backend {backend!r}; use tensorflow or jax")
@@ -73,14 +77,6 @@ class _Runner:
     def __init__(self, trainer, evaluator) -> None:
         self.train = trainer.train
         self.evaluate = evaluator.evaluate
-
-
-def batch_sums(loss_fn, y, out):
-    """(sum of per-sample losses, count of correct predictions) of one batch, as float32."""
-    from keras import ops
-
-    correct = ops.cast(ops.argmax(out, axis=-1) == ops.argmax(y, axis=-1), "float32")
-    return ops.sum(loss_fn(y, out)), ops.sum(correct)
 
 
 class _TensorFlowKerasTrainer:

@@ -34,8 +34,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_dvc.training.epoch import batch_sums
-
 if TYPE_CHECKING:
     import keras
 
@@ -141,6 +139,14 @@ def _adam(plan: _Plan, state, grad, lr, step):
     v = ops.add(v, ops.multiply(ops.subtract(ops.square(grad), v), 1 - plan.beta_2))
     w = ops.subtract(w, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), plan.epsilon)))
     return w, m, v
+
+
+def batch_sums(loss_fn, y, out):
+    """(sum of per-sample losses, count of correct predictions) of one batch, as float32."""
+    from keras import ops
+
+    correct = ops.cast(ops.argmax(out, axis=-1) == ops.argmax(y, axis=-1), "float32")
+    return ops.sum(loss_fn(y, out)), ops.sum(correct)
 
 
 class TensorFlowFusedRunner:
