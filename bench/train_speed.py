@@ -327,12 +327,12 @@ def plan_runs(backends: list[str], gpus: dict[str, list[str]]) -> tuple[list[tup
     return runs, notes
 
 
-def detect_gpus(backend: str) -> list[str]:
+def detect_gpus(backend: str, extra_env: dict[str, str] | None = None) -> list[str]:
     """Ask a fresh process of this backend which GPUs it sees (importing a framework here would
     bind this process to it)."""
     proc = subprocess.run([sys.executable, "-m", "bench.train_speed", "--list-gpus", backend],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(extra_env or {})})
     if proc.returncode != 0:
         return []
     return json.loads(proc.stdout.strip().splitlines()[-1])

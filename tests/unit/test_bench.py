@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import pytest
 
 from bench import ceiling
 from bench.train_speed import (
+    CPU_ONLY,
     accuracy_tolerance,
+    detect_gpus,
     disagreements,
     layer_macs,
     plan_runs,
@@ -61,6 +64,18 @@ def test_a_gpu_is_measured_only_where_a_backend_sees_one():
     runs, notes = plan_runs(["tensorflow", "jax"], {"tensorflow": ["NVIDIA H100"], "jax": []})
     assert runs == [("tensorflow", "cpu"), ("jax", "cpu"), ("tensorflow", "gpu")]
     assert notes == ["jax: no GPU visible, measured on the CPU only"]
+
+
+BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(importlib.util.find_spec(b) is None,
+                                                       reason=f"{b} is not installed"))
+            for b in ("tensorflow", "jax")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gpu_detection_asks_the_backend_and_cpu_workers_see_none(backend):
+    found = detect_gpus(backend)  # whatever this machine has: a list of names, empty without a GPU
+    assert isinstance(found, list) and all(isinstance(name, str) and name for name in found)
+    assert detect_gpus(backend, CPU_ONLY) == []  # what a CPU worker runs with
 
 
 def test_accuracy_tolerance_fits_the_test_set_size():
