@@ -116,13 +116,22 @@ def _with_ones(a):
 
 
 def _forward(activations, matrices, x):
-    """The dense stack on `x` with bias-folded matrices; returns Keras' activation of the last layer."""
+    """The dense stack on `x` with bias-folded matrices: (the last layer's pre-activation, its
+    Keras activation, the output)."""
     from keras import ops
 
     a = x
     for activation, matrix in zip(activations, matrices, strict=True):
-        a = activation(ops.matmul(_with_ones(a), matrix))
-    return a
+        z = ops.matmul(_with_ones(a), matrix)
+        a = activation(z)
+    return z, a
+
+
+def _epoch_sums(plan, y, logits):
+    """(sum of per-sample losses, correct predictions) over the whole epoch, from every step's
+    last pre-activation: the loss and accuracy `fit` reports for each batch before its update,
+    computed once after the loop instead of a handful of tiny kernels in every step."""
+    return batch_sums(plan.loss_fn, y, plan.activations[-1](logits))
 
 
 def _adam(plan: _Plan, state, grad, lr, step):
@@ -159,7 +168,7 @@ class TensorFlowFusedRunner:
         plan = _Plan(net, loss)
         self.data = tuple(tf.constant(a) for a in (x, y))
         self.net, self.loss_fn = net, plan.loss_fn
-        n = len(x)
+        n, classes = y.shape
         full, rest = divmod(n, batch)
         iterations = plan.optimizer.iterations
 
@@ -168,30 +177,32 @@ class TensorFlowFusedRunner:
             mats = [s[0] for s in states]
             with tf.GradientTape() as tape:
                 tape.watch(mats)
-                out = _forward(plan.activations, mats, xb)
+                logits, out = _forward(plan.activations, mats, xb)
                 loss = tf.reduce_mean(plan.loss_fn(yb, out))
             grads = tape.gradient(loss, mats)
             lr = plan.optimizer.learning_rate
             states = [_adam(plan, s, g, lr, number) for s, g in zip(states, grads, strict=True)]
-            return states, batch_sums(plan.loss_fn, yb, out)
+            return states, logits
 
         def train(x, y, order):
             groups = plan.keras_groups()
             states = _pack([[(k.value, b.value) for k, b in g] for g in groups])
             first = iterations + 1
-            loss_sum = correct = tf.constant(0.0)
+            logits = []
             if full:
-                def body(i, states, loss_sum, correct):
-                    states, (batch_loss, batch_correct) = step(
-                        x, y, tf.slice(order, [i * batch], [batch]), states, first + tf.cast(i, first.dtype))
-                    return i + 1, states, loss_sum + batch_loss, correct + batch_correct
+                def body(i, states, steps):
+                    states, z = step(x, y, tf.slice(order, [i * batch], [batch]), states,
+                                     first + tf.cast(i, first.dtype))
+                    return i + 1, states, steps.write(i, z)
 
-                _, states, loss_sum, correct = tf.while_loop(
-                    lambda i, *_: i < full, body, (tf.constant(0), states, loss_sum, correct),
-                    maximum_iterations=full)
+                steps = tf.TensorArray(tf.float32, size=full, element_shape=(batch, classes))
+                _, states, steps = tf.while_loop(lambda i, *_: i < full, body,
+                                                 (tf.constant(0), states, steps), maximum_iterations=full)
+                logits.append(tf.reshape(steps.stack(), (full * batch, classes)))
             if rest:
-                states, (batch_loss, batch_correct) = step(x, y, order[full * batch:], states, first + full)
-                loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+                states, z = step(x, y, order[full * batch:], states, first + full)
+                logits.append(z)
+            loss_sum, correct = _epoch_sums(plan, tf.gather(y, order), tf.concat(logits, 0))
             for group, values in zip(groups, _unpack(states), strict=True):
                 for variables, parts in zip(group, values, strict=True):
                     for variable, value in zip(variables, parts, strict=True):
@@ -217,7 +228,7 @@ class JaxFusedRunner:
         plan = _Plan(net, loss)
         self.plan = plan
         self.data = tuple(jnp.asarray(a) for a in (x, y))
-        n = len(x)
+        n, classes = y.shape
         full, rest = divmod(n, batch)
 
         def step(carry, rows, x, y, lr):
@@ -225,21 +236,22 @@ class JaxFusedRunner:
             xb, yb = x[rows], y[rows]
 
             def loss_of(mats):
-                out = _forward(plan.activations, mats, xb)
-                return jnp.mean(plan.loss_fn(yb, out)), out
+                logits, out = _forward(plan.activations, mats, xb)
+                return jnp.mean(plan.loss_fn(yb, out)), logits
 
-            (_, out), grads = jax.value_and_grad(loss_of, has_aux=True)([s[0] for s in states])
+            (_, logits), grads = jax.value_and_grad(loss_of, has_aux=True)([s[0] for s in states])
             states = [_adam(plan, s, g, lr, number) for s, g in zip(states, grads, strict=True)]
-            return (states, number + 1), batch_sums(plan.loss_fn, yb, out)
+            return (states, number + 1), logits
 
         def train(values, iterations, lr, x, y, order):
             carry = (_pack(values), iterations + 1)
-            carry, (losses, corrects) = jax.lax.scan(lambda c, r: step(c, r, x, y, lr), carry,
-                                                     order[:full * batch].reshape(full, batch))
-            loss_sum, correct = jnp.sum(losses), jnp.sum(corrects)
+            carry, logits = jax.lax.scan(lambda c, r: step(c, r, x, y, lr), carry,
+                                         order[:full * batch].reshape(full, batch))
+            logits = [logits.reshape(full * batch, classes)]
             if rest:
-                carry, (batch_loss, batch_correct) = step(carry, order[full * batch:], x, y, lr)
-                loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+                carry, z = step(carry, order[full * batch:], x, y, lr)
+                logits.append(z)
+            loss_sum, correct = _epoch_sums(plan, y[order], jnp.concatenate(logits))
             return _unpack(carry[0]), loss_sum / n, correct / n
 
         self.steps = full + (1 if rest else 0)
