@@ -306,7 +306,7 @@ def run_worker(backend: str, device: str, epochs: int, limit: int, with_scaling:
         for name, model in worker.params.models.items():
             models[name]["breakdown"] = worker.breakdown(model)
         if with_scaling and "model_b" in worker.params.models:
-            result["scaling"] = worker.scaling(worker.params.models["model_b"], max(1, epochs - 2))
+            result["scaling"] = worker.scaling(worker.params.models["model_b"], max(1, epochs - 3))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 

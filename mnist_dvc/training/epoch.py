@@ -9,9 +9,10 @@ forward pass, the loss's gradient and the optimizer's update. Python runs once
 per epoch.
 
 Two step bodies exist. The project's models (Dense stacks trained by plain
-Adam) take the fused one (fused_epoch.py: bias folded into each layer's
-matrix, one Adam kernel per layer); any other model or optimizer takes Keras'
-own model call and optimizer (the runners below). Both compute what
+Adam) take the fused one (fused_epoch.py: the dense stack and Keras' Adam
+written out, the epoch's metrics computed once after the loop); any other
+model or optimizer takes Keras' own model call and optimizer (the runners
+below). Both compute what
 `fit(x[order], y[order], batch_size=b, shuffle=False)` computes: the same
 model, loss and optimizer with its state, the same batches in the same order
 with a short last batch, so the same updates. The epoch's loss and accuracy
@@ -53,7 +54,7 @@ def epoch_runner(net: keras.Model, loss: str, batch_size: int, x: np.ndarray, y:
     `fused=None` takes the fused epoch (fused_epoch.py) where the model allows it (a Dense stack
     trained by plain Adam, as every model of this project) and Keras' own model call and
     optimizer otherwise; `True` insists on the fused epoch, `False` (the benchmark's previous
-    path) on Keras' own."""
+    path) on Keras' own. Both give the same updates, bit for bit."""
     import keras
 
     backend = keras.backend.backend()

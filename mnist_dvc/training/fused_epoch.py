@@ -1,29 +1,23 @@
-"""The dense stack's training epoch with the bias folded into each matrix and one Adam kernel per layer.
+"""The dense stack's training epoch with each step written out, and the epoch's metrics after the loop.
 
-A Keras epoch (epoch.py's generic runners) spends as much time on small element-wise kernels
-as on matrix products: per step XLA runs a separate kernel for each variable's first moment,
-second moment and update (24 for four layers), two reductions per bias gradient and a copy
-of each weight. For the assignment's networks a step is only ~0.1 ms of arithmetic, so
-these kernels' fixed costs are a large share of the epoch.
+A Keras epoch (epoch.py's generic runners) calls the model's layers and the optimizer inside
+the loop: the steps are compiled, but every step also computes the batch's loss value, its
+accuracy (two argmaxes and a comparison) and adds them to running sums, in a handful of tiny
+kernels whose fixed cost is a real share of a step for networks this small, and the Keras
+variables are read and written through resource handles.
 
-Here each Dense layer's kernel and bias live together as one (inputs + 1, units) matrix
-`[kernel; bias]` and each activation gains a column of ones, so:
+Here the step is the dense stack itself: per layer a matrix product and Keras' activation,
+Keras' loss function on the softmax output (so TensorFlow differentiates through the logits and
+JAX through the clipped probabilities, exactly as `fit` does on each backend), the backend's
+automatic differentiation, and Keras' Adam formula (the same operations in the same order, its
+hyper-parameters, learning-rate variable and iteration counter). The parameters and Adam's
+moments travel through the loop as values. Each step only keeps its logits; the epoch's loss
+and accuracy, which `fit` reports for every batch before its update, are computed once from
+them after the loop. The Keras variables are read at the start of each epoch and written back
+at its end, so checkpoints, `get_weights` and `model.save` see a normal Keras model with a
+normal optimizer state. The updates are bit for bit those of Keras' own step on both backends.
 
-- the forward product adds the bias inside the matrix product (no separate add);
-- the weight gradient `[a, 1]ᵀ δ` yields the kernel's and the bias's gradients in one product
-  (no bias reduction);
-- Adam updates each layer's parameters, first and second moments in one element-wise kernel
-  over a (3, inputs + 1, units) state (`[weights; m; v]`), not three kernels per variable.
-
-The arithmetic is Keras' own: the model's activations, Keras' loss function on the softmax
-output (so TensorFlow differentiates through the logits and JAX through the clipped
-probabilities, exactly as `fit` does on each backend), the backend's automatic
-differentiation, and Keras' Adam formula with its hyper-parameters, learning-rate variable
-and iteration counter. The Keras variables are read at the start of each epoch and written
-back at its end, so checkpoints, `get_weights` and `model.save` see a normal Keras model
-with a normal optimizer state. Only the order of floating-point sums differs from `fit`.
-
-Every array is indexed from the right (`[..., inputs + 1, units]`, batches `[..., rows,
+Every array is indexed from the right (`[..., inputs, units]`, batches `[..., rows,
 features]`), so a leading axis of independently trained seeds can be added to the state and
 to the batch indices without changing the step's code.
 """
@@ -90,39 +84,26 @@ class _Plan:
         self.m = [[opt._momentums[slot(v)] for v in pair] for pair in pairs]
         self.v = [[opt._velocities[slot(v)] for v in pair] for pair in pairs]
 
-    def keras_groups(self):
-        """Per layer: ((kernel, bias), (m_kernel, m_bias), (v_kernel, v_bias)) Keras variables."""
-        return [((k, b), tuple(m), tuple(v))
-                for k, b, m, v in zip(self.kernels, self.biases, self.m, self.v, strict=True)]
+    def keras_state(self):
+        """Per trainable variable in Keras' order (kernel, bias per layer): (variable, m, v)."""
+        return [(w, m, v) for k, b, (mk, mb), (vk, vb) in zip(self.kernels, self.biases, self.m, self.v,
+                                                               strict=True)
+                for w, m, v in ((k, mk, vk), (b, mb, vb))]
 
 
-def _pack(groups):
-    """Keras values -> per layer the (inputs + 1, units) matrices ([kernel; bias], m, v)."""
-    from keras import ops
-
-    return [tuple(ops.concatenate([kernel, bias[None]], axis=0) for kernel, bias in parts)
-            for parts in groups]
+def _read(state):
+    """The current values of (variable, m, v) triples."""
+    return [tuple(v.value for v in triple) for triple in state]
 
 
-def _unpack(states):
-    """The inverse of `_pack`: per layer ((kernel, bias), (m_kernel, m_bias), (v_kernel, v_bias))."""
-    return [tuple((matrix[:-1], matrix[-1]) for matrix in state) for state in states]
-
-
-def _with_ones(a):
-    from keras import ops
-
-    return ops.concatenate([a, ops.ones_like(a[..., :1])], axis=-1)
-
-
-def _forward(activations, matrices, x):
-    """The dense stack on `x` with bias-folded matrices: (the last layer's pre-activation, its
-    Keras activation, the output)."""
+def _forward(activations, params, x):
+    """The dense stack on `x`, params = [kernel, bias, kernel, bias, ...]: (the last layer's
+    pre-activation, its Keras activation, the output)."""
     from keras import ops
 
     a = x
-    for activation, matrix in zip(activations, matrices, strict=True):
-        z = ops.matmul(_with_ones(a), matrix)
+    for activation, kernel, bias in zip(activations, params[::2], params[1::2], strict=True):
+        z = ops.add(ops.matmul(a, kernel), bias)
         a = activation(z)
     return z, a
 
@@ -135,8 +116,8 @@ def _epoch_sums(plan, y, logits):
 
 
 def _adam(plan: _Plan, state, grad, lr, step):
-    """Keras' Adam update of one layer's [weights, m, v] in one element-wise expression
-    (keras/optimizers/adam.py: the same operations in the same order)."""
+    """Keras' Adam update of one variable's (value, m, v) (keras/optimizers/adam.py: the same
+    operations in the same order, so the same bits)."""
     from keras import ops
 
     local_step = ops.cast(step, "float32")
@@ -160,53 +141,50 @@ def batch_sums(loss_fn, y, out):
 
 class TensorFlowFusedRunner:
     """TensorFlow: one XLA call reads the Keras variables, runs every step in a while loop with the
-    state as loop values, and writes the variables back."""
+    parameters and moments as loop values, and writes the variables back."""
 
     def __init__(self, net, loss: str, batch: int, x, y) -> None:
         import tensorflow as tf
 
         plan = _Plan(net, loss)
         self.data = tuple(tf.constant(a) for a in (x, y))
-        self.net, self.loss_fn = net, plan.loss_fn
         n, classes = y.shape
         full, rest = divmod(n, batch)
         iterations = plan.optimizer.iterations
 
-        def step(x, y, rows, states, number):
+        def step(x, y, rows, state, number):
             xb, yb = tf.gather(x, rows), tf.gather(y, rows)
-            mats = [s[0] for s in states]
+            params = [w for w, _, _ in state]
             with tf.GradientTape() as tape:
-                tape.watch(mats)
-                logits, out = _forward(plan.activations, mats, xb)
+                tape.watch(params)
+                logits, out = _forward(plan.activations, params, xb)
                 loss = tf.reduce_mean(plan.loss_fn(yb, out))
-            grads = tape.gradient(loss, mats)
+            grads = tape.gradient(loss, params)
             lr = plan.optimizer.learning_rate
-            states = [_adam(plan, s, g, lr, number) for s, g in zip(states, grads, strict=True)]
-            return states, logits
+            return [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)], logits
 
         def train(x, y, order):
-            groups = plan.keras_groups()
-            states = _pack([[(k.value, b.value) for k, b in g] for g in groups])
+            variables = plan.keras_state()
+            state = _read(variables)
             first = iterations + 1
             logits = []
             if full:
-                def body(i, states, steps):
-                    states, z = step(x, y, tf.slice(order, [i * batch], [batch]), states,
-                                     first + tf.cast(i, first.dtype))
-                    return i + 1, states, steps.write(i, z)
+                def body(i, state, steps):
+                    state, z = step(x, y, tf.slice(order, [i * batch], [batch]), state,
+                                    first + tf.cast(i, first.dtype))
+                    return i + 1, state, steps.write(i, z)
 
                 steps = tf.TensorArray(tf.float32, size=full, element_shape=(batch, classes))
-                _, states, steps = tf.while_loop(lambda i, *_: i < full, body,
-                                                 (tf.constant(0), states, steps), maximum_iterations=full)
+                _, state, steps = tf.while_loop(lambda i, *_: i < full, body,
+                                                (tf.constant(0), state, steps), maximum_iterations=full)
                 logits.append(tf.reshape(steps.stack(), (full * batch, classes)))
             if rest:
-                states, z = step(x, y, order[full * batch:], states, first + full)
+                state, z = step(x, y, order[full * batch:], state, first + full)
                 logits.append(z)
             loss_sum, correct = _epoch_sums(plan, tf.gather(y, order), tf.concat(logits, 0))
-            for group, values in zip(groups, _unpack(states), strict=True):
-                for variables, parts in zip(group, values, strict=True):
-                    for variable, value in zip(variables, parts, strict=True):
-                        variable.assign(value)
+            for triple, values in zip(variables, state, strict=True):
+                for variable, value in zip(triple, values, strict=True):
+                    variable.assign(value)
             iterations.assign_add(full + (1 if rest else 0))
             return loss_sum / n, correct / n
 
@@ -218,7 +196,7 @@ class TensorFlowFusedRunner:
 
 
 class JaxFusedRunner:
-    """JAX: one jitted call packs the Keras values, scans the steps and returns the unpacked
+    """JAX: one jitted call scans the steps over the Keras variables' values and returns the new
     values, which are written back into the Keras variables."""
 
     def __init__(self, net, loss: str, batch: int, x, y) -> None:
@@ -232,42 +210,40 @@ class JaxFusedRunner:
         full, rest = divmod(n, batch)
 
         def step(carry, rows, x, y, lr):
-            states, number = carry
+            state, number = carry
             xb, yb = x[rows], y[rows]
 
-            def loss_of(mats):
-                logits, out = _forward(plan.activations, mats, xb)
+            def loss_of(params):
+                logits, out = _forward(plan.activations, params, xb)
                 return jnp.mean(plan.loss_fn(yb, out)), logits
 
-            (_, logits), grads = jax.value_and_grad(loss_of, has_aux=True)([s[0] for s in states])
-            states = [_adam(plan, s, g, lr, number) for s, g in zip(states, grads, strict=True)]
-            return (states, number + 1), logits
+            (_, logits), grads = jax.value_and_grad(loss_of, has_aux=True)([w for w, _, _ in state])
+            state = [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)]
+            return (state, number + 1), logits
 
-        def train(values, iterations, lr, x, y, order):
-            carry = (_pack(values), iterations + 1)
-            carry, logits = jax.lax.scan(lambda c, r: step(c, r, x, y, lr), carry,
+        def train(state, iterations, lr, x, y, order):
+            carry, logits = jax.lax.scan(lambda c, r: step(c, r, x, y, lr), (state, iterations + 1),
                                          order[:full * batch].reshape(full, batch))
             logits = [logits.reshape(full * batch, classes)]
             if rest:
                 carry, z = step(carry, order[full * batch:], x, y, lr)
                 logits.append(z)
             loss_sum, correct = _epoch_sums(plan, y[order], jnp.concatenate(logits))
-            return _unpack(carry[0]), loss_sum / n, correct / n
+            return carry[0], loss_sum / n, correct / n
 
         self.steps = full + (1 if rest else 0)
         self._train = jax.jit(train)
 
     def train(self, order: np.ndarray) -> tuple[float, float]:
         plan = self.plan
-        groups = plan.keras_groups()
-        values = [[(k.value, b.value) for k, b in g] for g in groups]
+        variables = plan.keras_state()
         iterations = plan.optimizer.iterations
-        unpacked, loss, accuracy = self._train(values, iterations.value, plan.optimizer.learning_rate.value,
-                                               *self.data, order.astype(np.int32))
-        for group, parts in zip(groups, unpacked, strict=True):
-            for variables, pair in zip(group, parts, strict=True):
-                for variable, value in zip(variables, pair, strict=True):
-                    variable.assign(value)
+        state, loss, accuracy = self._train(_read(variables), iterations.value,
+                                            plan.optimizer.learning_rate.value, *self.data,
+                                            order.astype(np.int32))
+        for triple, values in zip(variables, state, strict=True):
+            for variable, value in zip(triple, values, strict=True):
+                variable.assign(value)
         iterations.assign(iterations.value + self.steps)
         return float(loss), float(accuracy)
 
