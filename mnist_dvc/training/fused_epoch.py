@@ -1,0 +1,251 @@
+"""The dense stack's training epoch with each step written out, and the epoch's metrics after the loop.
+
+A Keras epoch (epoch.py's generic runners) calls the model's layers and the optimizer inside
+the loop: the steps are compiled, but every step also computes the batch's loss value, its
+accuracy (two argmaxes and a comparison) and adds them to running sums, in a handful of tiny
+kernels whose fixed cost is a real share of a step for networks this small, and the Keras
+variables are read and written through resource handles.
+
+Here the step is the dense stack itself: per layer a matrix product and Keras' activation,
+Keras' loss function on the softmax output (so TensorFlow differentiates through the logits and
+JAX through the clipped probabilities, exactly as `fit` does on each backend), the backend's
+automatic differentiation, and Keras' Adam formula (the same operations in the same order, its
+hyper-parameters, learning-rate variable and iteration counter). The parameters and Adam's
+moments travel through the loop as values. Each step only keeps its logits; the epoch's loss
+and accuracy, which `fit` reports for every batch before its update, are computed once from
+them after the loop. The Keras variables are read at the start of each epoch and written back
+at its end, so checkpoints, `get_weights` and `model.save` see a normal Keras model with a
+normal optimizer state. The updates are bit for bit those of Keras' own step on both backends.
+
+Every array is indexed from the right (`[..., inputs, units]`, batches `[..., rows,
+features]`), so a leading axis of independently trained seeds can be added to the state and
+to the batch indices without changing the step's code.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+SUPPORTED_LOSS = "categorical_crossentropy"
+
+
+def fused_unsupported(net: keras.Model, loss: str) -> str | None:
+    """Why this model cannot take the fused path, or None when it can: a stack of biased Dense
+    layers in float32 trained by plain Adam on categorical cross-entropy."""
+    import keras
+
+    if loss != SUPPORTED_LOSS:
+        return f"loss {loss!r}"
+    layers = [layer for layer in net.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not isinstance(net, keras.Sequential) or not layers:
+        return "not a Sequential stack"
+    for layer in layers:
+        if type(layer) is not keras.layers.Dense:
+            return f"layer {layer.name} is a {type(layer).__name__}"
+        extras = (layer.kernel_regularizer, layer.bias_regularizer, layer.activity_regularizer,
+                  layer.kernel_constraint, layer.bias_constraint)
+        if not layer.use_bias or any(e is not None for e in extras) or layer.dtype_policy.name != "float32":
+            return f"layer {layer.name} is not a plain float32 Dense layer with a bias"
+    opt = net.optimizer
+    if type(opt) is not keras.optimizers.Adam:
+        return f"optimizer {type(opt).__name__}"
+    config = opt.get_config()
+    plain = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
+             "use_ema": False, "loss_scale_factor": None, "gradient_accumulation_steps": None,
+             "amsgrad": False}
+    changed = [k for k, v in plain.items() if config.get(k) != v]
+    if changed or not isinstance(opt.learning_rate, keras.Variable):
+        return f"Adam with {', '.join(changed) or 'a learning-rate schedule'}"
+    return None
+
+
+class _Plan:
+    """What the fused step needs from the Keras model, read once."""
+
+    def __init__(self, net: keras.Model, loss: str) -> None:
+        import keras
+
+        self.layers = [layer for layer in net.layers if not isinstance(layer, keras.layers.InputLayer)]
+        self.activations = [layer.activation for layer in self.layers]
+        self.loss_fn = keras.losses.get(loss)
+        opt = net.optimizer
+        self.optimizer = opt
+        self.beta_1, self.beta_2, self.epsilon = opt.beta_1, opt.beta_2, opt.epsilon
+        self.kernels = [layer.kernel for layer in self.layers]
+        self.biases = [layer.bias for layer in self.layers]
+        # Adam's moment slots of each variable (Keras keeps them in its private lists).
+        slot = opt._get_variable_index
+        pairs = list(zip(self.kernels, self.biases, strict=True))
+        self.m = [[opt._momentums[slot(v)] for v in pair] for pair in pairs]
+        self.v = [[opt._velocities[slot(v)] for v in pair] for pair in pairs]
+
+    def keras_state(self):
+        """Per trainable variable in Keras' order (kernel, bias per layer): (variable, m, v)."""
+        return [(w, m, v) for k, b, (mk, mb), (vk, vb) in zip(self.kernels, self.biases, self.m, self.v,
+                                                               strict=True)
+                for w, m, v in ((k, mk, vk), (b, mb, vb))]
+
+
+def _read(state):
+    """The current values of (variable, m, v) triples."""
+    return [tuple(v.value for v in triple) for triple in state]
+
+
+def _forward(activations, params, x):
+    """The dense stack on `x`, params = [kernel, bias, kernel, bias, ...]: (the last layer's
+    pre-activation, its Keras activation, the output)."""
+    from keras import ops
+
+    a = x
+    for activation, kernel, bias in zip(activations, params[::2], params[1::2], strict=True):
+        z = ops.add(ops.matmul(a, kernel), bias)
+        a = activation(z)
+    return z, a
+
+
+def _epoch_sums(plan, y, logits):
+    """(sum of per-sample losses, correct predictions) over the whole epoch, from every step's
+    last pre-activation: the loss and accuracy `fit` reports for each batch before its update,
+    computed once after the loop instead of a handful of tiny kernels in every step."""
+    return batch_sums(plan.loss_fn, y, plan.activations[-1](logits))
+
+
+def _adam(plan: _Plan, state, grad, lr, step):
+    """Keras' Adam update of one variable's (value, m, v) (keras/optimizers/adam.py: the same
+    operations in the same order, so the same bits)."""
+    from keras import ops
+
+    local_step = ops.cast(step, "float32")
+    beta_1_power = ops.power(ops.cast(plan.beta_1, "float32"), local_step)
+    beta_2_power = ops.power(ops.cast(plan.beta_2, "float32"), local_step)
+    alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+    w, m, v = state
+    m = ops.add(m, ops.multiply(ops.subtract(grad, m), 1 - plan.beta_1))
+    v = ops.add(v, ops.multiply(ops.subtract(ops.square(grad), v), 1 - plan.beta_2))
+    w = ops.subtract(w, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), plan.epsilon)))
+    return w, m, v
+
+
+def batch_sums(loss_fn, y, out):
+    """(sum of per-sample losses, count of correct predictions) of one batch, as float32."""
+    from keras import ops
+
+    correct = ops.cast(ops.argmax(out, axis=-1) == ops.argmax(y, axis=-1), "float32")
+    return ops.sum(loss_fn(y, out)), ops.sum(correct)
+
+
+class TensorFlowFusedRunner:
+    """TensorFlow: one XLA call reads the Keras variables, runs every step in a while loop with the
+    parameters and moments as loop values, and writes the variables back."""
+
+    def __init__(self, net, loss: str, batch: int, x, y) -> None:
+        import tensorflow as tf
+
+        plan = _Plan(net, loss)
+        self.data = tuple(tf.constant(a) for a in (x, y))
+        n, classes = y.shape
+        full, rest = divmod(n, batch)
+        iterations = plan.optimizer.iterations
+
+        def step(x, y, rows, state, number):
+            xb, yb = tf.gather(x, rows), tf.gather(y, rows)
+            params = [w for w, _, _ in state]
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                logits, out = _forward(plan.activations, params, xb)
+                loss = tf.reduce_mean(plan.loss_fn(yb, out))
+            grads = tape.gradient(loss, params)
+            lr = plan.optimizer.learning_rate
+            return [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)], logits
+
+        def train(x, y, order):
+            variables = plan.keras_state()
+            state = _read(variables)
+            first = iterations + 1
+            logits = []
+            if full:
+                def body(i, state, steps):
+                    state, z = step(x, y, tf.slice(order, [i * batch], [batch]), state,
+                                    first + tf.cast(i, first.dtype))
+                    return i + 1, state, steps.write(i, z)
+
+                steps = tf.TensorArray(tf.float32, size=full, element_shape=(batch, classes))
+                _, state, steps = tf.while_loop(lambda i, *_: i < full, body,
+                                                (tf.constant(0), state, steps), maximum_iterations=full)
+                logits.append(tf.reshape(steps.stack(), (full * batch, classes)))
+            if rest:
+                state, z = step(x, y, order[full * batch:], state, first + full)
+                logits.append(z)
+            loss_sum, correct = _epoch_sums(plan, tf.gather(y, order), tf.concat(logits, 0))
+            for triple, values in zip(variables, state, strict=True):
+                for variable, value in zip(triple, values, strict=True):
+                    variable.assign(value)
+            iterations.assign_add(full + (1 if rest else 0))
+            return loss_sum / n, correct / n
+
+        self._train = tf.function(train, jit_compile=True)
+
+    def train(self, order: np.ndarray) -> tuple[float, float]:
+        loss, accuracy = self._train(*self.data, order.astype(np.int32))
+        return float(loss), float(accuracy)
+
+
+class JaxFusedRunner:
+    """JAX: one jitted call scans the steps over the Keras variables' values and returns the new
+    values, which are written back into the Keras variables."""
+
+    def __init__(self, net, loss: str, batch: int, x, y) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        plan = _Plan(net, loss)
+        self.plan = plan
+        self.data = tuple(jnp.asarray(a) for a in (x, y))
+        n, classes = y.shape
+        full, rest = divmod(n, batch)
+
+        def step(carry, rows, x, y, lr):
+            state, number = carry
+            xb, yb = x[rows], y[rows]
+
+            def loss_of(params):
+                logits, out = _forward(plan.activations, params, xb)
+                return jnp.mean(plan.loss_fn(yb, out)), logits
+
+            (_, logits), grads = jax.value_and_grad(loss_of, has_aux=True)([w for w, _, _ in state])
+            state = [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)]
+            return (state, number + 1), logits
+
+        def train(state, iterations, lr, x, y, order):
+            carry, logits = jax.lax.scan(lambda c, r: step(c, r, x, y, lr), (state, iterations + 1),
+                                         order[:full * batch].reshape(full, batch))
+            logits = [logits.reshape(full * batch, classes)]
+            if rest:
+                carry, z = step(carry, order[full * batch:], x, y, lr)
+                logits.append(z)
+            loss_sum, correct = _epoch_sums(plan, y[order], jnp.concatenate(logits))
+            return carry[0], loss_sum / n, correct / n
+
+        self.steps = full + (1 if rest else 0)
+        self._train = jax.jit(train)
+
+    def train(self, order: np.ndarray) -> tuple[float, float]:
+        plan = self.plan
+        variables = plan.keras_state()
+        iterations = plan.optimizer.iterations
+        state, loss, accuracy = self._train(_read(variables), iterations.value,
+                                            plan.optimizer.learning_rate.value, *self.data,
+                                            order.astype(np.int32))
+        for triple, values in zip(variables, state, strict=True):
+            for variable, value in zip(triple, values, strict=True):
+                variable.assign(value)
+        iterations.assign(iterations.value + self.steps)
+        return float(loss), float(accuracy)
+
+
+FUSED_TRAINERS = {"tensorflow": TensorFlowFusedRunner, "jax": JaxFusedRunner}
