@@ -34,7 +34,8 @@ import psutil
 import pytest
 import yaml
 
-from tests.helpers import BIN, ROOT, TINY, new_project, run, set_params, tool_env
+from mnist_dvc.core.contracts import SUMMARY_FILE
+from tests.helpers import BIN, ROOT, TINY, make_app, new_project, run, set_params, tool_env, wait_for
 from tools import remote, s3_server
 from tools.s3_server import S3ServerError, Server
 
@@ -233,8 +234,8 @@ def test_repro_pull_restores_a_run_made_on_another_machine_from_the_run_cache(
         assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in out
     for stage in ("download", "prepare", "train@model_b"):
         assert f"Pulling data for stage: '{stage}'" in out
-    accuracy = json.loads((b / "metrics/eval/model_a.json").read_text())["test_accuracy"]
-    assert accuracy == shared.experiment["metrics"]["metrics/eval/model_a.json"]["data"]["test_accuracy"]
+    accuracy = json.loads((b / SUMMARY_FILE).read_text())["model_a"]["acc"]
+    assert accuracy == shared.experiment["metrics"][str(SUMMARY_FILE)]["data"]["model_a"]["acc"]
 
 
 @pytest.fixture
@@ -256,7 +257,26 @@ def test_an_experiment_pushed_from_a_is_listed_on_b(experiment_pulled_into_b: Pa
     assert data is not None
     assert data["params"]["params.yaml"]["data"]["models"]["model_a"]["hidden"] == WIDE
     assert data["metrics"] == shared.experiment["metrics"]
-    assert "metrics/comparison.json" in data["metrics"]
+    assert str(SUMMARY_FILE) in data["metrics"]
+
+
+async def test_a_pulled_experiment_appears_in_the_experiments_tab(
+    experiment_pulled_into_b: Path, shared: Shared
+) -> None:
+    """The dashboard on machine B lists the experiment made and pushed on A, with A's metrics."""
+    from tui.panes.experiments import ExperimentsPane
+
+    app = make_app(experiment_pulled_into_b)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("5")
+        pane = app.query_one(ExperimentsPane)
+
+        def pulled():
+            return next((r for r in pane.table.runs if r.name == EXPERIMENT), None) if pane.table else None
+
+        await wait_for(pilot, lambda: pulled() is not None, timeout=120, what=f"{EXPERIMENT} in the table")
+        expected = shared.experiment["metrics"][str(SUMMARY_FILE)]["data"]["model_a"]["acc"]
+        assert pulled().metrics["model_a.acc"] == pytest.approx(expected)
 
 
 # --- the server itself --------------------------------------------------------------------------
