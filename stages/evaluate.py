@@ -4,7 +4,8 @@
 
 Writes, per model, `metrics/eval/<model>.json` (final-model test metrics, per-class
 precision/recall/F1, confusion matrix) and `metrics/confusion/<model>.csv` (one
-`actual,predicted` row per test image, DVC's confusion-plot data), then
+`actual,predicted,p_predicted,second,p_second` row per test image: DVC's confusion-plot
+data and the dashboard's Errors tab's), then
 `metrics/comparison.json`: the assignment's criteria from the per-epoch logs, a
 verdict per criterion, and McNemar's exact test on each pair of models' test predictions.
 """
@@ -12,10 +13,11 @@ verdict per criterion, and McNemar's exact test on each pair of models' test pre
 from __future__ import annotations
 
 from mnist_dvc.analysis.comparison import compare, run_summary
-from mnist_dvc.analysis.evaluation import evaluation_record, predictions_csv, test_model
+from mnist_dvc.analysis.evaluation import evaluation_record, test_model
 from mnist_dvc.analysis.history import load_trained_history
+from mnist_dvc.analysis.predictions import predictions_csv
 from mnist_dvc.core.atomic import write_json, write_text
-from mnist_dvc.core.contracts import COMPARISON_FILE, confusion_file, eval_file, model_file
+from mnist_dvc.core.contracts import COMPARISON_FILE, eval_file, model_file, predictions_file
 from mnist_dvc.core.errors import MissingInput
 from mnist_dvc.core.params import load_params
 from mnist_dvc.data.prepared import load_split
@@ -38,7 +40,7 @@ def main() -> int:
         predictions[name] = result.predictions
         record = evaluation_record(name, result, y_test, parameter_count(spec))
         write_json(eval_file(name), record)
-        write_text(confusion_file(name), predictions_csv(y_test, result.predictions))
+        write_text(predictions_file(name), predictions_csv(y_test, result.top2, result.p_top2))
         summaries[name] = run_summary(histories[name], record["params"])
         print(f"{name}: test accuracy {record['test_accuracy']:.4f}, loss {result.loss:.4f}")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_dvc.analysis.confusion import confusion_counts, per_class
-from mnist_dvc.core.contracts import CONFUSION_COLUMNS
+from mnist_dvc.analysis.predictions import top_two
 from mnist_dvc.data.prepared import one_hot
 
 BATCH = 2000
@@ -20,8 +20,14 @@ BATCH = 2000
 
 @dataclass(frozen=True)
 class TestResult:
-    predictions: np.ndarray  # predicted digit per test image, in test-set order
+    top2: np.ndarray  # (N, 2) the two most probable digits per test image, in test-set order
+    p_top2: np.ndarray  # (N, 2) their softmax probabilities
     loss: float
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """The predicted digit per test image (the most probable one)."""
+        return self.top2[:, 0]
 
 
 def test_model(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> TestResult:
@@ -29,8 +35,8 @@ def test_model(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> TestResult
 
     net = keras.saving.load_model(path)
     scores = net.evaluate(x_test, one_hot(y_test), batch_size=BATCH, verbose=0, return_dict=True)
-    predictions = np.argmax(net.predict(x_test, batch_size=BATCH, verbose=0), axis=1)
-    return TestResult(predictions, float(scores["loss"]))
+    top2, p_top2 = top_two(net.predict(x_test, batch_size=BATCH, verbose=0))
+    return TestResult(top2, p_top2, float(scores["loss"]))
 
 
 def evaluation_record(model: str, result: TestResult, y_test: np.ndarray, params: int) -> dict:
@@ -45,9 +51,3 @@ def evaluation_record(model: str, result: TestResult, y_test: np.ndarray, params
         "per_class": per_class(counts),
         "confusion_matrix": counts.tolist(),
     }
-
-
-def predictions_csv(y_test: np.ndarray, predictions: np.ndarray) -> str:
-    """`metrics/confusion/<model>.csv`: one `actual,predicted` row per test image, in test order."""
-    rows = "".join(f"{a},{p}\n" for a, p in zip(y_test.tolist(), predictions.tolist(), strict=True))
-    return ",".join(CONFUSION_COLUMNS) + "\n" + rows

@@ -17,17 +17,16 @@ from matplotlib.figure import Figure
 
 from mnist_dvc.analysis import figures
 from mnist_dvc.analysis.history import load_trained_history
+from mnist_dvc.analysis.predictions import read_predictions
 from mnist_dvc.core.atomic import atomic_path
 from mnist_dvc.core.contracts import (
-    CLASSES,
     COMPARISON_FILE,
-    CONFUSION_COLUMNS,
     SUMMARY_KEYS,
-    confusion_file,
     eval_file,
+    predictions_file,
     rerun_hint,
 )
-from mnist_dvc.core.errors import BadInput, MissingInput
+from mnist_dvc.core.errors import BadInput
 from mnist_dvc.core.jsonfile import finite_number, read_json_object
 from mnist_dvc.data.prepared import load_split
 
@@ -45,25 +44,12 @@ class Inputs:
 
 
 def _read_confusion(path: Path, y_test: np.ndarray) -> pd.DataFrame:
-    """The evaluate stage's `actual,predicted` rows, which must match the prepared test labels."""
-    redo = rerun_hint(path, force=True)
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise MissingInput(path, rerun_hint(path)) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BadInput(path, f"not a readable CSV ({exc})", redo) from None
-    if tuple(frame.columns) != CONFUSION_COLUMNS:
-        raise BadInput(path, f"has columns {list(frame.columns)}, "
-                             f"expected {','.join(CONFUSION_COLUMNS)}", redo)
-    values = frame.to_numpy()
-    if not np.issubdtype(values.dtype, np.integer) or values.min(initial=0) < 0 \
-            or values.max(initial=0) >= CLASSES:
-        raise BadInput(path, "holds values that are not digits 0-9", redo)
-    if len(frame) != len(y_test) or not np.array_equal(frame["actual"].to_numpy(), y_test):
-        raise BadInput(path, f"does not match data/prepared/y_test.npy ({len(frame)} rows for "
+    """The evaluate stage's `actual,predicted` per test image, which must match the prepared test labels."""
+    rows = read_predictions(path)
+    if len(rows) != len(y_test) or not np.array_equal(rows.actual, y_test):
+        raise BadInput(path, f"does not match data/prepared/y_test.npy ({len(rows)} rows for "
                              f"{len(y_test)} test images, or other labels): it is stale", rerun_hint(path))
-    return frame
+    return pd.DataFrame({"actual": rows.actual, "predicted": rows.predicted})
 
 
 def load_inputs(models: list[str]) -> Inputs:
@@ -76,7 +62,7 @@ def load_inputs(models: list[str]) -> Inputs:
         if finite_number(evals[name].get("test_loss")) is None:
             raise BadInput(eval_file(name), "has no numeric test_loss",
                            rerun_hint(eval_file(name), force=True))
-        confusion[name] = _read_confusion(confusion_file(name), np.asarray(y_test))
+        confusion[name] = _read_confusion(predictions_file(name), np.asarray(y_test))
     comparison = read_json_object(COMPARISON_FILE)
     compared = comparison.get("models")
     if not isinstance(compared, dict) or set(compared) != set(models):

@@ -9,6 +9,7 @@ Paths are relative to the project root (where dvc.yaml is).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 # --- data: `download`, `prepare` ------------------------------------------------------------
@@ -80,20 +81,39 @@ def model_file(model: str, root: Path = Path()) -> Path:
 
 EVAL_DIR = Path("metrics/eval")
 CONFUSION_DIR = Path("metrics/confusion")
+# The per-image test predictions: `actual,predicted` first (what DVC's confusion plot reads), then
+# the model's softmax probability of its prediction and its second choice with that probability.
 CONFUSION_COLUMNS = ("actual", "predicted")
+PREDICTION_COLUMNS = (*CONFUSION_COLUMNS, "p_predicted", "second", "p_second")
+# The same rows per seed, in runs that train several seeds (docs/contracts.md).
+PREDICTIONS_DIR = Path("reports/predictions")
 COMPARISON_FILE = Path("metrics/comparison.json")
 # Keys of each model's entry under `models` in comparison.json.
 SUMMARY_KEYS = ("best_train_accuracy", "best_test_accuracy", "best_test_epoch", "final_test_accuracy",
                 "min_train_loss", "min_test_loss", "generalization_gap", "train_time_s", "params", "epochs")
 VERDICTS = ("accuracy", "loss", "gap", "time")
+SEED_FILE = re.compile(r"seed_(\d+)\.csv")
 
 
 def eval_file(model: str, root: Path = Path()) -> Path:
     return Path(root) / EVAL_DIR / f"{model}.json"
 
 
-def confusion_file(model: str, root: Path = Path()) -> Path:
-    return Path(root) / CONFUSION_DIR / f"{model}.csv"
+def predictions_file(model: str, seed: int | None = None, root: Path = Path()) -> Path:
+    """One model's per-image test predictions (PREDICTION_COLUMNS, one row per test image).
+
+    Every writer and reader takes the path from here: `seed` None is the one file of a
+    single-seed run, a seed names that seed's file of a multi-seed run.
+    """
+    if seed is None:
+        return Path(root) / CONFUSION_DIR / f"{model}.csv"
+    return Path(root) / PREDICTIONS_DIR / model / f"seed_{seed}.csv"
+
+
+def prediction_seeds(model: str, root: Path = Path()) -> list[int]:
+    """The seeds whose predictions files are on disk, sorted; [] where the run has one file per model."""
+    names = (path.name for path in (Path(root) / PREDICTIONS_DIR / model).glob("seed_*.csv"))
+    return sorted(int(match.group(1)) for match in map(SEED_FILE.fullmatch, names) if match)
 
 
 # --- plots: `plots` ---------------------------------------------------------------------------
@@ -124,6 +144,7 @@ _WRITERS = (
     (MODELS_DIR, "train@{model}"),
     (EVAL_DIR, "evaluate"),
     (CONFUSION_DIR, "evaluate"),
+    (PREDICTIONS_DIR, "evaluate"),
     (COMPARISON_FILE, "evaluate"),
     (FIGURES_DIR, "plots"),
     (ERROR_DIR, "plots"),

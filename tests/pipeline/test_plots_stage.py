@@ -20,6 +20,7 @@ import yaml
 from PIL import Image
 
 from mnist_dvc.analysis.confusion import confusion_counts
+from mnist_dvc.analysis.predictions import predictions_csv
 from mnist_dvc.core.errors import ProjectError
 from stages import plots
 from tests.helpers import ROOT, TINY, run, tool_env
@@ -85,8 +86,9 @@ def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODEL
         predicted[wrong] = (predicted[wrong] + 1 + i) % 10
         confusion = root / "metrics" / "confusion" / f"{model}.csv"
         confusion.parent.mkdir(parents=True, exist_ok=True)
-        confusion.write_text("actual,predicted\n" + "".join(
-            f"{a},{p}\n" for a, p in zip(y_test.tolist(), predicted.tolist(), strict=True)))
+        second = (predicted + 1) % 10
+        probabilities = np.column_stack([np.full(n_test, 0.8), np.full(n_test, 0.15)])
+        confusion.write_text(predictions_csv(y_test, np.column_stack([predicted, second]), probabilities))
         matrix = confusion_counts(y_test, predicted)
         accuracy = float(np.mean(predicted == y_test))
         evaluation = {
@@ -135,6 +137,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     so `plots.main()` can run in-process (the stage's paths are relative, as under DVC)."""
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     os.symlink(ROOT / "stages", tmp_path / "stages")
+    os.symlink(ROOT / "mnist_dvc", tmp_path / "mnist_dvc")  # this checkout's, not the venv's install
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -211,7 +214,9 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
     (lambda root: (root / "metrics/confusion/model_a.csv").write_text("actual,predicted\n1,2\n"),
      "metrics/confusion/model_a.csv: does not match data/prepared/y_test.npy (1 rows for 60"),
     (lambda root: (root / "metrics/confusion/model_a.csv").write_text("a,b\n1,2\n"),
-     "has columns ['a', 'b'], expected actual,predicted"),
+     "has columns ['a', 'b'], expected actual,predicted,p_predicted,second,p_second"),
+    (lambda root: (root / "metrics/confusion/model_b.csv").write_text("actual,predicted\n1,12\n"),
+     "metrics/confusion/model_b.csv: line 2: predicted is 12, expected a digit 0-9"),
     (lambda root: (root / "metrics/comparison.json").write_text(json.dumps({"models": {
         "model_a": {"params": 1}, "model_b": {"params": 2}}})),
      "metrics/comparison.json: models.model_a lacks best_train_accuracy, best_test_accuracy"),
@@ -277,6 +282,8 @@ def assert_every_plot_has_data(shown: dict, repo: Path, epochs: int, n_test: int
         rows = n_test if key.startswith("metrics/confusion/") else epochs * sources
         assert len(values) == rows * len(revs), key
         assert sorted({v["rev"] for v in values}) == sorted(revs), key
+        if key.startswith("metrics/confusion/"):
+            assert {"actual", "predicted"} <= set(values[0]), "the confusion template's fields"
 
 
 def fake_vega_scripts(folder: Path) -> None:
