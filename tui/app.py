@@ -1,4 +1,4 @@
-"""The dashboard: four tabs over the project's files, refreshed by polling their mtimes."""
+"""The dashboard: tabs over the project's files, refreshed by polling their mtimes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tui.data import Dashboard, DataSource
 from tui.panes import Pane
 from tui.panes.backprop import BackpropPane
 from tui.panes.compare import ComparePane
+from tui.panes.errors import ErrorsPane
 from tui.panes.pipeline import PipelinePane
 from tui.panes.training import TrainingPane
 from tui.screens import ConfirmQuit, HelpScreen
@@ -31,11 +32,13 @@ class DashboardApp(App[None]):
         Binding("2", "show_tab('compare')", "Compare"),
         Binding("3", "show_tab('backprop')", "Backprop"),
         Binding("4", "show_tab('pipeline')", "Pipeline"),
+        Binding("6", "show_tab('errors')", "Errors"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
 
     data: var[Dashboard | None] = var(None)
+    pane_warnings: var[tuple[str, ...]] = var(())  # problems a pane reads on its own (Errors)
 
     def __init__(self, root: Path | str, poll_s: float = POLL_S) -> None:
         super().__init__()
@@ -54,6 +57,8 @@ class DashboardApp(App[None]):
                 yield BackpropPane(id="backprop-pane").data_bind(DashboardApp.data)
             with TabPane("4 Pipeline", id="pipeline"):
                 yield PipelinePane(self.root, id="pipeline-pane")
+            with TabPane("6 Errors", id="errors"):
+                yield ErrorsPane(self.root, self.poll_s, id="errors-pane").data_bind(DashboardApp.data)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -65,9 +70,19 @@ class DashboardApp(App[None]):
         if self.source.poll() or self.data is None:
             self.data = self.source.snapshot
 
-    def watch_data(self, data: Dashboard | None) -> None:
+    def on_errors_pane_warnings(self, message: ErrorsPane.Warnings) -> None:
+        self.pane_warnings = message.problems
+
+    def watch_pane_warnings(self) -> None:
+        self._show_warnings()
+
+    def watch_data(self) -> None:
+        self._show_warnings()
+
+    def _show_warnings(self) -> None:
+        """One line per problem of the files the app polls and of those a pane reads itself."""
         warnings = self.query_one("#warnings", Static)
-        problems = data.warnings if data else ()
+        problems = (*(self.data.warnings if self.data else ()), *self.pane_warnings)
         warnings.update("\n".join(f"⚠ {problem}" for problem in problems))
         warnings.display = bool(problems)
 
