@@ -56,25 +56,30 @@ def _cell_style(upper: int, lower: int) -> Style:
     return Style(color=Color.from_rgb(upper, upper, upper), bgcolor=lower_grey)
 
 
-def halfblock_lines(image: np.ndarray) -> list[Text]:
-    """14 lines of 28 cells: "▀" in the upper pixel's grey on the lower pixel's grey.
+def halfblock_runs(image: np.ndarray) -> list[list[tuple[str, Style]]]:
+    """14 rows of (characters, style) runs, 28 cells each: "▀" in the upper pixel's grey on the
+    lower pixel's grey; two equal pixels are a space on that grey.
 
-    Two equal pixels are a space on that grey, and runs of equal cells share one span,
-    so a digit (mostly black) costs a few dozen spans, not 392.
+    Runs of equal cells are merged, so a digit (mostly black) is a few dozen runs, not 392.
     """
     grey = grey_levels(image)
-    lines = []
+    rows = []
     for upper_row, lower_row in zip(grey[0::2].tolist(), grey[1::2].tolist(), strict=True):
-        line = Text()
+        runs = []
         start = 0
         for end in range(1, WIDTH + 1):
             if end < WIDTH and upper_row[end] == upper_row[start] and lower_row[end] == lower_row[start]:
                 continue
             upper, lower = upper_row[start], lower_row[start]
-            line.append((" " if upper == lower else UPPER_HALF) * (end - start), _cell_style(upper, lower))
+            runs.append(((" " if upper == lower else UPPER_HALF) * (end - start), _cell_style(upper, lower)))
             start = end
-        lines.append(line)
-    return lines
+        rows.append(runs)
+    return rows
+
+
+def halfblock_lines(image: np.ndarray) -> list[Text]:
+    """The half-block rows as rich Text lines."""
+    return [Text.assemble(*runs) for runs in halfblock_runs(image)]
 
 
 def digit_lines(image: np.ndarray, color: bool) -> list[Text]:

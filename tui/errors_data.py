@@ -128,7 +128,7 @@ class ErrorsData:
                 found.append(watched.problem)
             if watched.value is None and not watched.problem and source.model in evaluated:
                 found.append(f"{source.path}: not found, though {source.model} was evaluated; "
-                             "run `dvc repro evaluate` (or `dvc pull`)")
+                             "run `dvc repro evaluate`")
             if watched.value is not None:
                 any_predictions = True
                 stale = mismatch(watched.value, self.images) if self.images is not None else None

@@ -25,6 +25,8 @@ HELP = """\
 [b]Pipeline[/b]  r run `dvc repro` · s run the selected stage · x stop the repro
   (Ctrl-C: training checkpoints) · u refresh the statuses.
   A repro keeps running after you quit; reopen the dashboard to follow it.
+[b]Errors[/b] (6) arrows move · Enter opens a cell's digits: → ← page, ] [ confusion
+  m model · s seed · o the other model's prediction · Esc back to the matrix.
 
 `python -m tui --once` prints Training and Compare as text and exits.
 Press Esc, q or ? to close."""

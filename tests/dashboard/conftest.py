@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.errors import write_errors_project
 from tests.helpers import FIXTURES
 
 
@@ -16,3 +17,10 @@ def finished(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(FIXTURES / "finished", root)
     return root
+
+
+@pytest.fixture
+def errors_project(finished: Path) -> Path:
+    """The finished project with a small test set and both models' predictions on it."""
+    write_errors_project(finished)
+    return finished

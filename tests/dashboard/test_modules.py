@@ -9,7 +9,7 @@ import pytest
 from tests.helpers import ROOT, import_closure, imported_names
 
 # The dashboard's modules that `python -m tui --once`, the repro runner and the tests use without Textual.
-NO_TEXTUAL = ("tui.data", "tui.report", "tui.dvc", "tui.repro")
+NO_TEXTUAL = ("tui.data", "tui.report", "tui.dvc", "tui.repro", "tui.errors_data", "tui.digit_art")
 TEXTUAL = ("textual", "textual_plotext")
 SUBPROCESS_CALLS = {"run", "Popen", "call", "check_call", "check_output"}
 

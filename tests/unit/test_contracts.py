@@ -63,7 +63,8 @@ def test_keys_and_columns_are_documented(names: list[str]) -> None:
 
 def test_predictions_are_found_per_seed_or_per_model(tmp_path: Path) -> None:
     assert contracts.predictions_file("model_a") == Path("metrics/confusion/model_a.csv")
-    assert contracts.predictions_file("model_a", 7, tmp_path) == tmp_path / "reports/predictions/model_a/seed_7.csv"
+    seed_7 = tmp_path / "reports/predictions/model_a/seed_7.csv"
+    assert contracts.predictions_file("model_a", 7, tmp_path) == seed_7
     assert contracts.prediction_seeds("model_a", tmp_path) == []
     for name in ("seed_43.csv", "seed_7.csv", "seed_x.csv", "seed_8.csv.tmp", "notes.txt"):
         path = tmp_path / "reports/predictions/model_a" / name

@@ -30,7 +30,6 @@ from tui.report import ERRORS_HINT, caption_lines, cell_title, confusion_line, e
 from tui.widgets.digits import Card, DigitGallery
 from tui.widgets.heatmap import ConfusionHeatmap
 
-KEYS = "arrows move · enter opens a cell · m model · s seed · o other model"
 Cell = tuple[int, int]
 
 
@@ -61,6 +60,7 @@ class ErrorsPane(Vertical):
         self._problems: tuple[str, ...] = ()
         self._shown: ModelErrors | None = None
         self._placed = False  # the cursor starts on the largest confusion, then stays where the user puts it
+        self._seeds = 0  # seeds of the shown model on disk: `s` shows in the footer from 2 on
 
     def compose(self) -> ComposeResult:
         yield Static(ERRORS_HINT, id="errors-hint", classes="hint")
@@ -72,7 +72,9 @@ class ErrorsPane(Vertical):
             yield DigitGallery(id="gallery")
 
     def on_mount(self) -> None:
-        self.query_one("#heatmap").border_title = "true ↓  predicted →"
+        heatmap = self.query_one("#heatmap")
+        heatmap.border_title = "true ↓  predicted →"
+        heatmap.border_subtitle = "arrows · ⏎ open"
         self.query_one("#confusions").border_title = "mistakes by count"
 
     def focus_default(self) -> None:
@@ -120,6 +122,10 @@ class ErrorsPane(Vertical):
     def _poll(self) -> None:
         if self.source is None:
             return
+        seeds = len(self._sources(self.source.model))
+        if seeds != self._seeds:
+            self._seeds = seeds
+            self.refresh_bindings()
         wanted = self._wanted()
         if self.files.poll(wanted) or self.errors is not self._shown:
             self._show_errors()
@@ -145,8 +151,7 @@ class ErrorsPane(Vertical):
         heading.display = errors is not None
         if errors is None or self.source is None:
             return
-        heading.update(Text.assemble((errors_heading(self.source.model, self.source.seed, errors), "bold"),
-                                     (f"   {KEYS}", "dim")))
+        heading.update(Text(errors_heading(self.source.model, self.source.seed, errors), style="bold"))
         self.query_one(ConfusionHeatmap).show(errors.counts)
         confusions = self.query_one("#confusions", OptionList)
         confusions.set_options(Option(confusion_line(cell), id=f"{cell.actual}-{cell.predicted}")
@@ -260,30 +265,32 @@ class ErrorsPane(Vertical):
         self.add_class("-open")
         self.query_one(DigitGallery).focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that would do nothing are hidden: m and o need two models, s two seeds."""
+        if action in ("next_model", "other_model"):
+            return len(self.models) > 1
+        if action == "next_seed":
+            return self._seeds > 1
+        return True
+
     def action_next_model(self) -> None:
+        """The next model, on the same cell and seed; if it was the one compared with, they swap."""
         models = self.models
-        if self.source is None or len(models) < 2:
-            self.notify("only one model in this project")
+        if self.source is None:
             return
         model = models[(models.index(self.source.model) + 1) % len(models)]
         if self.other == model:
-            self.other = None
+            self.other = self.source.model
         self.source = self._source_of(model, self.source.seed)
 
     def action_next_seed(self) -> None:
         if self.source is None:
             return
         found = self._sources(self.source.model)
-        if len(found) < 2:
-            self.notify(f"{self.source.model} has predictions of one seed only")
-            return
         self.source = found[(found.index(self.source) + 1) % len(found)] if self.source in found else found[0]
 
     def action_other_model(self) -> None:
         """Show under each digit what the next other model predicted; after the last, none."""
         others = [model for model in self.models if self.source is None or model != self.source.model]
-        if not others:
-            self.notify("no other model to compare with")
-            return
         order = [None, *others]
         self.other = order[(order.index(self.other) + 1) % len(order)] if self.other in order else None

@@ -23,7 +23,7 @@ WIDTH = LABEL_WIDTH + CLASSES * CELL_WIDTH
 COOL, HOT = Color.parse("#3a1414").triplet, Color.parse("#ff6a3d").triplet
 DIAGONAL = Style(color="#d8f0dc", bgcolor="#1f4a2c")
 EMPTY = Style(color="#5a5a5a")
-CURSOR = Style(reverse=True, bold=True)
+CURSOR = Style(color="#000000", bgcolor="#ffd75f", bold=True)  # over any heat colour
 
 
 def mistake_style(count: int, most: int) -> Style:
@@ -111,6 +111,6 @@ class ConfusionHeatmap(Widget, can_focus=True):
                     style = EMPTY
                 label = f"{count:>{CELL_WIDTH - 1}} " if count or actual == predicted else "   · "
                 if (actual, predicted) == self.cursor:
-                    style = style + CURSOR
+                    style = CURSOR
                 text.append(label, style)
         return text
