@@ -413,9 +413,10 @@ def mistakes_line(errors: ModelErrors) -> str:
     return f"{errors.misclassified:,} of {len(errors):,} test digits misclassified ({share})"
 
 
-def errors_heading(model: str, seed: int | None, errors: ModelErrors) -> str:
+def errors_heading(model: str, seed: int | None, errors: ModelErrors | None) -> str:
     """Whose mistakes, and how many: `model_b · seed 42 · 163 of 10,000 test digits misclassified (1.63%)`."""
-    return " · ".join([model, *([f"seed {seed}"] if seed is not None else []), mistakes_line(errors)])
+    count = mistakes_line(errors) if errors is not None else "no predictions"
+    return " · ".join([model, *([f"seed {seed}"] if seed is not None else []), count])
 
 
 def cell_title(errors: ModelErrors, actual: int, predicted: int) -> str:

@@ -80,6 +80,9 @@ async def test_arrows_move_the_cursor_and_the_list_follows(errors_project: Path)
         assert app.query_one(DigitGallery).title.plain == "8 → 3: 1 image, the most confident first"
         await pilot.press("down", "down", "down", "right", "right")
         assert heatmap.cursor == (9, 5), "the cursor stays on the matrix"
+        # a click on a cell: 1 border + 1 padding + 4 label columns + 5 per cell; 1 border + 1 header row
+        await pilot.click("#heatmap", offset=(2 + 4 + 5 * 7 + 2, 1 + 1 + 2))
+        assert heatmap.cursor == (2, 7)
         await pilot.press("tab")
         assert app.focused is not None and app.focused.id == "confusions"
         await pilot.press("home", "down")
@@ -192,9 +195,13 @@ async def test_a_missing_predictions_file_is_one_warning_line_and_nothing_breaks
             "⚠ metrics/confusion/model_b.csv: not found, though model_b was evaluated; run `dvc repro "
             "evaluate`",
         ]
-        assert app.query_one("#errors-hint").display and not app.query_one("#errors-body").display
-        await pilot.press("enter", "up", "m", "o", "s", "escape", "right_square_bracket")
-        assert app.is_running
+        assert app.query_one("#errors-hint").display
+        assert text(app, "#errors-heading") == "model_a · no predictions"
+        assert app.query_one(ConfusionHeatmap).render().plain == "no predictions to count"
+        await pilot.press("enter", "up", "o", "s", "escape", "right_square_bracket", "m")
+        assert app.is_running and app.focused is app.query_one(ConfusionHeatmap), "the keys still work"
+        heading = "model_b · no predictions"
+        await wait_for(pilot, lambda: text(app, "#errors-heading") == heading, what="model_b")
 
 
 async def test_a_corrupt_predictions_file_warns_keeps_the_last_data_and_recovers(errors_project: Path,

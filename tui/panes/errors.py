@@ -58,7 +58,7 @@ class ErrorsPane(Vertical):
         self.poll_s = poll_s
         self._timer: Timer | None = None
         self._problems: tuple[str, ...] = ()
-        self._shown: ModelErrors | None = None
+        self._shown: tuple[PredictionsSource | None, ModelErrors | None] = (None, None)
         self._placed = False  # the cursor starts on the largest confusion, then stays where the user puts it
         self._seeds = 0  # seeds of the shown model on disk: `s` shows in the footer from 2 on
 
@@ -108,6 +108,7 @@ class ErrorsPane(Vertical):
     def watch_data(self, data: Dashboard | None) -> None:
         if data is None or not self.models:
             return
+        self.refresh_bindings()  # m and o show once there are two models
         if self.source is None or self.source.model not in self.models:
             self.source = self._source_of(self.models[0], None)
         if self._timer is not None:
@@ -127,7 +128,8 @@ class ErrorsPane(Vertical):
             self._seeds = seeds
             self.refresh_bindings()
         wanted = self._wanted()
-        if self.files.poll(wanted) or self.errors is not self._shown:
+        changed = self.files.poll(wanted)
+        if changed or self._shown[0] != self.source or self._shown[1] is not self.errors:
             self._show_errors()
         evaluated = {run.name for run in self.data.runs if run.evaluation is not None} if self.data else set()
         problems = self.files.problems(wanted, evaluated)
@@ -142,21 +144,19 @@ class ErrorsPane(Vertical):
             self._poll()
 
     def _show_errors(self) -> None:
-        """A new model, seed or file: heatmap, list, heading and the cell's digits."""
+        """A new model, seed or file: heading, heatmap, list and the cell's digits (empty without
+        predictions; they stay on screen so that the focus, and the keys, stay in the tab)."""
         errors = self.errors
-        self._shown = errors
+        self._shown = (self.source, errors)
         self.query_one("#errors-hint").display = errors is None
-        self.query_one("#errors-body").display = errors is not None
-        heading = self.query_one("#errors-heading", Static)
-        heading.display = errors is not None
-        if errors is None or self.source is None:
-            return
-        heading.update(Text(errors_heading(self.source.model, self.source.seed, errors), style="bold"))
-        self.query_one(ConfusionHeatmap).show(errors.counts)
+        if self.source is not None:
+            heading = errors_heading(self.source.model, self.source.seed, errors)
+            self.query_one("#errors-heading", Static).update(Text(heading, style="bold"))
+        self.query_one(ConfusionHeatmap).show(errors.counts if errors is not None else None)
         confusions = self.query_one("#confusions", OptionList)
         confusions.set_options(Option(confusion_line(cell), id=f"{cell.actual}-{cell.predicted}")
-                               for cell in errors.confusions)
-        if not self._placed and errors.confusions:
+                               for cell in (errors.confusions if errors is not None else ()))
+        if errors is not None and not self._placed and errors.confusions:
             self._placed = True
             top = errors.confusions[0]
             self.cell = (top.actual, top.predicted)
@@ -185,6 +185,7 @@ class ErrorsPane(Vertical):
     def _show_cell(self, keep_page: bool) -> None:
         errors = self.errors
         if errors is None:
+            self.query_one(DigitGallery).show("", (), lambda index: Card(None, ()), 2)
             return
         actual, predicted = self.cell
         rows = errors.predictions
