@@ -127,7 +127,7 @@ async def open_tab(pilot, pane: ErrorsPane) -> None:  # type: ignore[no-untyped-
     deadline = time.monotonic() + 30
     while pane.errors is None:
         if time.monotonic() > deadline:
-            raise SystemExit(f"error: the Errors tab shows nothing: {'; '.join(pane._problems) or 'no data'}")
+            raise SystemExit(f"error: the Errors tab shows nothing: {'; '.join(pane.problems) or 'no data'}")
         await pilot.pause(0.05)
     await pilot.pause(0.2)
 

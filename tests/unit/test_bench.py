@@ -1,7 +1,8 @@
-"""The benchmark's arithmetic and report (its timings are never asserted)."""
+"""The benchmarks' arithmetic, inputs and reports (their timings are never asserted)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bench.train_speed import epoch_gflop, gemm_seconds, macs, table
@@ -37,3 +38,24 @@ def test_table_reports_every_model_backend_and_the_breakdown():
     assert "5.00" in row and "2.50" in row and "2.0x" in row and "30%" in row and "35%" in row
     assert "steps 2.00" in text and "gemm 0.90" in text
     assert "peak memory (tensorflow worker): 1500 MB" in text
+
+
+def test_errors_bench_walks_every_cell_and_makes_valid_predictions(tmp_path):
+    from bench.errors_tab import snake, summary, synthetic_predictions
+    from mnist_dvc.analysis.predictions import predictions_csv, read_predictions
+
+    row, column, seen = 0, 0, {(0, 0)}
+    for key in snake():
+        row += {"down": 1}.get(key, 0)
+        column += {"right": 1, "left": -1}.get(key, 0)
+        seen.add((row, column))
+    assert seen == {(r, c) for r in range(10) for c in range(10)}
+
+    y = (np.arange(10_000) % 10).astype(np.uint8)
+    classes, probabilities = synthetic_predictions(y, 0.02, seed=0)
+    path = tmp_path / "model_a.csv"
+    path.write_text(predictions_csv(y, classes, probabilities))
+    rows = read_predictions(path)  # the contract's checks: digits, probabilities, top-2 order
+    assert 0.015 < np.mean(rows.predicted != rows.actual) < 0.025
+
+    assert summary([0.001 * i for i in range(1, 101)]) == pytest.approx((50.5, 95.0, 100.0))

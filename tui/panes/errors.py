@@ -9,6 +9,7 @@ the gallery post their keys up; the pane owns the cursor (`cell`) and what the g
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,6 +32,15 @@ from tui.widgets.digits import Card, DigitGallery
 from tui.widgets.heatmap import ConfusionHeatmap
 
 Cell = tuple[int, int]
+
+
+def freeze_long_lived() -> None:
+    """Once the tab is drawn, move what is alive now (the app's widgets, the predictions, the
+    drawn digits) out of reach of Python's cyclic collector: its full collections walked them
+    all and paused a key now and then by 100-300 ms (bench/errors_tab.py). Collected first, so
+    no garbage is kept."""
+    gc.collect()
+    gc.freeze()
 
 
 class ErrorsPane(Vertical):
@@ -57,10 +67,11 @@ class ErrorsPane(Vertical):
         self.files = ErrorsData(root)
         self.poll_s = poll_s
         self._timer: Timer | None = None
-        self._problems: tuple[str, ...] = ()
+        self.problems: tuple[str, ...] = ()
         self._shown: tuple[PredictionsSource | None, ModelErrors | None] = (None, None)
         self._placed = False  # the cursor starts on the largest confusion, then stays where the user puts it
         self._seeds = 0  # seeds of the shown model on disk: `s` shows in the footer from 2 on
+        self._models = 0
 
     def compose(self) -> ComposeResult:
         yield Static(ERRORS_HINT, id="errors-hint", classes="hint")
@@ -108,7 +119,9 @@ class ErrorsPane(Vertical):
     def watch_data(self, data: Dashboard | None) -> None:
         if data is None or not self.models:
             return
-        self.refresh_bindings()  # m and o show once there are two models
+        if len(self.models) != self._models:
+            self._models = len(self.models)
+            self.refresh_bindings()  # m and o show once there are two models (the footer redraws)
         if self.source is None or self.source.model not in self.models:
             self.source = self._source_of(self.models[0], None)
         if self._timer is not None:
@@ -133,8 +146,8 @@ class ErrorsPane(Vertical):
             self._show_errors()
         evaluated = {run.name for run in self.data.runs if run.evaluation is not None} if self.data else set()
         problems = self.files.problems(wanted, evaluated)
-        if problems != self._problems:
-            self._problems = problems
+        if problems != self.problems:
+            self.problems = problems
             self.post_message(self.Warnings(problems))
 
     # --- drawing ----------------------------------------------------------------------
@@ -156,10 +169,12 @@ class ErrorsPane(Vertical):
         confusions = self.query_one("#confusions", OptionList)
         confusions.set_options(Option(confusion_line(cell), id=f"{cell.actual}-{cell.predicted}")
                                for cell in (errors.confusions if errors is not None else ()))
-        if errors is not None and not self._placed and errors.confusions:
+        if errors is not None and not self._placed:
             self._placed = True
-            top = errors.confusions[0]
-            self.cell = (top.actual, top.predicted)
+            if errors.confusions:
+                top = errors.confusions[0]
+                self.cell = (top.actual, top.predicted)
+            self.call_after_refresh(freeze_long_lived)
         self._sync_cursor()
         self._show_cell(keep_page=False)
 
