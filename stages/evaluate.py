@@ -6,8 +6,8 @@ Finds each model's seeds on disk (`metrics/train/<model>/seed_<s>/`, `models/<mo
 and writes:
 - `metrics/summary.json`, the only DVC metric: per model, the headline numbers (means over seeds);
 - `reports/eval/<model>.json`: each seed's final-model test figures, per-digit scores, confusion matrix;
-- `reports/predictions/<model>/seed_<s>.csv`: one `actual,predicted` row per test image (DVC's
-  confusion-plot data);
+- `reports/predictions/<model>/seed_<s>.csv`: one `actual,predicted,p_predicted,second,p_second` row
+  per test image (DVC's confusion-plot data, and the dashboard's Errors tab's);
 - `reports/comparison.json`: each seed's run summary, each criterion's spread over the seeds, the
   models' differences with their test across seeds, McNemar's test per seed, and the verdicts.
 """
@@ -15,8 +15,9 @@ and writes:
 from __future__ import annotations
 
 from mnist_dvc.analysis.comparison import compare, headline, run_summary
-from mnist_dvc.analysis.evaluation import evaluation_report, predictions_csv, seed_record, test_model
+from mnist_dvc.analysis.evaluation import evaluation_report, seed_record, test_model
 from mnist_dvc.analysis.history import load_trained_history, trained_seeds
+from mnist_dvc.analysis.predictions import predictions_csv
 from mnist_dvc.core.atomic import write_json, write_text
 from mnist_dvc.core.contracts import COMPARISON_FILE, SUMMARY_FILE, eval_file, model_file, predictions_file
 from mnist_dvc.core.errors import MissingInput
@@ -47,7 +48,7 @@ def main() -> int:
             result = test_model(model_file(name, seed), x_test, y_test)
             predictions[name][seed] = result.predictions
             records[seed] = seed_record(result, y_test)
-            write_text(predictions_file(name, seed), predictions_csv(y_test, result.predictions))
+            write_text(predictions_file(name, seed), predictions_csv(y_test, result.top2, result.p_top2))
             runs[name][seed] = run_summary(histories[name][seed], count)
             print(f"{name} seed {seed}: test accuracy {records[seed]['test_accuracy']:.4f}, "
                   f"loss {result.loss:.4f}")

@@ -1,7 +1,8 @@
 """`python -m tui`: open the dashboard; `--once` prints its Training and Compare screens
 as plain text and exits, for scripts and CI logs (Textual is not even imported then);
 `--once --experiments` prints the Experiments table instead (`--format md` for a pull
-request, `csv` for a spreadsheet)."""
+request, `csv` for a spreadsheet); `--once --errors MODEL` prints that model's top confusions
+and first misclassified digits."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from mnist_dvc.core.errors import ProjectError
 from tui.data import DataSource
 from tui.experiments import ExperimentsError, collect
 from tui.exptable import FORMATS, TEXT, export, summary_line
-from tui.report import summary
+from tui.report import errors_report, summary
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,12 +33,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="with --experiments: text (aligned columns), md (a Markdown table) or csv")
     parser.add_argument("--all-params", action="store_true",
                         help="with --experiments: every param, not only those that differ among the runs")
+    parser.add_argument("--errors", metavar="MODEL",
+                        help="with --once: print MODEL's top confusions and first misclassified digits")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="with --errors: the seed whose predictions to read (default: the first on disk)")
     args = parser.parse_args(argv)
     if (args.experiments or args.format != TEXT or args.all_params) and not args.once:
         parser.error("--experiments, --format and --all-params go with --once")
     if (args.format != TEXT or args.all_params) and not args.experiments:
         parser.error("--format and --all-params go with --experiments")
+    if args.errors is None and args.seed is not None:
+        parser.error("--seed goes with --errors MODEL")
+    if args.errors is not None and not args.once:
+        parser.error("--errors MODEL goes with --once")
+    if args.errors is not None and args.experiments:
+        parser.error("--errors and --experiments are two reports: choose one")
     return args
+
+
+def print_errors(root: Path, model: str, seed: int | None) -> int:
+    """The --once --errors report, or one `error:` line (exit 2) when there is nothing to report."""
+    from tui.errors_data import load_once
+
+    source = DataSource(root)
+    source.poll()
+    known = [run.name for run in source.snapshot.runs]
+    if model not in known:
+        has = ", ".join(known) or "none"
+        print(f"error: no model {model!r} in this project; it has {has}", file=sys.stderr)
+        return 2
+    try:
+        where, errors, images, problem = load_once(root, model, seed)
+    except ProjectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(errors_report(model, str(where.path), errors,
+                                   images.x if images is not None else None, problem))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.once and args.experiments:
         return print_experiments(root, args.format, args.all_params)
+    if args.errors is not None:
+        return print_errors(root, args.errors, args.seed)
     if args.once:
         source = DataSource(root)
         source.poll()

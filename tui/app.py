@@ -1,4 +1,4 @@
-"""The dashboard: five tabs over the project's files, refreshed by polling their mtimes."""
+"""The dashboard: six tabs over the project's files, refreshed by polling their mtimes."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from tui.experiments import Run
 from tui.panes import Pane
 from tui.panes.backprop import BackpropPane
 from tui.panes.compare import ComparePane
+from tui.panes.errors import ErrorsPane
 from tui.panes.experiments import ExperimentsPane
 from tui.panes.pipeline import PipelinePane
 from tui.panes.training import TrainingPane
 from tui.screens import ConfirmQuit, HelpScreen
 
 POLL_S = 0.5
-TABS = ("training", "compare", "backprop", "pipeline", "experiments")
 
 
 class DashboardApp(App[None]):
@@ -35,6 +35,7 @@ class DashboardApp(App[None]):
         Binding("3", "show_tab('backprop')", "Backprop"),
         Binding("4", "show_tab('pipeline')", "Pipeline"),
         Binding("5", "show_tab('experiments')", "Experiments"),
+        Binding("6", "show_tab('errors')", "Errors"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -45,6 +46,7 @@ class DashboardApp(App[None]):
     selected_run: var[Run | None] = var(None)
     training: var[Dashboard | None] = var(None)
     following: var[Run | None] = var(None)
+    pane_warnings: var[tuple[str, ...]] = var(())  # problems a pane reads on its own (Errors)
 
     def __init__(self, root: Path | str, poll_s: float = POLL_S) -> None:
         super().__init__()
@@ -67,6 +69,8 @@ class DashboardApp(App[None]):
                 yield PipelinePane(self.root, id="pipeline-pane")
             with TabPane("5 Experiments", id="experiments"):
                 yield ExperimentsPane(self.root, id="experiments-pane")
+            with TabPane("6 Errors", id="errors"):
+                yield ErrorsPane(self.root, self.poll_s, id="errors-pane").data_bind(DashboardApp.data)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -99,9 +103,19 @@ class DashboardApp(App[None]):
         self.training = None
         self.poll()
 
-    def watch_data(self, data: Dashboard | None) -> None:
+    def on_errors_pane_warnings(self, message: ErrorsPane.Warnings) -> None:
+        self.pane_warnings = message.problems
+
+    def watch_pane_warnings(self) -> None:
+        self._show_warnings()
+
+    def watch_data(self) -> None:
+        self._show_warnings()
+
+    def _show_warnings(self) -> None:
+        """One line per problem of the files the app polls and of those a pane reads itself."""
         warnings = self.query_one("#warnings", Static)
-        problems = data.warnings if data else ()
+        problems = (*(self.data.warnings if self.data else ()), *self.pane_warnings)
         warnings.update("\n".join(f"⚠ {problem}" for problem in problems))
         warnings.display = bool(problems)
 

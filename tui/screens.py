@@ -31,6 +31,8 @@ HELP = """\
   n new experiment (ctrl+r run now, ctrl+e queue) · w start queue workers
   Q queue status · l log · x kill · A apply · B branch · D remove · u refresh
   The Training tab follows the run under the cursor while it runs.
+[b]Errors[/b] (6) arrows move · Enter opens a cell's digits: → ← page, ] [ confusion
+  m model · s seed · o the other model's prediction · Esc back to the matrix.
 
 `python -m tui --once` prints Training and Compare as text and exits;
 `--once --experiments [--format md|csv]` prints the Experiments table.

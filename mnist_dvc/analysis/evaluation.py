@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_dvc.analysis.confusion import confusion_counts, per_class
-from mnist_dvc.core.contracts import CONFUSION_COLUMNS
+from mnist_dvc.analysis.predictions import top_two
 from mnist_dvc.data.prepared import one_hot
 
 BATCH = 2000
@@ -21,8 +21,14 @@ BATCH = 2000
 
 @dataclass(frozen=True)
 class TestResult:
-    predictions: np.ndarray  # predicted digit per test image, in test-set order
+    top2: np.ndarray  # (N, 2) the two most probable digits per test image, in test-set order
+    p_top2: np.ndarray  # (N, 2) their softmax probabilities
     loss: float
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """The predicted digit per test image (the most probable one)."""
+        return self.top2[:, 0]
 
 
 def test_model(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> TestResult:
@@ -30,8 +36,8 @@ def test_model(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> TestResult
 
     net = keras.saving.load_model(path)
     scores = net.evaluate(x_test, one_hot(y_test), batch_size=BATCH, verbose=0, return_dict=True)
-    predictions = np.argmax(net.predict(x_test, batch_size=BATCH, verbose=0), axis=1)
-    return TestResult(predictions, float(scores["loss"]))
+    top2, p_top2 = top_two(net.predict(x_test, batch_size=BATCH, verbose=0))
+    return TestResult(top2, p_top2, float(scores["loss"]))
 
 
 def seed_record(result: TestResult, y_test: np.ndarray) -> dict:
@@ -49,9 +55,3 @@ def seed_record(result: TestResult, y_test: np.ndarray) -> dict:
 def evaluation_report(model: str, params: int, records: Mapping[int, dict]) -> dict:
     """`reports/eval/<model>.json`: the parameter count and each seed's `seed_record`, by seed."""
     return {"model": model, "params": params, "seeds": {str(seed): records[seed] for seed in sorted(records)}}
-
-
-def predictions_csv(y_test: np.ndarray, predictions: np.ndarray) -> str:
-    """`reports/predictions/<model>/seed_<s>.csv`: an `actual,predicted` row per test image, in test order."""
-    rows = "".join(f"{a},{p}\n" for a, p in zip(y_test.tolist(), predictions.tolist(), strict=True))
-    return ",".join(CONFUSION_COLUMNS) + "\n" + rows

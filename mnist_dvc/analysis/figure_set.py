@@ -18,18 +18,17 @@ from matplotlib.figure import Figure
 
 from mnist_dvc.analysis import figures
 from mnist_dvc.analysis.history import load_trained_history, trained_seeds
+from mnist_dvc.analysis.predictions import read_predictions
 from mnist_dvc.core.atomic import atomic_path
 from mnist_dvc.core.contracts import (
-    CLASSES,
     COMPARISON_FILE,
-    CONFUSION_COLUMNS,
     SERIES,
     SUMMARY_KEYS,
     eval_file,
     predictions_file,
     rerun_hint,
 )
-from mnist_dvc.core.errors import BadInput, MissingInput
+from mnist_dvc.core.errors import BadInput
 from mnist_dvc.core.jsonfile import finite_number, read_json_object
 from mnist_dvc.data.prepared import load_split
 
@@ -65,26 +64,12 @@ def seed_curves(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _read_predictions(path: Path, y_test: np.ndarray) -> pd.DataFrame:
-    """The evaluate stage's `actual,predicted` rows, which must match the prepared test labels."""
-    redo = rerun_hint(path, force=True)
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise MissingInput(path, rerun_hint(path)) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BadInput(path, f"not a readable CSV ({exc})", redo) from None
-    if tuple(frame.columns[:len(CONFUSION_COLUMNS)]) != CONFUSION_COLUMNS:
-        raise BadInput(path, f"has columns {list(frame.columns)}, "
-                             f"expected {','.join(CONFUSION_COLUMNS)} first", redo)
-    values = frame[list(CONFUSION_COLUMNS)].to_numpy()
-    if not np.issubdtype(values.dtype, np.integer) or values.min(initial=0) < 0 \
-            or values.max(initial=0) >= CLASSES:
-        raise BadInput(path, "holds values that are not digits 0-9", redo)
-    if len(frame) != len(y_test) or not np.array_equal(frame["actual"].to_numpy(), y_test):
-        raise BadInput(path, f"does not match data/prepared/y_test.npy ({len(frame)} rows for "
+    """The evaluate stage's `actual,predicted` per test image, which must match the prepared test labels."""
+    rows = read_predictions(path)
+    if len(rows) != len(y_test) or not np.array_equal(rows.actual, y_test):
+        raise BadInput(path, f"does not match data/prepared/y_test.npy ({len(rows)} rows for "
                              f"{len(y_test)} test images, or other labels): it is stale", rerun_hint(path))
-    return frame
-
+    return pd.DataFrame({"actual": rows.actual, "predicted": rows.predicted})
 
 def _checked_comparison(models: list[str], seeds: dict[str, list[int]]) -> dict:
     """reports/comparison.json, which must compare these models on the seeds found on disk."""

@@ -122,7 +122,10 @@ HEADLINE = {"acc": "final_test_accuracy", "best_acc": "best_test_accuracy", "los
 REPORTS_DIR = Path("reports")
 EVAL_DIR = REPORTS_DIR / "eval"
 PREDICTIONS_DIR = REPORTS_DIR / "predictions"
+# The per-image test predictions: `actual,predicted` first (what DVC's confusion plot reads), then
+# the model's softmax probability of its prediction and its second choice with that probability.
 CONFUSION_COLUMNS = ("actual", "predicted")
+PREDICTION_COLUMNS = (*CONFUSION_COLUMNS, "p_predicted", "second", "p_second")
 COMPARISON_FILE = REPORTS_DIR / "comparison.json"
 # Keys of one seed's test figures in reports/eval/<model>.json (under `seeds` -> "<seed>").
 EVAL_KEYS = ("test_accuracy", "test_loss", "test_error", "per_class", "confusion_matrix")
@@ -143,8 +146,14 @@ def eval_file(model: str, root: Path = Path()) -> Path:
 
 
 def predictions_file(model: str, seed: int, root: Path = Path()) -> Path:
-    """One seed's test predictions, one row per test image in test-set order."""
+    """One seed's test predictions (PREDICTION_COLUMNS), one row per test image in test-set order."""
     return Path(root) / PREDICTIONS_DIR / model / f"{SEED_PREFIX}{seed}.csv"
+
+
+def prediction_seeds(model: str, root: Path = Path()) -> list[int]:
+    """The seeds whose predictions files are on disk, sorted (none: [])."""
+    names = (path.stem for path in (Path(root) / PREDICTIONS_DIR / model).glob(f"{SEED_PREFIX}*.csv"))
+    return sorted(int(match[1]) for name in names if (match := SEED_NAME.match(name)))
 
 
 # --- plots: `plots` ---------------------------------------------------------------------------

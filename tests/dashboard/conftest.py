@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.errors import write_errors_project
 from tests.fixtures.runs import write_seeds
 from tests.helpers import FIXTURES
 
@@ -23,10 +24,7 @@ def finished(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def finished_seeds(finished: Path) -> Path:
-    """The finished project trained and evaluated with 5 seeds (42-46), as `write_seeds` writes it.
-
-    Its training logs are in the per-seed layout; the one-seed log of `finished` stays beside them,
-    since the Training tab still reads that layout (the seeds branch moves it)."""
+    """The finished project trained and evaluated with 5 seeds (42-46), as `write_seeds` writes it."""
     write_seeds(finished, SEEDS)
     return finished
 
@@ -46,3 +44,10 @@ def experiments_copy(experiments_repo: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "repo"
     shutil.copytree(experiments_repo, copy, symlinks=True)
     return copy
+
+
+@pytest.fixture
+def errors_project(finished: Path) -> Path:
+    """The finished project with a small test set and both models' predictions on it."""
+    write_errors_project(finished)
+    return finished

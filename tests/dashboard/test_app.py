@@ -19,7 +19,8 @@ async def test_number_keys_switch_tabs_and_focus_their_content() -> None:
         tabs = app.query_one(TabbedContent)
         assert tabs.active == "training"
         for key, tab, focused in [("2", "compare", "comparison"), ("3", "backprop", "graph-view"),
-                                  ("4", "pipeline", "stages"), ("1", "training", "training-pane")]:
+                                  ("4", "pipeline", "stages"), ("6", "errors", "heatmap"),
+                                  ("1", "training", "training-pane")]:
             await pilot.press(key)
             assert tabs.active == tab
             assert app.focused is not None and app.focused.id == focused

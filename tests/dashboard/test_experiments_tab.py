@@ -9,7 +9,7 @@ trained copy of the project and train three tiny experiments in it.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -350,8 +350,10 @@ def test_experiments_compared(snap_compare: Callable, experiments_copy: Path) ->
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, shared_dvc_cache: Path, mnist_mirror: Path) -> Path:
-    """The project, tiny, after one `dvc repro`, committed: experiments train only what they change."""
+def trained(tmp_path_factory: pytest.TempPathFactory, shared_dvc_cache: Path, mnist_mirror: Path,
+            ) -> Iterator[Path]:
+    """The project, tiny, after one `dvc repro`, committed: experiments train only what they change.
+    Afterwards the queue workers the tests started are stopped, with any task they still run."""
     repo = tmp_path_factory.mktemp("trained") / "repo"
     repo.mkdir()
     for item in PROJECT_FILES:
@@ -371,7 +373,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, shared_dvc_cache: Path, mn
     run([str(BIN / "dvc"), "repro"], repo, **env)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-q", "-m", "tiny run"], repo)
-    return repo
+    yield repo
+    run([str(BIN / "dvc"), "queue", "stop", "--kill"], repo, check=False)
 
 
 @pytest.fixture
@@ -389,6 +392,15 @@ async def launch(pilot: Pilot, values: dict[str, str], name: str, key: str) -> N
                    what="started")
 
 
+async def start_if_queued(pilot: Pilot, name: str) -> None:
+    """Wait for the run to be listed; start a queue worker (w) unless one still alive from an
+    earlier run took it already (DVC's worker idles a while before it exits)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: state_of(app, name) in (QUEUED, RUNNING), timeout=60, what="queued")
+    if state_of(app, name) == QUEUED:
+        await pilot.press("w", "enter")
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("mirror_env")
 async def test_a_queued_run_trains_live_and_appears_with_its_metrics(trained: Path) -> None:
@@ -396,8 +408,7 @@ async def test_a_queued_run_trains_live_and_appears_with_its_metrics(trained: Pa
     async with app.run_test(size=(160, 45)) as pilot:
         await open_tab(pilot)
         await launch(pilot, {"train.seed": "11", "train.epochs": "30"}, "q-real", "ctrl+e")
-        await wait_for(pilot, lambda: state_of(app, "q-real") == QUEUED, timeout=60, what="queued")
-        await pilot.press("w", "enter")
+        await start_if_queued(pilot, "q-real")
         await wait_for(pilot, lambda: state_of(app, "q-real") == RUNNING, timeout=120, what="running")
         await cursor_to(pilot, "q-real")
         run_ = next(r for r in pane(app).table.runs if r.name == "q-real")
@@ -427,8 +438,7 @@ async def test_a_killed_run_shows_as_failed_and_its_training_stops(trained: Path
     async with app.run_test(size=(160, 45)) as pilot:
         await open_tab(pilot)
         await launch(pilot, {"train.seed": "13", "train.epochs": "5000"}, "q-kill", "ctrl+e")
-        await wait_for(pilot, lambda: state_of(app, "q-kill") == QUEUED, timeout=60, what="queued")
-        await pilot.press("w", "enter")
+        await start_if_queued(pilot, "q-kill")
         await wait_for(pilot, lambda: state_of(app, "q-kill") == RUNNING, timeout=120, what="running")
         await wait_for(pilot, lambda: cell(app, "q-kill", "live").startswith("model_a epoch ")
                        and " epoch 0/" not in cell(app, "q-kill", "live"), timeout=180, what="an epoch")

@@ -10,7 +10,7 @@ from tests.helpers import ROOT, import_closure, imported_names
 
 # The dashboard's modules that `python -m tui --once`, the repro runner and the tests use without Textual.
 NO_TEXTUAL = ("tui.data", "tui.report", "tui.dvc", "tui.repro", "tui.experiments", "tui.exptable", "tui.runs",
-              "tui.expctl")
+              "tui.expctl", "tui.errors_data", "tui.digit_art")
 TEXTUAL = ("textual", "textual_plotext")
 SUBPROCESS_CALLS = {"run", "Popen", "call", "check_call", "check_output"}
 

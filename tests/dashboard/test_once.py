@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.errors import write_errors_project
 from tests.fixtures.runs import write_params, write_run
 from tests.helpers import FIXTURES, ROOT, tool_env
 
@@ -98,3 +99,49 @@ def test_format_goes_with_experiments(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("{}\n")
     proc = run_once(tmp_path, "--format", "md")
     assert proc.returncode == 2 and "--format and --all-params go with --experiments" in proc.stderr
+
+
+def test_once_errors_prints_the_top_confusions_and_draws_the_first_mistakes(finished: Path) -> None:
+    write_errors_project(finished)
+    proc = run_once(finished, "--errors", "model_b")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:8] == [
+        "ERRORS model_b (reports/predictions/model_b/seed_42.csv)",
+        "  11 of 200 test digits misclassified (5.50%)",
+        "  Top confusions (true → predicted):",
+        "    4 → 9: 5 images",
+        "    7 → 1: 3 images",
+        "    3 → 5: 2 images",
+        "    9 → 4: 1 image",
+        "  The first 6 misclassified test digits:",
+    ]
+    assert len(lines) == 8 + 3 * (1 + 14 + 2), "three rows of two digits: a gap, 14 lines, 2 captions"
+    captions = lines[8 + 15::17]
+    assert captions == ["  true 3 · pred 5 · 95.0%       true 4 · pred 9 · 95.0%",
+                        "  true 7 · pred 1 · 95.0%       true 9 · pred 4 · 95.0%",
+                        "  true 3 · pred 5 · 85.0%       true 4 · pred 9 · 85.0%"]
+    assert "  #3 · 2nd 3 (4.0%)             #4 · 2nd 4 (4.0%)" in lines
+    assert "@" in proc.stdout and "▀" not in proc.stdout and "\x1b[" not in proc.stdout
+    assert max(len(line) for line in lines) <= 80
+
+
+def test_once_errors_without_predictions_is_a_one_line_error(finished: Path) -> None:
+    (finished / "reports/predictions/model_b/seed_42.csv").unlink()
+    proc = run_once(finished, "--errors", "model_b")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == ("error: reports/predictions/model_b/seed_42.csv not found; "
+                           "run `dvc repro evaluate` first\n")
+    proc = run_once(finished, "--errors", "model_z")
+    assert proc.returncode == 2
+    assert proc.stderr == "error: no model 'model_z' in this project; it has model_a, model_b\n"
+
+
+def test_once_errors_without_test_images_still_lists_the_confusions(finished: Path) -> None:
+    write_errors_project(finished)
+    (finished / "data/prepared/x_test.npy").unlink()
+    proc = run_once(finished, "--errors", "model_a")
+    assert proc.returncode == 0, proc.stderr
+    assert "    4 → 9: 3 images\n" in proc.stdout
+    assert proc.stdout.endswith(
+        "  The digits are not drawn: data/prepared/x_test.npy not found; run `dvc repro prepare` first\n")

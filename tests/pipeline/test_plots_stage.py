@@ -23,6 +23,7 @@ from PIL import Image
 from mnist_dvc.analysis import evaluation
 from mnist_dvc.analysis.comparison import compare, headline, run_summary
 from mnist_dvc.analysis.history import load_history
+from mnist_dvc.analysis.predictions import predictions_csv
 from mnist_dvc.core.atomic import write_json, write_text
 from mnist_dvc.core.contracts import (
     COMPARISON_FILE,
@@ -101,9 +102,11 @@ def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODEL
             predicted = y_test.copy()
             wrong = rng.random(n_test) < 0.2
             predicted[wrong] = (predicted[wrong] + 1 + i) % 10
-            result = evaluation.TestResult(predicted, 0.1 + i)
+            top2 = np.column_stack([predicted, (predicted + 1) % 10])
+            p_top2 = np.column_stack([np.full(n_test, 0.8), np.full(n_test, 0.15)])
+            result = evaluation.TestResult(top2, p_top2, 0.1 + i)
             records[seed] = evaluation.seed_record(result, y_test)
-            write_text(predictions_file(model, seed, root), evaluation.predictions_csv(y_test, predicted))
+            write_text(predictions_file(model, seed, root), predictions_csv(y_test, top2, p_top2))
             runs[model][seed] = run_summary(load_history(seed_dir(model, seed, root)), 1000 * (i + 1))
             predictions[model][seed] = predicted
         write_json(eval_file(model, root), evaluation.evaluation_report(model, 1000 * (i + 1), records))
@@ -228,7 +231,9 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
     (lambda root: (root / "reports/predictions/model_a/seed_42.csv").write_text("actual,predicted\n1,2\n"),
      "reports/predictions/model_a/seed_42.csv: does not match data/prepared/y_test.npy (1 rows for 60"),
     (lambda root: (root / "reports/predictions/model_a/seed_42.csv").write_text("a,b\n1,2\n"),
-     "has columns ['a', 'b'], expected actual,predicted first"),
+     "has columns ['a', 'b'], expected actual,predicted,p_predicted,second,p_second"),
+    (lambda root: (root / "reports/predictions/model_b/seed_42.csv").write_text("actual,predicted\n1,12\n"),
+     "reports/predictions/model_b/seed_42.csv: line 2: predicted is 12, expected a digit 0-9"),
     (lambda root: (root / "reports/comparison.json").write_text(json.dumps({"models": {
         "model_a": {"seeds": [42], "params": 1}, "model_b": {"seeds": [42], "params": 2}}})),
      "reports/comparison.json: models.model_a.stats lacks best_train_accuracy, best_test_accuracy"),
@@ -300,6 +305,8 @@ def assert_every_plot_has_data(shown: dict, repo: Path, epochs: int, n_test: int
         rows = n_test if key.startswith("reports/predictions/") else epochs * sources
         assert len(values) == rows * len(revs), key
         assert sorted({v["rev"] for v in values}) == sorted(revs), key
+        if key.startswith("reports/predictions/"):
+            assert {"actual", "predicted"} <= set(values[0]), "the confusion template's fields"
 
 
 def fake_vega_scripts(folder: Path) -> None:

@@ -9,10 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
+from mnist_dvc.analysis.confusion import confusion_counts
 from mnist_dvc.analysis.history import load_history
+from mnist_dvc.analysis.predictions import read_predictions
 from mnist_dvc.core.contracts import HEADLINE, model_file, predictions_file, seed_dir, seeds_of
 from tests.helpers import TINY, run, set_params, tool_env
 
@@ -77,9 +80,14 @@ def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dv
         assert evaluation["test_error"] == pytest.approx(1 - evaluation["test_accuracy"])
         assert set(evaluation["per_class"]) == {str(d) for d in range(10)}
         assert sum(map(sum, evaluation["confusion_matrix"])) == TINY["data.test_limit"]
-        rows = predictions_file(model, SEED, tiny_repo).read_text().splitlines()
-        assert rows[0].startswith("actual,predicted")
-        assert len(rows) == 1 + TINY["data.test_limit"]
+        predictions_path = predictions_file(model, SEED, tiny_repo)
+        assert predictions_path.read_text().splitlines()[0] == "actual,predicted,p_predicted,second,p_second"
+        rows = read_predictions(predictions_path)
+        assert len(rows) == TINY["data.test_limit"]
+        assert confusion_counts(rows.actual, rows.predicted).tolist() == evaluation["confusion_matrix"]
+        assert np.all((rows.p_second <= rows.p_predicted) & (rows.p_predicted <= 1))
+        assert np.all(rows.p_predicted + rows.p_second <= 1 + 1e-5), "softmax probabilities"
+        assert np.all(rows.second != rows.predicted)
     assert report["params"] == 399_498
     comparison = read_json(tiny_repo / "reports" / "comparison.json")
     assert set(comparison["models"]) == set(MODELS)

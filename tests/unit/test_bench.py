@@ -1,10 +1,11 @@
-"""The benchmark's arithmetic, ceiling probe, GPU plan and report (its timings are never asserted)."""
+"""The benchmarks' arithmetic, ceiling probe, GPU plan, inputs and reports (timings are never asserted)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 
+import numpy as np
 import pytest
 
 from bench import ceiling
@@ -127,3 +128,24 @@ def test_a_disagreement_beyond_the_tolerance_is_reported():
     assert not results["runs"][0]["models"]["model_b"]["accuracy_agree"]
     [line] = disagreements(results)
     assert line.startswith("model_b on tensorflow (cpu): test accuracy plain 0.9700 vs project 0.9500")
+
+
+def test_errors_bench_walks_every_cell_and_makes_valid_predictions(tmp_path):
+    from bench.errors_tab import snake, summary, synthetic_predictions
+    from mnist_dvc.analysis.predictions import predictions_csv, read_predictions
+
+    row, column, seen = 0, 0, {(0, 0)}
+    for key in snake():
+        row += {"down": 1}.get(key, 0)
+        column += {"right": 1, "left": -1}.get(key, 0)
+        seen.add((row, column))
+    assert seen == {(r, c) for r in range(10) for c in range(10)}
+
+    y = (np.arange(10_000) % 10).astype(np.uint8)
+    classes, probabilities = synthetic_predictions(y, 0.02, seed=0)
+    path = tmp_path / "model_a.csv"
+    path.write_text(predictions_csv(y, classes, probabilities))
+    rows = read_predictions(path)  # the contract's checks: digits, probabilities, top-2 order
+    assert 0.015 < np.mean(rows.predicted != rows.actual) < 0.025
+
+    assert summary([0.001 * i for i in range(1, 101)]) == pytest.approx((50.5, 95.0, 100.0))

@@ -55,7 +55,7 @@ def test_progress_states_and_keys_are_documented() -> None:
     [f"`{key}`" for key in contracts.VERDICTS],
     [f"`{column}`" for column in contracts.ERROR_COLUMNS],
     [f"`{name}`" for name in contracts.BACKPROP_CHECKS],
-    [f"`{','.join(contracts.CONFUSION_COLUMNS)}`"],
+    [f"`{','.join(contracts.PREDICTION_COLUMNS)}`", f"`{','.join(contracts.CONFUSION_COLUMNS)}`"],
     [f'"{key}"' for key in contracts.HEADLINE],
     [f"`{key}`" for key in (*contracts.EVAL_KEYS, *contracts.STATS_KEYS, *contracts.DIFFERENCE_KEYS)],
     [f"`{name}`" for name in contracts.SEED_TESTS],
@@ -65,6 +65,18 @@ def test_progress_states_and_keys_are_documented() -> None:
 def test_keys_and_columns_are_documented(names: list[str]) -> None:
     missing = [name for name in names if name not in DOC]
     assert missing == []
+
+
+def test_predictions_are_found_per_seed(tmp_path: Path) -> None:
+    seed_7 = tmp_path / "reports/predictions/model_a/seed_7.csv"
+    assert contracts.predictions_file("model_a", 7, tmp_path) == seed_7
+    assert contracts.prediction_seeds("model_a", tmp_path) == []
+    for name in ("seed_43.csv", "seed_7.csv", "seed_x.csv", "seed_8.csv.tmp", "seed_09.csv", "notes.txt"):
+        path = tmp_path / "reports/predictions/model_a" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("actual,predicted\n")
+    assert contracts.prediction_seeds("model_a", tmp_path) == [7, 43]
+    assert contracts.prediction_seeds("model_b", tmp_path) == []
 
 
 def test_the_writer_of_an_unknown_file_is_none() -> None:

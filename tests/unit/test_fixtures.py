@@ -21,6 +21,7 @@ from scipy.stats import binomtest
 from mnist_dvc.analysis import evaluation
 from mnist_dvc.analysis.comparison import compare, headline, run_summary
 from mnist_dvc.analysis.history import load_history
+from mnist_dvc.analysis.predictions import read_predictions
 from mnist_dvc.backprop.check import (
     FD_TOLERANCE,
     TF_TOLERANCE,
@@ -34,8 +35,8 @@ from mnist_dvc.core.contracts import (
     BACKPROP_HEADLINE,
     BACKPROP_REPORT,
     COMPARISON_FILE,
-    CONFUSION_COLUMNS,
     EVAL_KEYS,
+    PREDICTION_COLUMNS,
     PROGRESS_KEYS,
     PROGRESS_METRICS,
     PROGRESS_NAME,
@@ -141,12 +142,11 @@ def test_progress_is_what_the_progress_writer_writes(
 
 
 def predictions(model: str, root: Path = FINISHED, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """(actual, predicted) from reports/predictions/<model>/seed_<s>.csv."""
+    """(actual, predicted) from reports/predictions/<model>/seed_<s>.csv, as evaluate writes it."""
     with predictions_file(model, seed, root).open() as handle:
-        rows = list(csv.reader(handle))
-    assert tuple(rows[0]) == CONFUSION_COLUMNS
-    table = np.array(rows[1:], dtype=np.int64)
-    return table[:, 0], table[:, 1]
+        assert tuple(next(csv.reader(handle))) == PREDICTION_COLUMNS
+    rows = read_predictions(predictions_file(model, seed, root))
+    return rows.actual, rows.predicted
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -157,7 +157,8 @@ def test_evaluation_is_what_evaluate_writes(model: str) -> None:
     assert set(record) == set(EVAL_KEYS)
     y, predicted = predictions(model)
     assert len(y) == 10_000 and set(np.unique(y)) == set(range(10))
-    result = evaluation.TestResult(predicted, record["test_loss"])
+    top2, p_top2 = runs.synthetic_top2(y, predicted)
+    result = evaluation.TestResult(top2, p_top2, record["test_loss"])
     expected = evaluation.evaluation_report(model, parameter_count(PARAMS.models[model]),
                                             {SEED: evaluation.seed_record(result, y)})
     assert report == round_trip(expected)

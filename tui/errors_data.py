@@ -1,0 +1,178 @@
+"""What the Errors tab reads: a model's per-image test predictions and the prepared test images.
+
+No Textual here (`python -m tui --once --errors MODEL` uses it too). Like tui/data.py, no
+reader raises: files are re-read when their stamp changes, a corrupt one keeps the last
+good data and says so in one line, and the tab shows those lines in the warning bar.
+The test images are memory-mapped read-only: a page of digits reads only its rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnist_dvc.analysis.errors import ModelErrors
+from mnist_dvc.analysis.predictions import read_predictions
+from mnist_dvc.core.contracts import (
+    PREPARED_DIR,
+    prediction_seeds,
+    predictions_file,
+    prepared_file,
+    rerun_hint,
+    run_dir,
+    seeds_of,
+)
+from mnist_dvc.core.errors import BadInput, MissingInput, ProjectError
+from mnist_dvc.core.params import PARAMS_FILE, load_params
+from mnist_dvc.data.prepared import load_split
+from tui.data import Watched
+
+# The seed to name while params.yaml cannot be read (its default `train.seed`); nothing is on disk
+# then, so the tab only says "not evaluated yet" for it.
+UNREADABLE_PARAMS_SEED = 42
+
+
+@dataclass(frozen=True)
+class PredictionsSource:
+    """Whose mistakes the tab shows: one model's predictions, of one seed, in one project.
+
+    Small and frozen, so whoever selects the run can hand the tab another one: another
+    seed today; another revision later, by reading `path` with `dvc.api.open(path, rev=...)`
+    in `load`.
+    """
+
+    root: Path
+    model: str
+    seed: int
+
+    @property
+    def path(self) -> Path:
+        """The file, relative to the project root (it names the file in warnings)."""
+        return predictions_file(self.model, self.seed)
+
+    def load(self, path: Path) -> ModelErrors:
+        return ModelErrors(read_predictions(path))
+
+
+def sources(root: Path, model: str) -> list[PredictionsSource]:
+    """One source per seed whose predictions are on disk; before any, the seeds the model trained
+    (or will train, by params.yaml), whose files say "not evaluated yet" until evaluate writes them."""
+    seeds = prediction_seeds(model, root) or seeds_of(run_dir(model, root)) or _planned_seeds(root)
+    return [PredictionsSource(root, model, seed) for seed in seeds]
+
+
+def _planned_seeds(root: Path) -> list[int]:
+    try:
+        return list(load_params(Path(root) / PARAMS_FILE).train.seed_list)
+    except ProjectError:  # the dashboard's warning bar already says what is wrong with params.yaml
+        return [UNREADABLE_PARAMS_SEED]
+
+
+@dataclass(frozen=True, eq=False)
+class TestImages:
+    """The prepared test set: x (N, 784) float32 memory map, y (N,) labels."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+def load_test_images(root: Path) -> TestImages:
+    x, y = load_split("test", Path(root) / PREPARED_DIR, mmap=True)
+    return TestImages(x, np.asarray(y))
+
+
+def mismatch(errors: ModelErrors, images: TestImages) -> str | None:
+    """Why these predictions are not of these test images (a stale file), or None when they are."""
+    rows = errors.predictions
+    if len(rows) != len(images.y):
+        return f"{len(rows):,} rows for the {len(images.y):,} prepared test images"
+    if not np.array_equal(rows.actual, images.y):
+        return "its true labels differ from data/prepared/y_test.npy"
+    return None
+
+
+class ErrorsData:
+    """Polls the predictions files the tab asks for and the test images; keeps the last good ones."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        # prepare writes x_test.npy, then y_test.npy: a new y means both are complete
+        self._images = Watched(self.root / prepared_file("y", "test"), lambda _: load_test_images(self.root),
+                               str(prepared_file("x", "test")))
+        self._predictions: dict[PredictionsSource, Watched[ModelErrors]] = {}
+
+    def _watched(self, source: PredictionsSource) -> Watched[ModelErrors]:
+        if source not in self._predictions:
+            self._predictions[source] = Watched(self.root / source.path, source.load, str(source.path))
+        return self._predictions[source]
+
+    def poll(self, wanted: Iterable[PredictionsSource]) -> bool:
+        """Re-read what changed among the test images and the `wanted` predictions; True if any did."""
+        changed = self._images.refresh()
+        for source in wanted:
+            changed = self._watched(source).refresh() or changed
+        return changed
+
+    @property
+    def images(self) -> TestImages | None:
+        return self._images.value
+
+    def errors(self, source: PredictionsSource) -> ModelErrors | None:
+        watched = self._predictions.get(source)
+        return watched.value if watched is not None else None
+
+    def drawable(self, errors: ModelErrors) -> TestImages | None:
+        """The test images, when they are the ones these predictions are about."""
+        images = self.images
+        return images if images is not None and mismatch(errors, images) is None else None
+
+    def problems(self, wanted: Iterable[PredictionsSource], evaluated: set[str]) -> tuple[str, ...]:
+        """One line per problem: a corrupt or stale file, a missing one that evaluate should have written.
+
+        A model that was never evaluated has no predictions yet: that is the tab's hint, not a warning.
+        """
+        found = []
+        any_predictions = False
+        for source in wanted:
+            watched = self._watched(source)
+            if watched.problem:
+                found.append(watched.problem)
+            if watched.value is None and not watched.problem and source.model in evaluated:
+                found.append(f"{source.path}: not found, though {source.model} was evaluated; "
+                             "run `dvc repro evaluate`")
+            if watched.value is not None:
+                any_predictions = True
+                stale = mismatch(watched.value, self.images) if self.images is not None else None
+                if stale:
+                    found.append(f"{source.path}: {stale} (stale); run `dvc repro evaluate`")
+        if self._images.problem:
+            found.append(self._images.problem)
+        elif self.images is None and any_predictions:
+            found.append(f"{prepared_file('x', 'test')}: not found, so the digits cannot be drawn; "
+                         "run `dvc repro prepare` (or `dvc pull`)")
+        return tuple(found)
+
+
+def load_once(root: Path, model: str, seed: int | None) -> tuple[PredictionsSource, ModelErrors,
+                                                                  TestImages | None, str | None]:
+    """For `--once --errors`: the predictions (of `seed`, else of the first seed on disk; a
+    ProjectError if unusable) and the test images when they can be drawn, else why not."""
+    source = PredictionsSource(root, model, seed) if seed is not None else sources(root, model)[0]
+    try:
+        errors = source.load(root / source.path)
+    except MissingInput:
+        raise MissingInput(source.path, rerun_hint(source.path)) from None
+    except BadInput as exc:
+        raise BadInput(source.path, exc.problem, rerun_hint(source.path, force=True)) from None
+    try:
+        images = load_test_images(root)
+    except (MissingInput, BadInput) as exc:
+        return source, errors, None, str(exc).replace(f"{root}{os.sep}", "")
+    stale = mismatch(errors, images)
+    if stale:
+        return source, errors, None, f"{source.path}: {stale} (stale); run `dvc repro evaluate`"
+    return source, errors, images, None
