@@ -8,6 +8,7 @@ To regenerate the golden files after an intended change of the drawing, run
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 from pathlib import Path
@@ -17,8 +18,9 @@ from rich.console import Console
 from rich.text import Text
 
 from mnist_dvc.core.contracts import RAW_FILES
-from mnist_dvc.data.idx import read_split
+from mnist_dvc.data.idx import parse_idx
 from mnist_dvc.data.normalize import pixel_stats, to_inputs
+from mnist_dvc.data.sources import GZ_SUFFIX
 from tests.fixtures.errors import synthetic_digit
 from tests.helpers import GOLDEN
 from tui.digit_art import RAMP, UPPER_HALF, grey_levels, halfblock_lines, ramp_lines, side_by_side
@@ -34,8 +36,9 @@ def synthetic() -> np.ndarray:
 
 
 def mnist_test_images(mirror: Path) -> np.ndarray:
-    images, _ = read_split(*(mirror / name for name in RAW_FILES["test"]))
-    return images
+    """The real test images (N, 28, 28), from the mirror's gzip as the download stage reads it."""
+    name = RAW_FILES["test"][0]
+    return parse_idx(gzip.decompress((mirror / (name + GZ_SUFFIX)).read_bytes()), name)
 
 
 def ansi(lines: list[Text]) -> str:
