@@ -35,6 +35,7 @@ TINY = {
     "data.train_limit": 1024,
     "data.test_limit": 512,
     "train.epochs": 2,
+    "train.seeds": 1,
     "train.checkpoint_every": 1,
 }
 
