@@ -70,7 +70,8 @@ class DashboardApp(App[None]):
             with TabPane("5 Experiments", id="experiments"):
                 yield ExperimentsPane(self.root, id="experiments-pane")
             with TabPane("6 Errors", id="errors"):
-                yield ErrorsPane(self.root, self.poll_s, id="errors-pane").data_bind(DashboardApp.data)
+                yield ErrorsPane(self.root, self.poll_s, id="errors-pane").data_bind(
+                    DashboardApp.data, run=DashboardApp.selected_run)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -4,6 +4,11 @@ No Textual here (`python -m tui --once --errors MODEL` uses it too). Like tui/da
 reader raises: files are re-read when their stamp changes, a corrupt one keeps the last
 good data and says so in one line, and the tab shows those lines in the warning bar.
 The test images are memory-mapped read-only: a page of digits reads only its rows.
+
+The predictions of another run (a commit, or a finished experiment selected in the
+Experiments tab) are read at its revision through DVC (`dvc.api.DVCFileSystem`), once: a
+revision never changes. The test images stay the workspace's prepared ones; predictions of
+another test set are reported as stale, not drawn.
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from mnist_dvc.analysis.errors import ModelErrors
-from mnist_dvc.analysis.predictions import read_predictions
+from mnist_dvc.analysis.predictions import parse_predictions, read_predictions
 from mnist_dvc.core.contracts import (
+    PREDICTIONS_DIR,
     PREPARED_DIR,
+    SEED_NAME,
     prediction_seeds,
     predictions_file,
     prepared_file,
@@ -38,31 +46,65 @@ UNREADABLE_PARAMS_SEED = 42
 
 @dataclass(frozen=True)
 class PredictionsSource:
-    """Whose mistakes the tab shows: one model's predictions, of one seed, in one project.
+    """Whose mistakes the tab shows: one model's predictions, of one seed, of one run.
 
-    Small and frozen, so whoever selects the run can hand the tab another one: another
-    seed today; another revision later, by reading `path` with `dvc.api.open(path, rev=...)`
-    in `load`.
+    Small and frozen, so whoever selects the run can hand the tab another one. `rev` None
+    is the project's own files on disk; otherwise a commit or finished experiment, read
+    through DVC.
     """
 
     root: Path
     model: str
     seed: int
+    rev: str | None = None
 
     @property
     def path(self) -> Path:
         """The file, relative to the project root (it names the file in warnings)."""
         return predictions_file(self.model, self.seed)
 
+    @property
+    def label(self) -> str:
+        """How warnings name the file: its path, with the revision when it is another run's."""
+        return str(self.path) if self.rev is None else f"{self.rev[:7]}:{self.path}"
+
     def load(self, path: Path) -> ModelErrors:
-        return ModelErrors(read_predictions(path))
+        if self.rev is None:
+            return ModelErrors(read_predictions(path))
+        try:
+            text = _revision(self.root, self.rev).read_text(self.path.as_posix())
+        except FileNotFoundError:
+            raise MissingInput(self.label, "that run did not evaluate this model and seed") from None
+        return ModelErrors(parse_predictions(text, Path(self.label)))
 
 
-def sources(root: Path, model: str) -> list[PredictionsSource]:
-    """One source per seed whose predictions are on disk; before any, the seeds the model trained
-    (or will train, by params.yaml), whose files say "not evaluated yet" until evaluate writes them."""
-    seeds = prediction_seeds(model, root) or seeds_of(run_dir(model, root)) or _planned_seeds(root)
-    return [PredictionsSource(root, model, seed) for seed in seeds]
+def sources(root: Path, model: str, rev: str | None = None) -> list[PredictionsSource]:
+    """One source per seed whose predictions are on disk (or at `rev`); before any, the seeds the
+    model trained (or will train, by params.yaml), whose files say "not evaluated yet" until
+    evaluate writes them."""
+    if rev is not None:
+        seeds = _revision_seeds(root, rev, model) or [UNREADABLE_PARAMS_SEED]
+    else:
+        seeds = prediction_seeds(model, root) or seeds_of(run_dir(model, root)) or _planned_seeds(root)
+    return [PredictionsSource(root, model, seed, rev) for seed in seeds]
+
+
+@lru_cache(maxsize=8)
+def _revision(root: Path, rev: str):  # -> dvc.api.DVCFileSystem, imported only when a run is selected
+    from dvc.api import DVCFileSystem
+
+    return DVCFileSystem(str(root), rev=rev)
+
+
+@lru_cache(maxsize=64)
+def _revision_seeds(root: Path, rev: str, model: str) -> tuple[int, ...]:
+    """The seeds whose predictions a revision holds (a revision never changes: asked once)."""
+    try:
+        names = _revision(root, rev).ls((PREDICTIONS_DIR / model).as_posix(), detail=False)
+    except FileNotFoundError:
+        return ()
+    stems = (Path(name).stem for name in names if name.endswith(".csv"))
+    return tuple(sorted(int(match[1]) for stem in stems if (match := SEED_NAME.match(stem))))
 
 
 def _planned_seeds(root: Path) -> list[int]:
@@ -103,11 +145,12 @@ class ErrorsData:
         # prepare writes x_test.npy, then y_test.npy: a new y means both are complete
         self._images = Watched(self.root / prepared_file("y", "test"), lambda _: load_test_images(self.root),
                                str(prepared_file("x", "test")))
-        self._predictions: dict[PredictionsSource, Watched[ModelErrors]] = {}
+        self._predictions: dict[PredictionsSource, Watched[ModelErrors] | AtRevision] = {}
 
-    def _watched(self, source: PredictionsSource) -> Watched[ModelErrors]:
+    def _watched(self, source: PredictionsSource) -> Watched[ModelErrors] | AtRevision:
         if source not in self._predictions:
-            self._predictions[source] = Watched(self.root / source.path, source.load, str(source.path))
+            self._predictions[source] = (Watched(self.root / source.path, source.load, source.label)
+                                         if source.rev is None else AtRevision(source))
         return self._predictions[source]
 
     def poll(self, wanted: Iterable[PredictionsSource]) -> bool:
@@ -142,19 +185,39 @@ class ErrorsData:
             if watched.problem:
                 found.append(watched.problem)
             if watched.value is None and not watched.problem and source.model in evaluated:
-                found.append(f"{source.path}: not found, though {source.model} was evaluated; "
+                found.append(f"{source.label}: not found, though {source.model} was evaluated; "
                              "run `dvc repro evaluate`")
             if watched.value is not None:
                 any_predictions = True
                 stale = mismatch(watched.value, self.images) if self.images is not None else None
                 if stale:
-                    found.append(f"{source.path}: {stale} (stale); run `dvc repro evaluate`")
+                    found.append(f"{source.label}: {stale} (stale); run `dvc repro evaluate`")
         if self._images.problem:
             found.append(self._images.problem)
         elif self.images is None and any_predictions:
             found.append(f"{prepared_file('x', 'test')}: not found, so the digits cannot be drawn; "
                          "run `dvc repro prepare` (or `dvc pull`)")
         return tuple(found)
+
+
+class AtRevision:
+    """Another run's predictions file: read on the first poll and kept (`Watched`'s interface)."""
+
+    def __init__(self, source: PredictionsSource) -> None:
+        self.source = source
+        self._read = False
+        self.value: ModelErrors | None = None
+        self.problem: str | None = None
+
+    def refresh(self) -> bool:
+        if self._read:
+            return False
+        self._read = True
+        try:
+            self.value = self.source.load(self.source.path)
+        except (OSError, ValueError, ProjectError) as exc:
+            self.problem = str(exc)
+        return True
 
 
 def load_once(root: Path, model: str, seed: int | None) -> tuple[PredictionsSource, ModelErrors,

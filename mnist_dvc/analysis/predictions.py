@@ -3,16 +3,19 @@
 The evaluate stage writes one row per test image: the true digit, the model's two most
 probable digits and their softmax probabilities. DVC's confusion plot reads the first two
 columns; the plots stage and the dashboard's Errors tab read the file with
-`read_predictions`, the one reader, which also accepts the two-column files written before
-the probabilities were added (an older revision's, or a workspace not re-evaluated yet).
-Only numpy here: the dashboard imports this module.
+`read_predictions` (`parse_predictions` for its text read from a revision), the one reader,
+which also accepts the two-column files written before the probabilities were added (an
+older revision's, or a workspace not re-evaluated yet). Only numpy here: the dashboard
+imports this module.
 """
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -71,22 +74,31 @@ def read_predictions(path: Path | str) -> Predictions:
     A missing file is a MissingInput, anything else wrong a one-line BadInput naming the line.
     """
     path = Path(path)
-    redo = rerun_hint(path, force=True)
     try:
         with open(path, encoding="utf-8") as f:
-            columns = tuple(f.readline().strip().split(","))
-            if columns not in (PREDICTION_COLUMNS, CONFUSION_COLUMNS):
-                raise BadInput(path, f"has columns {list(columns)}, expected {','.join(PREDICTION_COLUMNS)}",
-                               redo)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # numpy warns about a header-only file
-                table = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
+            return _parse(f, path)
     except FileNotFoundError:
         raise MissingInput(path, rerun_hint(path)) from None
     except UnicodeDecodeError:
-        raise BadInput(path, "not UTF-8 text (corrupt)", redo) from None
-    except BadInput:
-        raise
+        raise BadInput(path, "not UTF-8 text (corrupt)", rerun_hint(path, force=True)) from None
+
+
+def parse_predictions(text: str, path: Path) -> Predictions:
+    """The same checks on a file's text read elsewhere (another run's revision); `path` names it."""
+    return _parse(io.StringIO(text), Path(path))
+
+
+def _parse(f: TextIO, path: Path) -> Predictions:
+    redo = rerun_hint(path, force=True)
+    columns = tuple(f.readline().strip().split(","))
+    if columns not in (PREDICTION_COLUMNS, CONFUSION_COLUMNS):
+        raise BadInput(path, f"has columns {list(columns)}, expected {','.join(PREDICTION_COLUMNS)}", redo)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # numpy warns about a header-only file
+            table = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
+    except UnicodeDecodeError:
+        raise  # the caller says "not UTF-8 text"
     except ValueError as exc:
         raise BadInput(path, f"not a readable CSV ({str(exc).splitlines()[0]})", redo) from None
     if not len(table):

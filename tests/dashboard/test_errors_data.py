@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from tests.fixtures.errors import TEST_IMAGES, write_errors_project, write_seed
+from tests.fixtures.experiments import TEST_IMAGES as EXPERIMENT_IMAGES
+from tests.fixtures.experiments import git
 from tests.fixtures.runs import write_params
 from tui.errors_data import ErrorsData, PredictionsSource, load_once, sources
 
@@ -106,3 +108,21 @@ def test_load_once_names_the_relative_path_in_its_errors(finished: Path) -> None
     source, errors, images, problem = load_once(finished, "model_b", None)
     assert source.seed == 42 and len(errors) == TEST_IMAGES and images is None
     assert problem == "data/prepared/y_test.npy not found; run `dvc repro prepare` first"
+
+
+def test_another_runs_predictions_are_read_at_its_revision_once(experiments_repo: Path) -> None:
+    rev = git(experiments_repo, "rev-parse", "HEAD").strip()
+    (found,) = sources(experiments_repo, "model_a", rev)
+    assert (found.seed, found.rev) == (42, rev)
+    assert found.label == f"{rev[:7]}:reports/predictions/model_a/seed_42.csv"
+    files = ErrorsData(experiments_repo)
+    assert files.poll([found])
+    errors = files.errors(found)
+    assert errors is not None and len(errors) == EXPERIMENT_IMAGES
+    assert not files.poll([found]) and files.errors(found) is errors, "a revision is read once"
+    (missing,) = sources(experiments_repo, "model_z", rev)
+    files.poll([missing])
+    assert files.errors(missing) is None
+    assert files.problems([missing], set())[0] == (
+        f"{rev[:7]}:reports/predictions/model_z/seed_42.csv not found; "
+        "that run did not evaluate this model and seed")

@@ -17,7 +17,7 @@ import yaml
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from tests.fixtures.experiments import EXPERIMENTS, git
+from tests.fixtures.experiments import BASELINE, EXPERIMENTS, TEST_IMAGES, Made, git
 from tests.helpers import (
     BIN,
     PROJECT_FILES,
@@ -38,6 +38,7 @@ from tui.app import DashboardApp
 from tui.data import pid_alive
 from tui.experiment_screens import Confirm, ExperimentForm, LogScreen, Prompt, field_id
 from tui.experiments import DONE, FAILED, QUEUED, RUNNING, WORKSPACE
+from tui.panes.errors import ErrorsPane
 from tui.panes.experiments import ExperimentsPane
 from tui.widgets.curves import CurvesPlot
 
@@ -207,6 +208,34 @@ async def test_the_run_under_the_cursor_is_the_apps_selected_run(experiments_cop
                        what="the selected run")
         assert app.following is None, "a finished run: the Training tab shows the workspace"
         assert "long: experiment " in text(app, "#exp-status")
+
+
+def misclassified(made: Made) -> str:
+    """The start of the Errors tab's heading for model_a of a made-up run."""
+    return f"model_a · {round((1 - made.accuracy) * TEST_IMAGES)} of {TEST_IMAGES} test digits misclassified"
+
+
+async def test_the_errors_tab_follows_the_selected_run(experiments_copy: Path) -> None:
+    long = next(made for made in EXPERIMENTS if made.name == "long")
+    app = make_app(experiments_copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        errors = app.query_one(ErrorsPane)
+        await wait_for(pilot, lambda: errors.errors is not None, what="the workspace's predictions")
+        assert text(app, "#errors-heading").startswith(misclassified(BASELINE))
+        await open_tab(pilot)
+        await cursor_to(pilot, "long")
+        await pilot.press("6")
+        heading = f"long · {misclassified(long)}"
+        await wait_for(pilot, lambda: text(app, "#errors-heading").startswith(heading),
+                       what="the run's mistakes")
+        assert errors.source is not None and errors.source.rev == app.selected_run.rev
+        await pilot.press("5")
+        await cursor_to(pilot, WORKSPACE)
+        await pilot.press("6")
+        await wait_for(pilot, lambda: text(app, "#errors-heading").startswith(misclassified(BASELINE)),
+                       what="the workspace again")
+        assert errors.source.rev is None
 
 
 # --- launching and acting -----------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Errors tab: a model's confusion matrix as a heatmap, its mistakes by count, and the digits of a cell.
 
-What it shows is chosen by `source` (model, seed, project: tui.errors_data.PredictionsSource),
-which the pane sets from its keys (m: model, s: seed) and whoever selects a run can set from
-above. The files are read by tui.errors_data (no Textual), polled only once the tab has been
+What it shows is chosen by `source` (model, seed, run: tui.errors_data.PredictionsSource),
+which the pane sets from its keys (m: model, s: seed) and from `run`, the run selected in the
+Experiments tab that the app hands down: a commit or finished experiment is shown from its
+revision, anything else (the workspace, a run still queued, running or failed) from the
+project's files. The files are read by tui.errors_data (no Textual), polled only once the tab has been
 opened; their problems go up to the app's warning bar as a `Warnings` message. The heatmap and
 the gallery post their keys up; the pane owns the cursor (`cell`) and what the gallery shows.
 """
@@ -27,6 +29,7 @@ from mnist_dvc.analysis.errors import ModelErrors
 from mnist_dvc.core.contracts import CLASSES
 from tui.data import Dashboard
 from tui.errors_data import ErrorsData, PredictionsSource, sources
+from tui.experiments import DONE, WORKSPACE, Run
 from tui.report import ERRORS_HINT, caption_lines, cell_title, confusion_line, errors_heading, other_line
 from tui.widgets.digits import Card, DigitGallery
 from tui.widgets.heatmap import ConfusionHeatmap
@@ -58,6 +61,7 @@ class ErrorsPane(Vertical):
     ]
 
     data: reactive[Dashboard | None] = reactive(None, layout=False)
+    run: reactive[Run | None] = reactive(None, layout=False)
     source: reactive[PredictionsSource | None] = reactive(None, layout=False)
     cell: reactive[Cell] = reactive((0, 0), layout=False)
     other: reactive[str | None] = reactive(None, layout=False)
@@ -99,8 +103,14 @@ class ErrorsPane(Vertical):
     def models(self) -> list[str]:
         return [run.name for run in self.data.runs] if self.data else []
 
+    @property
+    def rev(self) -> str | None:
+        """The selected run's revision when it has one to read, else None: the project's files."""
+        run = self.run
+        return run.rev if run is not None and run.rev != WORKSPACE and run.state == DONE else None
+
     def _sources(self, model: str) -> list[PredictionsSource]:
-        return sources(self.files.root, model)
+        return sources(self.files.root, model, self.rev)
 
     def _source_of(self, model: str, seed: int | None) -> PredictionsSource:
         """That model's predictions of `seed` when it has them, else of its first seed."""
@@ -115,6 +125,11 @@ class ErrorsPane(Vertical):
         """Every model's predictions of the shown seed: `m` and `o` then need no read."""
         seed = self.source.seed if self.source is not None else None
         return [self._source_of(model, seed) for model in self.models]
+
+    def watch_run(self) -> None:
+        """Another run selected: the same model and seed of that run, when it has them."""
+        if self.source is not None and self.source.rev != self.rev:
+            self.source = self._source_of(self.source.model, self.source.seed)
 
     def watch_data(self, data: Dashboard | None) -> None:
         if data is None or not self.models:
@@ -165,6 +180,8 @@ class ErrorsPane(Vertical):
         if self.source is not None:
             several = len(self._sources(self.source.model)) > 1
             heading = errors_heading(self.source.model, self.source.seed if several else None, errors)
+            if self.source.rev is not None and self.run is not None:
+                heading = f"{self.run.name} · {heading}"
             self.query_one("#errors-heading", Static).update(Text(heading, style="bold"))
         self.query_one(ConfusionHeatmap).show(errors.counts if errors is not None else None)
         confusions = self.query_one("#confusions", OptionList)
