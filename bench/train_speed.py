@@ -1,7 +1,7 @@
 """Training-speed benchmark: the project's training path against plain `fit` and the machine's ceiling.
 
     python -m bench.train_speed            # every backend installed; writes bench/results.json
-    python -m bench.train_speed --quick    # 1 timed epoch on 6,000 images, no scaling table (a smoke run)
+    python -m bench.train_speed --quick    # 1 timed epoch, 6,000 images, no scaling/seeds tables (smoke run)
 
 On a fresh clone it first makes its data with `dvc repro prepare` (MNIST_MIRROR is honoured).
 Each Keras backend runs in a worker process of its own (Keras binds its backend at import).
@@ -14,10 +14,11 @@ median of those per-round ratios.
 
 The ceiling is the best float32 2048² matmul rate of numpy (with the environment's OpenBLAS
 kernel and with the fastest one), TensorFlow (oneDNN), XLA through TensorFlow and XLA through
-JAX. Where a GPU is visible to a backend, a second worker measures plain `fit` and the project
-path on it; otherwise the reason is printed. It is a script, not a test: tests never assert
-timings. It exits with status 1 when the two paths' test accuracies disagree by more than
-the test set's sampling noise allows.
+JAX. On the default backend it also times one epoch of S = 1, 3 and 5 seeds of each model
+(`train.seeds`), the seeds' cost. Where a GPU is visible to a backend, a second worker
+measures plain `fit` and the project path on it; otherwise the reason is printed. It is a
+script, not a test: tests never assert timings. It exits with status 1 when the two paths'
+test accuracies disagree by more than the test set's sampling noise allows.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +47,16 @@ from mnist_dvc.core.params import ModelParams, load_params
 from mnist_dvc.data.prepared import load_split, one_hot
 from mnist_dvc.training.epoch import EpochRunner, epoch_runner
 from mnist_dvc.training.model import build_model, compile_model, select_backend
+from mnist_dvc.training.seeds import seeds_runner
 from mnist_dvc.training.trainer import epoch_permutation
 from stages.cli import StageError, run_stage
 
 RESULTS = Path("bench/results.json")
 WIDTH_MULTIPLIERS = (0.25, 1.0, 4.0)
 SCALING_BATCHES = (64, 256)
+# What `train.seeds` costs: S seeds of each model, 2 rounds of one epoch per count.
+SEED_COUNTS = (1, 3, 5)
+SEED_ROUNDS = 2
 # Batch size of the accuracy check both paths share (no update happens: only its speed changes).
 EVAL_BATCH = 2000
 # Standard errors of the difference of two test accuracies allowed before the paths "disagree".
@@ -278,6 +284,32 @@ class Worker:
         return rows
 
 
+    def seeds_cost(self, model: ModelParams, epochs: int) -> list[dict]:
+        """What `train.seeds` = S costs: one epoch of every seed (train + validation, as the
+        stage runs it) for S = SEED_COUNTS, in rounds that alternate the counts, after a warm-up
+        epoch each; `over_one_seed` is the median of per-round ratios to S = 1."""
+        train = self.params.train
+        runners = {count: seeds_runner(model, replace(train, seeds=count), self.x, self.y_hot, self.x_test,
+                                       self.y_test_hot) for count in SEED_COUNTS}
+
+        def epoch(count: int, number: int) -> None:
+            runner = runners[count]
+            runner.train([epoch_permutation(seed, number, len(self.x)) for seed in runner.seeds])
+            runner.evaluate()
+
+        for count in SEED_COUNTS:
+            epoch(count, 1)
+        times: dict[int, list[float]] = {count: [] for count in SEED_COUNTS}
+        for number in range(2, epochs + 2):
+            for count in SEED_COUNTS:
+                times[count].append(_timed(epoch, count, number))
+        ratios = {count: [t / one for t, one in zip(times[count], times[1], strict=True)]
+                  for count in SEED_COUNTS}
+        return [{"seeds": count, "s_per_epoch": statistics.median(times[count]),
+                 "over_one_seed": statistics.median(ratios[count]), "times_s": times[count]}
+                for count in SEED_COUNTS]
+
+
 def gpu_names(backend: str) -> list[str]:
     """The GPUs this backend sees in this process (none with tensorflow-cpu or jax[cpu])."""
     select_backend(backend)
@@ -308,6 +340,9 @@ def run_worker(backend: str, device: str, epochs: int, limit: int, with_scaling:
             models[name]["breakdown"] = worker.breakdown(model)
         if with_scaling and "model_b" in worker.params.models:
             result["scaling"] = worker.scaling(worker.params.models["model_b"], 1)
+        if with_scaling:  # the default backend's run, the one train@<model> uses
+            result["seeds"] = {name: worker.seeds_cost(model, SEED_ROUNDS)
+                               for name, model in worker.params.models.items()}
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
@@ -414,6 +449,12 @@ def table(results: dict) -> str:
                       f"{'x':>5} {'hidden':18} {'batch':>5} {'s/epoch':>8} {'GFLOP/s':>8}"]
             lines += [f"{r['width_multiplier']:5} {r['hidden']!s:18} {r['batch_size']:5} "
                       f"{r['s_per_epoch']:8.3f} {r['gflops']:8.0f}" for r in run["scaling"]]
+    for run in results["runs"]:
+        if "seeds" in run:
+            lines += ["", f"seeds ({run['backend']}): one epoch of S seeds (train + validation), s and x S=1"]
+            for name, rows in run["seeds"].items():
+                cells = (f"S={r['seeds']} {r['s_per_epoch']:.3f} ({r['over_one_seed']:.2f}x)" for r in rows)
+                lines.append(f"{name:8} " + "  ".join(cells))
     lines += [f"peak memory ({run['backend']} {run['device']} worker): {run['peak_rss_mb']:.0f} MB"
               for run in results["runs"]]
     return "\n".join(lines)
@@ -436,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "DEVICE"), help=argparse.SUPPRESS)
     parser.add_argument("--list-gpus", metavar="BACKEND", help=argparse.SUPPRESS)
-    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling and seeds tables")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.limit, args.no_scaling = 1, args.limit or 6000, True
