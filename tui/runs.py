@@ -14,8 +14,6 @@ has no revision yet: it is read from its working folder. No Textual import here.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,8 +23,8 @@ import numpy as np
 
 from mnist_dvc.analysis.comparison import mcnemar, mcnemar_sentence
 from mnist_dvc.analysis.history import History, aligned_history, mean_history, parse_series
+from mnist_dvc.analysis.predictions import Predictions, parse_predictions
 from mnist_dvc.core.contracts import (
-    CONFUSION_COLUMNS,
     SEED_NAME,
     SERIES,
     TRAIN_DIR,
@@ -66,14 +64,6 @@ class Reader:
 
 class RunFilesError(RuntimeError):
     """A run's file cannot be read: one line naming the run and the file."""
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """One model's test predictions: the true digit and the predicted one, per test image."""
-
-    actual: np.ndarray
-    predicted: np.ndarray
 
 
 # --- a running run, from its folder ---------------------------------------------------------------
@@ -163,7 +153,7 @@ def history(read: Reader, model: str) -> History:
 def predictions(read: Reader, model: str, label: str) -> Predictions:
     """A model's test predictions (`actual`, `predicted` per test image, in test-set order) of its
     lowest seed: with `train.seeds` a count, every run starts at `train.seed`, so two runs are
-    compared on the same seed."""
+    compared on the same seed. Checked by the project's one reader of the file."""
     seeds = read.seeds(model)
     if not seeds:
         raise RunFilesError(f"{label}: no training log of {model}; the train stage writes it")
@@ -172,16 +162,10 @@ def predictions(read: Reader, model: str, label: str) -> Predictions:
         text = read.text(path)
     except FileNotFoundError:
         raise RunFilesError(f"{label}: no {path}; the evaluate stage writes it") from None
-    rows = csv.DictReader(io.StringIO(text))
-    actual_key, predicted_key = CONFUSION_COLUMNS
-    if rows.fieldnames is None or not {actual_key, predicted_key} <= set(rows.fieldnames):
-        raise RunFilesError(f"{label}: {path} has no {actual_key},{predicted_key} columns")
     try:
-        pairs = [(int(row[actual_key]), int(row[predicted_key])) for row in rows]
-    except (TypeError, ValueError):
-        raise RunFilesError(f"{label}: {path} has a row that is not two digits") from None
-    array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    return Predictions(array[:, 0], array[:, 1])
+        return parse_predictions(text, path)
+    except BadInput as exc:
+        raise RunFilesError(f"{label}: {exc.path}: {exc.problem}") from None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mnist_dvc.analysis.predictions import Predictions
 from mnist_dvc.core.atomic import write_json
 from tests.fixtures.experiments import EXPERIMENTS, HEADLINE, Made, git, save_experiments
 from tests.helpers import BIN, ROOT, run, tool_env
@@ -134,9 +135,19 @@ def test_curves_and_predictions_are_read_at_each_revision(experiments_repo: Path
         files.predictions(wide, "model_c")
 
 
+def test_a_damaged_predictions_file_is_one_line_naming_the_run(experiments_copy: Path) -> None:
+    path = experiments_copy / "reports/predictions/model_a/seed_42.csv"
+    path.write_text("actual,predicted,p_predicted,second,p_second\n7,12,0.9,1,0.05\n")
+    workspace = by_name(experiments.collect(experiments_copy))[WORKSPACE]
+    with pytest.raises(runs.RunFilesError) as error:
+        runs.RunFiles(experiments_copy).predictions(workspace, "model_a")
+    assert str(error.value) == (f"{WORKSPACE}: reports/predictions/model_a/seed_42.csv: "
+                                "line 2: predicted is 12, expected a digit 0-9")
+
+
 def test_predictions_of_different_test_sets_are_not_compared() -> None:
-    a = runs.Predictions(np.arange(10) % 10, np.arange(10) % 10)
-    b = runs.Predictions(np.arange(12) % 10, np.arange(12) % 10)
+    a = Predictions(np.arange(10) % 10, np.arange(10) % 10, None, None, None)
+    b = Predictions(np.arange(12) % 10, np.arange(12) % 10, None, None, None)
     assert runs.mcnemar_between("a", a, "b", b).sentence == (
         "a vs b: different test sets (data.test_limit differs?): not comparable")
 

@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
+from mnist_dvc.analysis.predictions import Predictions
 from tui import expctl, exptable, runs
 from tui.data import Progress, pid_alive
 from tui.dvc import DvcError
@@ -572,7 +573,7 @@ def build_comparison(files: runs.RunFiles, chosen: tuple[Run, ...], model: str |
     """The comparison of `chosen` runs for one model: reads their files (blocking)."""
     labels = tuple(run.name for run in chosen)
     accuracy, loss, notes = [], [], []
-    predictions: dict[str, runs.Predictions | None] = {}
+    predictions: dict[str, Predictions | None] = {}
     for run in chosen:
         if model is None:
             break
