@@ -8,7 +8,6 @@ trained copy of the project and train three tiny experiments in it.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,14 +19,13 @@ from textual.widgets import DataTable, Input, Static
 from tests.fixtures.experiments import BASELINE, EXPERIMENTS, TEST_IMAGES, Made, git
 from tests.helpers import (
     BIN,
-    PROJECT_FILES,
     ROOT,
     SIZE,
     TINY,
     WIDE,
     make_app,
+    new_project,
     run,
-    set_params,
     settle,
     snapshot_app,
     text,
@@ -383,22 +381,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, shared_dvc_cache: Path, mn
             ) -> Iterator[Path]:
     """The project, tiny, after one `dvc repro`, committed: experiments train only what they change.
     Afterwards the queue workers the tests started are stopped, with any task they still run."""
-    repo = tmp_path_factory.mktemp("trained") / "repo"
-    repo.mkdir()
-    for item in PROJECT_FILES:
-        source = ROOT / item
-        if source.is_dir():
-            shutil.copytree(source, repo / item, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, repo / item)
-    shutil.copy2(ROOT / ".gitignore", repo / ".gitignore")
+    repo = new_project(tmp_path_factory.mktemp("trained") / "repo", shared_dvc_cache, TINY)
     env = {"MNIST_MIRROR": str(mnist_mirror)}
-    run(["git", "init", "-q", "-b", "main"], repo)
-    run([str(BIN / "dvc"), "init", "-q"], repo)
-    run([str(BIN / "dvc"), "config", "cache.dir", str(shared_dvc_cache)], repo)
-    set_params(repo, TINY)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "tiny project"], repo)  # DVCLive wants a commit to train on
     run([str(BIN / "dvc"), "repro"], repo, **env)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-q", "-m", "tiny run"], repo)
@@ -421,13 +405,16 @@ async def launch(pilot: Pilot, values: dict[str, str], name: str, key: str) -> N
                    what="started")
 
 
-async def start_if_queued(pilot: Pilot, name: str) -> None:
-    """Wait for the run to be listed; start a queue worker (w) unless one still alive from an
-    earlier run took it already (DVC's worker idles a while before it exits)."""
+async def queue_and_run(pilot: Pilot, values: dict[str, str], name: str) -> None:
+    """Queue a run from the form and wait until it trains: a queue worker (w) is started unless
+    one still alive from an earlier run took it already (DVC's worker idles a while before it exits)."""
     app = pilot.app
+    await open_tab(pilot)
+    await launch(pilot, values, name, "ctrl+e")
     await wait_for(pilot, lambda: state_of(app, name) in (QUEUED, RUNNING), timeout=60, what="queued")
     if state_of(app, name) == QUEUED:
         await pilot.press("w", "enter")
+    await wait_for(pilot, lambda: state_of(app, name) == RUNNING, timeout=120, what="running")
 
 
 @pytest.mark.slow
@@ -435,10 +422,7 @@ async def start_if_queued(pilot: Pilot, name: str) -> None:
 async def test_a_queued_run_trains_live_and_appears_with_its_metrics(trained: Path) -> None:
     app = make_app(trained)
     async with app.run_test(size=(160, 45)) as pilot:
-        await open_tab(pilot)
-        await launch(pilot, {"train.seed": "11", "train.epochs": "30"}, "q-real", "ctrl+e")
-        await start_if_queued(pilot, "q-real")
-        await wait_for(pilot, lambda: state_of(app, "q-real") == RUNNING, timeout=120, what="running")
+        await queue_and_run(pilot, {"train.seed": "11", "train.epochs": "30"}, "q-real")
         await cursor_to(pilot, "q-real")
         run_ = next(r for r in pane(app).table.runs if r.name == "q-real")
         assert run_.folder and ".dvc/tmp/exps/" in run_.folder
@@ -465,10 +449,7 @@ async def test_a_queued_run_trains_live_and_appears_with_its_metrics(trained: Pa
 async def test_a_killed_run_shows_as_failed_and_its_training_stops(trained: Path) -> None:
     app = make_app(trained)
     async with app.run_test(size=(160, 45)) as pilot:
-        await open_tab(pilot)
-        await launch(pilot, {"train.seed": "13", "train.epochs": "5000"}, "q-kill", "ctrl+e")
-        await start_if_queued(pilot, "q-kill")
-        await wait_for(pilot, lambda: state_of(app, "q-kill") == RUNNING, timeout=120, what="running")
+        await queue_and_run(pilot, {"train.seed": "13", "train.epochs": "5000"}, "q-kill")
         await wait_for(pilot, lambda: cell(app, "q-kill", "live").startswith("model_a epoch ")
                        and " epoch 0/" not in cell(app, "q-kill", "live"), timeout=180, what="an epoch")
         key = next(r.key for r in pane(app).table.runs if r.name == "q-kill")
