@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAMP_S3 := $(VENV)/.installed-s3
 STAMP_S3_LOCAL := $(VENV)/.installed-s3-local
+# Test modules run on this many pytest-xdist workers, each module whole on one worker (its
+# module-scoped fixtures, a trained tiny project for instance, are built once). 1 runs them in turn.
+TEST_WORKERS ?= 2
 # DVC runs stage commands through the shell: `python` must be the venv's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
@@ -33,7 +36,7 @@ run: $(STAMP)
 ## make test: set up .venv with the dev extra and run the test suite
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
