@@ -284,30 +284,37 @@ class Worker:
         return rows
 
 
-    def seeds_cost(self, model: ModelParams, epochs: int) -> list[dict]:
-        """What `train.seeds` = S costs: one epoch of every seed (train + validation, as the
-        stage runs it) for S = SEED_COUNTS, in rounds that alternate the counts, after a warm-up
-        epoch each; `over_one_seed` is the median of per-round ratios to S = 1."""
+    def seeds_cost(self, model: ModelParams, epochs: int) -> dict[str, list[dict]]:
+        """What `train.seeds` = S costs, each way of training the seeds (`models.<name>.stack_seeds`
+        false: "sequential", true: "stacked"): one epoch of every seed (train + validation, as the
+        stage runs it) for S = SEED_COUNTS, in rounds that alternate all of them, after a warm-up
+        epoch each. `over_one_seed` is the median of per-round ratios to one seed trained alone
+        (sequential, S = 1), the time a single-seed run takes."""
         train = self.params.train
-        runners = {count: seeds_runner(model, replace(train, seeds=count), self.x, self.y_hot, self.x_test,
-                                       self.y_test_hot) for count in SEED_COUNTS}
+        ways = {"sequential": False, "stacked": True}
+        data = self.x, self.y_hot, self.x_test, self.y_test_hot
+        runners = {(way, count): seeds_runner(replace(model, stack_seeds=stacked),
+                                              replace(train, seeds=count), *data)
+                   for way, stacked in ways.items() for count in SEED_COUNTS}
 
-        def epoch(count: int, number: int) -> None:
-            runner = runners[count]
+        def epoch(key: tuple[str, int], number: int) -> None:
+            runner = runners[key]
             runner.train([epoch_permutation(seed, number, len(self.x)) for seed in runner.seeds])
             runner.evaluate()
 
-        for count in SEED_COUNTS:
-            epoch(count, 1)
-        times: dict[int, list[float]] = {count: [] for count in SEED_COUNTS}
+        for key in runners:
+            epoch(key, 1)
+        times: dict[tuple[str, int], list[float]] = {key: [] for key in runners}
         for number in range(2, epochs + 2):
-            for count in SEED_COUNTS:
-                times[count].append(_timed(epoch, count, number))
-        ratios = {count: [t / one for t, one in zip(times[count], times[1], strict=True)]
-                  for count in SEED_COUNTS}
-        return [{"seeds": count, "s_per_epoch": statistics.median(times[count]),
-                 "over_one_seed": statistics.median(ratios[count]), "times_s": times[count]}
-                for count in SEED_COUNTS]
+            for key in runners:
+                times[key].append(_timed(epoch, key, number))
+        one = times["sequential", 1]
+        return {way: [{"seeds": count, "s_per_epoch": statistics.median(times[way, count]),
+                       "over_one_seed": statistics.median(t / o for t, o in zip(times[way, count], one,
+                                                                               strict=True)),
+                       "times_s": times[way, count]}
+                      for count in SEED_COUNTS]
+                for way in ways}
 
 
 def gpu_names(backend: str) -> list[str]:
@@ -343,6 +350,7 @@ def run_worker(backend: str, device: str, epochs: int, limit: int, with_scaling:
         if with_scaling:  # the default backend's run, the one train@<model> uses
             result["seeds"] = {name: worker.seeds_cost(model, SEED_ROUNDS)
                                for name, model in worker.params.models.items()}
+            result["stack_seeds"] = {name: model.stack_seeds for name, model in worker.params.models.items()}
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
@@ -451,10 +459,14 @@ def table(results: dict) -> str:
                       f"{r['s_per_epoch']:8.3f} {r['gflops']:8.0f}" for r in run["scaling"]]
     for run in results["runs"]:
         if "seeds" in run:
-            lines += ["", f"seeds ({run['backend']}): one epoch of S seeds (train + validation), s and x S=1"]
-            for name, rows in run["seeds"].items():
-                cells = (f"S={r['seeds']} {r['s_per_epoch']:.3f} ({r['over_one_seed']:.2f}x)" for r in rows)
-                lines.append(f"{name:8} " + "  ".join(cells))
+            lines += ["", f"seeds ({run['backend']}): one epoch of S seeds (train + validation), s and x one "
+                          "seed alone; * = the way params.yaml trains that model"]
+            for name, ways in run["seeds"].items():
+                for way, rows in ways.items():
+                    mark = "*" if (way == "stacked") == run["stack_seeds"].get(name, False) else " "
+                    cells = (f"S={r['seeds']} {r['s_per_epoch']:.3f} ({r['over_one_seed']:.2f}x)"
+                             for r in rows)
+                    lines.append(f"{name:8} {way:10}{mark} " + "  ".join(cells))
     lines += [f"peak memory ({run['backend']} {run['device']} worker): {run['peak_rss_mb']:.0f} MB"
               for run in results["runs"]]
     return "\n".join(lines)

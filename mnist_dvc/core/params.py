@@ -73,6 +73,9 @@ class ModelParams:
     hidden: tuple[int, ...]
     activation: str
     output: str
+    # Train this model's seeds stacked in one compiled epoch (training/stacked_epoch.py) rather
+    # than one after another: faster where per-step overhead, not arithmetic, bounds an epoch.
+    stack_seeds: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,13 @@ def _choice(section: dict, prefix: str, key: str, allowed: tuple[str, ...]) -> s
     value = section[key]
     if value not in allowed:
         raise _fail(f"{prefix}.{key}", value, f"allowed: {', '.join(allowed)}")
+    return value
+
+
+def _bool(section: dict, prefix: str, key: str, default: bool) -> bool:
+    value = section.get(key, default)
+    if not isinstance(value, bool):
+        raise _fail(f"{prefix}.{key}", value, "expected true or false")
     return value
 
 
@@ -197,7 +207,7 @@ def _models(raw: dict) -> dict[str, ModelParams]:
         prefix = f"models.{name}"
         if not isinstance(spec, dict):
             raise _fail(prefix, spec, "expected a mapping with hidden, activation, output")
-        _only_known(spec, prefix, ("hidden", "activation", "output"))
+        _only_known(spec, prefix, ("hidden", "activation", "output", "stack_seeds"))
         for field in ("hidden", "activation", "output"):
             if field not in spec:
                 raise ParamsError(f"params.yaml: missing key `{prefix}.{field}`")
@@ -212,6 +222,7 @@ def _models(raw: dict) -> dict[str, ModelParams]:
             hidden=tuple(hidden),
             activation=_choice(spec, prefix, "activation", ACTIVATIONS),
             output=_choice(spec, prefix, "output", OUTPUTS),
+            stack_seeds=_bool(spec, prefix, "stack_seeds", default=False),
         )
     return result
 

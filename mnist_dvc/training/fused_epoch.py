@@ -195,6 +195,41 @@ class TensorFlowFusedRunner:
         return float(loss), float(accuracy)
 
 
+def jax_epoch(plan: _Plan, batch: int, n: int, classes: int):
+    """One seed's training epoch on JAX as a pure function
+    `(state, iterations, lr, x, y, order) -> (state, loss, accuracy)`, `state` the (value, m, v)
+    triples in `plan.keras_state()`'s order: jitted as it is for one seed, or mapped over a
+    leading seed axis of `state` and `order` (stacked_epoch.py) for several."""
+    import jax
+    import jax.numpy as jnp
+
+    full, rest = divmod(n, batch)
+
+    def step(carry, rows, x, y, lr):
+        state, number = carry
+        xb, yb = x[rows], y[rows]
+
+        def loss_of(params):
+            logits, out = _forward(plan.activations, params, xb)
+            return jnp.mean(plan.loss_fn(yb, out)), logits
+
+        (_, logits), grads = jax.value_and_grad(loss_of, has_aux=True)([w for w, _, _ in state])
+        state = [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)]
+        return (state, number + 1), logits
+
+    def train(state, iterations, lr, x, y, order):
+        carry, logits = jax.lax.scan(lambda c, r: step(c, r, x, y, lr), (state, iterations + 1),
+                                     order[:full * batch].reshape(full, batch))
+        logits = [logits.reshape(full * batch, classes)]
+        if rest:
+            carry, z = step(carry, order[full * batch:], x, y, lr)
+            logits.append(z)
+        loss_sum, correct = _epoch_sums(plan, y[order], jnp.concatenate(logits))
+        return carry[0], loss_sum / n, correct / n
+
+    return train
+
+
 class JaxFusedRunner:
     """JAX: one jitted call scans the steps over the Keras variables' values and returns the new
     values, which are written back into the Keras variables."""
@@ -207,32 +242,8 @@ class JaxFusedRunner:
         self.plan = plan
         self.data = tuple(jnp.asarray(a) for a in (x, y))
         n, classes = y.shape
-        full, rest = divmod(n, batch)
-
-        def step(carry, rows, x, y, lr):
-            state, number = carry
-            xb, yb = x[rows], y[rows]
-
-            def loss_of(params):
-                logits, out = _forward(plan.activations, params, xb)
-                return jnp.mean(plan.loss_fn(yb, out)), logits
-
-            (_, logits), grads = jax.value_and_grad(loss_of, has_aux=True)([w for w, _, _ in state])
-            state = [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)]
-            return (state, number + 1), logits
-
-        def train(state, iterations, lr, x, y, order):
-            carry, logits = jax.lax.scan(lambda c, r: step(c, r, x, y, lr), (state, iterations + 1),
-                                         order[:full * batch].reshape(full, batch))
-            logits = [logits.reshape(full * batch, classes)]
-            if rest:
-                carry, z = step(carry, order[full * batch:], x, y, lr)
-                logits.append(z)
-            loss_sum, correct = _epoch_sums(plan, y[order], jnp.concatenate(logits))
-            return carry[0], loss_sum / n, correct / n
-
-        self.steps = full + (1 if rest else 0)
-        self._train = jax.jit(train)
+        self.steps = -(-n // batch)
+        self._train = jax.jit(jax_epoch(plan, batch, n, classes))
 
     def train(self, order: np.ndarray) -> tuple[float, float]:
         plan = self.plan

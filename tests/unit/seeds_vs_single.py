@@ -2,12 +2,13 @@
 
     python tests/unit/seeds_vs_single.py BACKEND
 
-Prints one JSON line of largest absolute differences (tests/unit/test_seeds.py reads it):
+Prints one JSON line of largest absolute differences (tests/unit/test_seeds.py reads it), per
+model and way of training the seeds ("model_a-stacked", "model_b-sequential", ...):
 - `initial`: each seed's starting weights in a 3-seed runner against
   `keras.utils.set_random_seed(s)` + `build_model`, built afterwards in another order;
 - `log`, `weights`: the last seed s of the 3-seed runner (built after the others) against a
-  1-seed runner with `train.seed = s`, two epochs on the same permutations (per-epoch
-  loss/accuracy, then the final weights);
+  1-seed run with `train.seed = s` on the single-seed compiled epoch (the one equal to `fit`),
+  two epochs on the same permutations (per-epoch loss/accuracy, then the final weights);
 - `restore`: an epoch replayed after `restore` of the state taken before it, against the
   first time through (weights and optimizer state carried over exactly);
 - `between_seeds`: how different two seeds' starting weights are (must not be 0).
@@ -29,6 +30,7 @@ from mnist_dvc.core.params import load_params  # noqa: E402
 from mnist_dvc.training.model import build_model, select_backend  # noqa: E402
 
 SEEDS = (5, 3, 9)
+MODELS = ("model_a", "model_b")
 SAMPLES, TEST_SAMPLES, BATCH, EPOCHS = 300, 100, 64, 2
 
 
@@ -48,63 +50,65 @@ def main(backend: str) -> None:
     from mnist_dvc.training.trainer import epoch_permutation
 
     params = load_params(ROOT / "params.yaml")
-    model = params.models["model_a"]
     train = replace(params.train, seeds=SEEDS, batch_size=BATCH)
     rng = np.random.default_rng(0)
     data = (rng.random((SAMPLES, 784), dtype=np.float32), one_hot(rng.integers(0, 10, SAMPLES)),
             rng.random((TEST_SAMPLES, 784), dtype=np.float32), one_hot(rng.integers(0, 10, TEST_SAMPLES)))
 
-    together = seeds_runner(model, train, *data)
-    start = together.state()
-    built = {}
-    for seed in sorted(SEEDS, reverse=True):
-        keras.utils.set_random_seed(seed)
-        built[seed] = build_model(model, train).get_weights()
-    initial = max(max_diff(state.weights, built[seed]) for seed, state in zip(SEEDS, start, strict=True))
-
     def orders(seeds: tuple[int, ...], epoch: int) -> list[np.ndarray]:
         return [epoch_permutation(seed, epoch, SAMPLES) for seed in seeds]
 
-    logs, before_last = [], None
-    for epoch in range(1, EPOCHS + 1):
-        if epoch == EPOCHS:
-            before_last = together.state()
-        logs.append([(*t, *e) for t, e in zip(together.train(orders(SEEDS, epoch)), together.evaluate(),
-                                              strict=True)])
-    final = together.state()
-
+    # The reference: seed s alone, one seed after another's path (the compiled epoch equal to fit).
     seed = SEEDS[-1]
-    alone = seeds_runner(model, replace(train, seed=seed, seeds=1), *data)
-    assert alone.seeds == (seed,)
-    log_diff = 0.0
-    for epoch in range(1, EPOCHS + 1):
-        ((loss, accuracy),) = alone.train(orders((seed,), epoch))
-        ((test_loss, test_accuracy),) = alone.evaluate()
-        logged = logs[epoch - 1][-1]
-        log_diff = max(log_diff, *(abs(a - b) for a, b in
-                                   zip((loss, accuracy, test_loss, test_accuracy), logged, strict=True)))
-    weight_diff = max_diff(alone.state()[0].weights, final[-1].weights)
+    reference = {}
+    for name in MODELS:
+        single = replace(train, seed=seed, seeds=1)
+        alone = seeds_runner(replace(params.models[name], stack_seeds=False), single, *data)
+        assert alone.seeds == (seed,)
+        log = []
+        for epoch in range(1, EPOCHS + 1):
+            log.append((*alone.train(orders((seed,), epoch))[0], *alone.evaluate()[0]))
+        reference[name] = (log, alone.state()[0].weights)
 
-    together.restore(before_last)
-    replayed = [(*t, *e) for t, e in zip(together.train(orders(SEEDS, EPOCHS)), together.evaluate(),
-                                         strict=True)]
-    again = together.state()
-    restore = max(
-        max(abs(a - b) for row, first in zip(replayed, logs[-1], strict=True)
-            for a, b in zip(row, first, strict=True)),
-        *(max_diff(x.weights + x.optimizer, y.weights + y.optimizer)
-          for x, y in zip(again, final, strict=True)),
-    )
-    saved = together.model(1)
-    print(json.dumps({
-        "initial": initial,
-        "log": log_diff,
-        "weights": weight_diff,
-        "restore": restore,
-        "between_seeds": max_diff(start[0].weights, start[1].weights),
-        "saved_model_is_seed": max_diff(saved.get_weights(), final[1].weights),
-        "seeds": list(together.seeds),
-    }))
+    result = {}
+    for name, stacked in ((m, s) for m in MODELS for s in (False, True)):
+        model = replace(params.models[name], stack_seeds=stacked)
+        together = seeds_runner(model, train, *data)
+        assert type(together).__name__ == ("StackedSeeds" if stacked else "SequentialSeeds")
+        start = together.state()
+        built = {}
+        for s in sorted(SEEDS, reverse=True):
+            keras.utils.set_random_seed(s)
+            built[s] = build_model(model, train).get_weights()
+        logs, before_last = [], None
+        for epoch in range(1, EPOCHS + 1):
+            if epoch == EPOCHS:
+                before_last = together.state()
+            logs.append([(*t, *e) for t, e in zip(together.train(orders(SEEDS, epoch)), together.evaluate(),
+                                                  strict=True)])
+        final = together.state()
+        log, weights = reference[name]
+        together.restore(before_last)
+        replayed = [(*t, *e) for t, e in zip(together.train(orders(SEEDS, EPOCHS)), together.evaluate(),
+                                             strict=True)]
+        again = together.state()
+        saved = together.model(1)
+        result[f"{name}-{'stacked' if stacked else 'sequential'}"] = {
+            "initial": max(max_diff(state.weights, built[s]) for s, state in zip(SEEDS, start, strict=True)),
+            "log": max(abs(a - b) for epoch, row in enumerate(log) for a, b in zip(row, logs[epoch][-1],
+                                                                                     strict=True)),
+            "weights": max_diff(weights, final[-1].weights),
+            "restore": max(
+                max(abs(a - b) for row, first in zip(replayed, logs[-1], strict=True)
+                    for a, b in zip(row, first, strict=True)),
+                *(max_diff(x.weights + x.optimizer, y.weights + y.optimizer)
+                  for x, y in zip(again, final, strict=True)),
+            ),
+            "between_seeds": max_diff(start[0].weights, start[1].weights),
+            "saved_model_is_seed": max_diff(saved.get_weights(), final[1].weights),
+            "seeds": list(together.seeds),
+        }
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -99,8 +99,11 @@ def _results(project_acc: float) -> dict:
              "matmul_gflops": {"tensorflow_onednn": 180.0, "tensorflow_xla": 150.0}, "peak_rss_mb": 1500.0,
              "scaling": [{"width_multiplier": 1.0, "hidden": [256, 512, 128], "batch_size": 64,
                           "s_per_epoch": 2.5, "gflops": 60.0}],
-             "seeds": {"model_b": [{"seeds": 1, "s_per_epoch": 2.5, "over_one_seed": 1.0},
-                                   {"seeds": 3, "s_per_epoch": 7.2, "over_one_seed": 2.88}]}},
+             "seeds": {"model_b": {"sequential": [{"seeds": 1, "s_per_epoch": 2.5, "over_one_seed": 1.0},
+                                                  {"seeds": 3, "s_per_epoch": 7.2, "over_one_seed": 2.88}],
+                                   "stacked": [{"seeds": 1, "s_per_epoch": 2.6, "over_one_seed": 1.04},
+                                               {"seeds": 3, "s_per_epoch": 8.1, "over_one_seed": 3.24}]}},
+             "stack_seeds": {"model_b": False}},
             {"backend": "tensorflow", "device": "gpu", "gpu": "Test GPU", "peak_rss_mb": 900.0,
              "models": {"model_b": _model(0.97, 0.97)}}]
     numpy = {"env": {"gflops": 100.0, "blas": {"kernel": "Haswell"}},
@@ -122,7 +125,8 @@ def test_ceiling_is_the_best_probe_and_the_table_reports_it():
     assert "steps 2.000" in text and "gemm 1.900 + 0.100" in text
     assert "GPU (tensorflow, Test GPU):" in text and "jax: no GPU visible" in text
     assert "peak memory (tensorflow cpu worker): 1500 MB" in text
-    assert "model_b  S=1 2.500 (1.00x)  S=3 7.200 (2.88x)" in text
+    assert "model_b  sequential* S=1 2.500 (1.00x)  S=3 7.200 (2.88x)" in text
+    assert "model_b  stacked     S=1 2.600 (1.04x)  S=3 8.100 (3.24x)" in text
     assert disagreements(results) == []
 
 

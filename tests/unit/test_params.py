@@ -54,6 +54,8 @@ def test_the_project_params_are_valid() -> None:
         ("models.model_b.hidden", [256, 0, 128], "models.model_b.hidden[1]", "integers >= 1"),
         ("models.model_a.hidden", [], "models.model_a.hidden", "non-empty list"),
         ("models.model_a.hidden", "64,128", "models.model_a.hidden", "non-empty list"),
+        ("models.model_a.stack_seeds", "yes", "models.model_a.stack_seeds", "true or false"),
+        ("models.model_b.stack_seeds", 1, "models.model_b.stack_seeds", "true or false"),
         ("data.normalize", "minmax", "data.normalize", "allowed: scale, standardize"),
         ("data.train_limit", -5, "data.train_limit", "integer >= 0"),
         ("train.seeds", 0, "train.seeds", "a count >= 1"),
@@ -78,6 +80,13 @@ def test_a_bad_value_is_one_line_naming_key_value_and_what_is_allowed(
     assert "\n" not in message
     assert f"{key} = {bad!r} is invalid" in message
     assert allowed in message
+
+
+def test_stack_seeds_is_optional_and_false_when_left_out(tmp_path: Path) -> None:
+    raw = with_value("models.model_a.stack_seeds", True)
+    del raw["models"]["model_b"]["stack_seeds"]
+    models = load_params(write(tmp_path, raw)).models
+    assert (models["model_a"].stack_seeds, models["model_b"].stack_seeds) == (True, False)
 
 
 @pytest.mark.parametrize(

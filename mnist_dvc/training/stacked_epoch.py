@@ -1,0 +1,179 @@
+"""One training epoch of every seed of a model as one compiled call: the fused step
+(fused_epoch.py) over weights stacked along a leading seed axis.
+
+S seeds trained one after another cost S compiled epochs, and for networks this small a large
+share of each is per-kernel dispatch, loop control and the tiny kernels of bias, activation and
+Adam, not arithmetic. Stacked, each step runs the same kernels once for all seeds: every
+parameter and Adam moment is one array `(S, ...)`, each seed's batch is gathered from the one
+resident copy of the training set by its own permutation (`orders` of shape (S, n)), the matrix
+products are batched products (one per layer and direction, each seed its own matrices), and
+Adam, elementwise, updates the whole stack with the iteration counter the seeds share (they take
+the same number of steps). The loss differentiated is the sum over seeds of each seed's mean
+batch loss, so each seed's gradient is exactly its own. Nothing mixes seeds: a NaN in one seed
+stays in that seed.
+
+The per-seed arithmetic is the single-seed fused step's (the same functions, `_forward`,
+`_adam`, Keras' loss): seed s computes what a one-seed run with `train.seed = s` computes, up
+to the summation order of the batched products (tests/unit/test_seeds.py measures how far).
+The epoch's metrics and the validation pass run per seed inside the same call, exactly as the
+single-seed epoch computes them.
+
+On TensorFlow the stack lives in variables of the compiled function; on JAX the single-seed
+epoch function is mapped over the seed axis (`jax.vmap`). Both keep the state as arrays
+`(S, *variable shape)` that seeds.py moves in and out of Keras models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnist_dvc.training.fused_epoch import _adam, _epoch_sums, _forward, _Plan, batch_sums, jax_epoch
+
+# Stacked state: per Keras trainable variable (in `_Plan.keras_state()` order) the arrays
+# (value, Adam's m, Adam's v), each (S, *that variable's shape), numpy.
+Stack = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+class TensorFlowStackedEpoch:
+    """TensorFlow: the stacked state in TensorFlow variables; one XLA call runs every step in a
+    while loop with the state as loop values and assigns it back at the end."""
+
+    def __init__(self, plan: _Plan, batch: int, x, y, x_test, y_test, stack: Stack, iterations: int,
+                 learning_rate: float) -> None:
+        import tensorflow as tf
+
+        self.shapes = [tuple(w.shape[1:]) for w, _, _ in stack]
+        seeds = len(stack[0][0])
+        self.data = tuple(tf.constant(a) for a in (x, y))
+        self.test = tuple(tf.constant(a) for a in (x_test, y_test))
+        # Biases stacked as (S, 1, units): they broadcast over each seed's batch rows as they are,
+        # and Adam treats them like any other array.
+        self.state = [tuple(tf.Variable(self._inner(a)) for a in triple) for triple in stack]
+        self.iterations = tf.Variable(np.int64(iterations))
+        self.learning_rate = tf.Variable(np.float32(learning_rate))
+        n, classes = y.shape
+        full, rest = divmod(n, batch)
+
+        def step(x, y, rows, state, number):
+            xb, yb = tf.gather(x, rows), tf.gather(y, rows)
+            params = [w for w, _, _ in state]
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                logits, out = _forward(plan.activations, params, xb)
+                loss = tf.reduce_sum(tf.reduce_mean(plan.loss_fn(yb, out), axis=-1))
+            grads = tape.gradient(loss, params)
+            lr = self.learning_rate
+            return [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)], logits
+
+        def train(x, y, orders):
+            state = [tuple(v.read_value() for v in triple) for triple in self.state]
+            first = self.iterations + 1
+            logits = []
+            if full:
+                def body(i, state, steps):
+                    state, z = step(x, y, tf.slice(orders, [0, i * batch], [seeds, batch]), state,
+                                    first + tf.cast(i, first.dtype))
+                    return i + 1, state, steps.write(i, z)
+
+                steps = tf.TensorArray(tf.float32, size=full, element_shape=(seeds, batch, classes))
+                _, state, steps = tf.while_loop(lambda i, *_: i < full, body,
+                                                (tf.constant(0), state, steps), maximum_iterations=full)
+                by_seed = tf.transpose(steps.stack(), (1, 0, 2, 3))
+                logits.append(tf.reshape(by_seed, (seeds, full * batch, classes)))
+            if rest:
+                state, z = step(x, y, orders[:, full * batch:], state, first + full)
+                logits.append(z)
+            logits = tf.concat(logits, 1)
+            sums = [_epoch_sums(plan, tf.gather(y, orders[s]), logits[s]) for s in range(seeds)]
+            for triple, values in zip(self.state, state, strict=True):
+                for variable, value in zip(triple, values, strict=True):
+                    variable.assign(value)
+            self.iterations.assign_add(full + (1 if rest else 0))
+            return tf.stack([loss for loss, _ in sums]) / n, tf.stack([c for _, c in sums]) / n
+
+        def evaluate(x, y):
+            sums = []
+            for s in range(seeds):
+                params = [tf.reshape(w[s], shape) for (w, _, _), shape in zip(self.state, self.shapes,
+                                                                                strict=True)]
+                sums.append(batch_sums(plan.loss_fn, y, _forward(plan.activations, params, x)[1]))
+            return tf.stack([loss for loss, _ in sums]) / len(x), tf.stack([c for _, c in sums]) / len(x)
+
+        self._train = tf.function(train, jit_compile=True)
+        self._evaluate = tf.function(evaluate, jit_compile=True)
+
+    @staticmethod
+    def _inner(a: np.ndarray) -> np.ndarray:
+        """(S, *shape) as the compiled step holds it: a vector per seed becomes a (1, units) row."""
+        return a.reshape(len(a), 1, -1) if a.ndim == 2 else a
+
+    def train(self, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        loss, accuracy = self._train(*self.data, orders.astype(np.int32))
+        return loss.numpy(), accuracy.numpy()
+
+    def evaluate(self) -> tuple[np.ndarray, np.ndarray]:
+        loss, accuracy = self._evaluate(*self.test)
+        return loss.numpy(), accuracy.numpy()
+
+    def read(self) -> tuple[Stack, int, float]:
+        stack = [tuple(v.numpy().reshape(len(v.numpy()), *shape) for v in triple)
+                 for triple, shape in zip(self.state, self.shapes, strict=True)]
+        return stack, int(self.iterations.numpy()), float(self.learning_rate.numpy())
+
+    def write(self, stack: Stack, iterations: int, learning_rate: float) -> None:
+        for variables, arrays in zip(self.state, stack, strict=True):
+            for variable, a in zip(variables, arrays, strict=True):
+                variable.assign(self._inner(a))
+        self.iterations.assign(iterations)
+        self.learning_rate.assign(learning_rate)
+
+
+class JaxStackedEpoch:
+    """JAX: the single-seed epoch function (fused_epoch.jax_epoch) mapped over the seed axis of
+    the state and of the orders with `jax.vmap`, jitted; the data, counter and learning rate are
+    shared by all seeds."""
+
+    def __init__(self, plan: _Plan, batch: int, x, y, x_test, y_test, stack: Stack, iterations: int,
+                 learning_rate: float) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        self.data = tuple(jnp.asarray(a) for a in (x, y))
+        self.test = tuple(jnp.asarray(a) for a in (x_test, y_test))
+        n, classes = y.shape
+        self.steps = -(-n // batch)
+        self.write(stack, iterations, learning_rate)
+        one_seed = jax_epoch(plan, batch, n, classes)
+        self._train = jax.jit(jax.vmap(one_seed, in_axes=(0, None, None, None, None, 0)))
+
+        def evaluate(state, x, y):
+            sums = [batch_sums(plan.loss_fn, y, _forward(plan.activations, [w[s] for w, _, _ in state], x)[1])
+                    for s in range(len(stack[0][0]))]
+            return jnp.stack([loss for loss, _ in sums]) / len(x), jnp.stack([c for _, c in sums]) / len(x)
+
+        self._evaluate = jax.jit(evaluate)
+
+    def train(self, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        state, loss, accuracy = self._train(self.state, self.iterations, self.learning_rate, *self.data,
+                                            orders.astype(np.int32))
+        self.state = state
+        self.iterations = self.iterations + self.steps
+        return np.asarray(loss), np.asarray(accuracy)
+
+    def evaluate(self) -> tuple[np.ndarray, np.ndarray]:
+        loss, accuracy = self._evaluate(self.state, *self.test)
+        return np.asarray(loss), np.asarray(accuracy)
+
+    def read(self) -> tuple[Stack, int, float]:
+        stack = [tuple(np.array(a) for a in triple) for triple in self.state]
+        return stack, int(self.iterations), float(self.learning_rate)
+
+    def write(self, stack: Stack, iterations: int, learning_rate: float) -> None:
+        import jax.numpy as jnp
+
+        self.state = [tuple(jnp.asarray(a) for a in triple) for triple in stack]
+        self.iterations = jnp.asarray(iterations)
+        self.learning_rate = jnp.asarray(np.float32(learning_rate))
+
+
+STACKED_EPOCHS = {"tensorflow": TensorFlowStackedEpoch, "jax": JaxStackedEpoch}
