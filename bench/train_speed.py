@@ -15,8 +15,9 @@ median of those per-round ratios.
 The ceiling is the best float32 2048² matmul rate of numpy (with the environment's OpenBLAS
 kernel and with the fastest one), TensorFlow (oneDNN), XLA through TensorFlow and XLA through
 JAX. On the default backend it also times one epoch of S = 1, 3 and 5 seeds of each model
-(`train.seeds`), the seeds' cost. Where a GPU is visible to a backend, a second worker
-measures plain `fit` and the project path on it; otherwise the reason is printed. It is a
+(`train.seeds`), trained one after another and stacked (`stack_seeds`): the seeds' cost. Where a
+GPU is visible to a backend, a second worker measures plain `fit`, the project path and the
+seeds' cost on it; otherwise the reason is printed. It is a
 script, not a test: tests never assert timings. It exits with status 1 when the two paths'
 test accuracies disagree by more than the test set's sampling noise allows.
 """
@@ -347,10 +348,12 @@ def run_worker(backend: str, device: str, epochs: int, limit: int, with_scaling:
             models[name]["breakdown"] = worker.breakdown(model)
         if with_scaling and "model_b" in worker.params.models:
             result["scaling"] = worker.scaling(worker.params.models["model_b"], 1)
-        if with_scaling:  # the default backend's run, the one train@<model> uses
-            result["seeds"] = {name: worker.seeds_cost(model, SEED_ROUNDS)
-                               for name, model in worker.params.models.items()}
-            result["stack_seeds"] = {name: model.stack_seeds for name, model in worker.params.models.items()}
+    # The seeds' cost on the default backend's CPU run (the one train@<model> uses here) and on
+    # a GPU, where stacking the seeds is the natural way to fill the device.
+    if with_scaling or device == "gpu":
+        result["seeds"] = {name: worker.seeds_cost(model, SEED_ROUNDS)
+                           for name, model in worker.params.models.items()}
+        result["stack_seeds"] = {name: model.stack_seeds for name, model in worker.params.models.items()}
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
@@ -459,8 +462,8 @@ def table(results: dict) -> str:
                       f"{r['s_per_epoch']:8.3f} {r['gflops']:8.0f}" for r in run["scaling"]]
     for run in results["runs"]:
         if "seeds" in run:
-            lines += ["", f"seeds ({run['backend']}): one epoch of S seeds (train + validation), s and x one "
-                          "seed alone; * = the way params.yaml trains that model"]
+            lines += ["", f"seeds ({run['backend']} {run['device']}): one epoch of S seeds (train + "
+                          "validation), s and x one seed alone; * = the way params.yaml trains that model"]
             for name, ways in run["seeds"].items():
                 for way, rows in ways.items():
                     mark = "*" if (way == "stacked") == run["stack_seeds"].get(name, False) else " "
