@@ -183,7 +183,8 @@ def table_from_states(states: Iterable[Any]) -> ExpTable:
 
 def _one_per_key(rows: list[tuple[dict, dict, dict]]) -> list[tuple[dict, dict, dict]]:
     """One row per run: as a queued run finishes, DVC lists it for a moment both as running (its
-    queue entry) and as done (its new commit); the finished one is kept, in the first one's place."""
+    queue entry) and as done (its new commit, not yet tied to its queue task); the finished one is
+    kept, in the first one's place, with the task's log and executor until DVC ties them itself."""
     index: dict[str, int] = {}
     kept: list[tuple[dict, dict, dict]] = []
     for row in rows:
@@ -192,7 +193,12 @@ def _one_per_key(rows: list[tuple[dict, dict, dict]]) -> list[tuple[dict, dict, 
             index[key] = len(kept)
             kept.append(row)
         elif row[0]["state"] == DONE:
-            kept[index[key]] = row
+            earlier = kept[index[key]][0]
+            fields = dict(row[0])
+            for name in ("log", "executor"):
+                if fields[name] is None:
+                    fields[name] = earlier[name]
+            kept[index[key]] = (fields, row[1], row[2])
     return kept
 
 

@@ -72,6 +72,34 @@ def test_without_dvc_git_or_commits_the_problem_is_one_line(tmp_path: Path) -> N
         experiments.collect(tmp_path)
 
 
+def test_a_queued_run_that_just_finished_is_one_done_row_with_its_task_log() -> None:
+    """For a moment DVC lists a finishing queued run twice: its queue task (running, with the log)
+    and its new commit (done, not yet tied to the task). The row is the commit's, keeping the log."""
+    from dvc.repo.experiments.serialize import (
+        ExpExecutor,
+        ExpRange,
+        ExpState,
+        LocalExpExecutor,
+        SerializableExp,
+    )
+
+    def result(value: float) -> dict:
+        return {"metrics/summary.json": {"data": {"model_a": {"acc": value}}}}
+
+    base = "a" * 40
+    task = ExpRange([ExpState("b" * 40, data=SerializableExp("b" * 40))], name="q-seed",
+                    executor=ExpExecutor("running", name="dvc-task", local=LocalExpExecutor(
+                        root="/tmp/exps/copy", log="/tmp/exps/run/b.out", pid=123)))
+    commit = ExpRange([ExpState("c" * 40, data=SerializableExp("c" * 40, metrics=result(0.97)))],
+                      name="q-seed")
+    table = experiments.table_from_states([ExpState(base, name="main", experiments=[task, commit])])
+    assert [run.name for run in table.runs] == ["main", "q-seed"]
+    finished = table.runs[1]
+    assert (finished.state, finished.rev, finished.metrics) == (DONE, "c" * 40, {"model_a.acc": 0.97})
+    assert (finished.log, finished.executor, finished.folder) == ("/tmp/exps/run/b.out", "dvc-task", None)
+    assert finished.in_queue, "`dvc queue logs` still knows it"
+
+
 def test_the_child_process_prints_the_table_as_json(experiments_repo: Path) -> None:
     table = experiments.collect_in_child(experiments_repo)
     assert table == experiments.collect(experiments_repo)
