@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import ceiling
+from bench.xla_products import products_epoch
 from mnist_dvc.core.atomic import write_json
 from mnist_dvc.core.contracts import PREPARED_DIR, prepared_file
 from mnist_dvc.core.params import ModelParams, load_params
@@ -220,12 +221,16 @@ class Worker:
         self.project_epoch(keras_runner, 1)
         self.project_epoch(runner, 1)
         times: dict[str, list[float]] = {"plain": [], "keras": [], "project": []}
-        bounds = []
+        bounds, xla_times = [], []
+        on_cpu = self.device == "cpu"
+        if on_cpu:
+            xla_products = products_epoch(self.backend, model.hidden, batch, self.x, self.x_test)
         for epoch in range(2, epochs + 2):
             times["plain"].append(_timed(self.plain_epoch, plain, batch))
             times["keras"].append(_timed(self.project_epoch, keras_runner, epoch))
             times["project"].append(_timed(self.project_epoch, runner, epoch))
-            if self.device == "cpu":
+            if on_cpu:
+                xla_times.append(_timed(xla_products))
                 bounds.append(gemm_bound(model.hidden, batch, n_train, n_test))
 
         def paired(a: list[float], b: list[float]) -> float:
@@ -262,7 +267,13 @@ class Worker:
                 # Each epoch over the matrix products measured right after it, median of rounds.
                 "project_over_gemm": paired(times["project"], gemm),
                 "keras_path_over_gemm": paired(times["keras"], gemm),
-                "times_s": {**times, "gemm": gemm},
+                # The same products by XLA's own dots in one compiled loop (bench/xla_products.py):
+                # the first ratio is XLA's products against OpenBLAS', the second what the rest of
+                # the project's step adds to them.
+                "xla_products_s_per_epoch": statistics.median(xla_times),
+                "xla_products_over_gemm": paired(xla_times, gemm),
+                "project_over_xla_products": paired(times["project"], xla_times),
+                "times_s": {**times, "gemm": gemm, "xla_products": xla_times},
             })
         return result
 
@@ -437,6 +448,14 @@ def table(results: dict) -> str:
                 f"{m['speedup']:7.1f}x {m['gflops']:8.0f} {m['of_ceiling']:7.0%} "
                 f"{m['gemm_s_per_epoch']:7.3f} {m['project_over_gemm']:6.2f} "
                 f"{m['accuracy_plain']:9.4f} {m['accuracy_project']:9.4f}")
+    lines += ["", "the same products by XLA's own dots in one compiled loop (bench/xla_products.py): "
+              "s/epoch, x gemm-only, and the project's epoch x them"]
+    for run in results["runs"]:
+        for name, m in run["models"].items():
+            if "xla_products_s_per_epoch" in m:
+                lines.append(f"{name:8} {run['backend']:10} xla products {m['xla_products_s_per_epoch']:.3f}"
+                             f" = {m['xla_products_over_gemm']:.2f}x gemm; project"
+                             f" {m['project_over_xla_products']:.2f}x xla products")
     lines += ["", "where one project-path epoch goes (s): permutation, compiled train epoch, validation, "
               "other (Python between calls); gemm = numpy time of the same matrix products alone"]
     for run in results["runs"]:

@@ -73,6 +73,33 @@ BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(importlib.util.find_spec(b)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_xla_products_multiply_what_a_training_step_does(backend):
+    """The compiled products' epoch against the same recurrence in numpy: full batches, the short
+    last one, every product feeding the next step (so XLA can leave none out)."""
+    from bench.xla_products import products_epoch
+
+    rng = np.random.default_rng(3)
+    x, x_test = rng.standard_normal((10, 6), dtype=np.float32), rng.standard_normal((3, 6), dtype=np.float32)
+    run = products_epoch(backend, (5, 4), batch=4, x_train=x, x_test=x_test, rate=0.01)
+    init = np.random.default_rng(0)
+    weights = [init.standard_normal((a, b)) / np.sqrt(a) for a, b in ((6, 5), (5, 4), (4, 10))]
+    for first in (0, 4, 8):  # two full batches of 4, then the last 2 images
+        acts = [x[first:first + 4].astype(np.float64)]
+        for w in weights:
+            acts.append(acts[-1] @ w)
+        grad, new = acts[-1], list(weights)
+        for i in reversed(range(3)):
+            new[i] = weights[i] - 0.01 * (acts[i].T @ grad)
+            grad = grad @ weights[i].T
+        weights = new
+    got = run()
+    assert [w.shape for w in got] == [(6, 5), (5, 4), (4, 10)]
+    for mine, expected in zip(got, weights, strict=True):
+        np.testing.assert_allclose(mine, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(run()[0], got[0])  # each call is one epoch from the same start
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_gpu_detection_asks_the_backend_and_cpu_workers_see_none(backend):
     found = detect_gpus(backend)  # whatever this machine has: a list of names, empty without a GPU
     assert isinstance(found, list) and all(isinstance(name, str) and name for name in found)
@@ -89,6 +116,7 @@ def _model(plain_acc: float, project_acc: float) -> dict:
     return {"plain_fit_s_per_epoch": 5.0, "keras_path_s_per_epoch": 3.0, "project_s_per_epoch": 2.5,
             "speedup": 2.0, "gflops": 60.0, "gemm_s_per_epoch": 2.0, "project_over_gemm": 1.25,
             "gemm_train_s": 1.9, "gemm_validation_s": 0.1,
+            "xla_products_s_per_epoch": 2.4, "xla_products_over_gemm": 1.2, "project_over_xla_products": 1.04,
             "accuracy_plain": plain_acc, "accuracy_project": project_acc, "test_images": 10_000,
             "breakdown": {"epoch_s": 2.5, "permutation_s": 0.01, "train_steps_s": 2.0,
                           "validation_s": 0.2, "other_s": 0.2}}
@@ -123,6 +151,7 @@ def test_ceiling_is_the_best_probe_and_the_table_reports_it():
     row = next(line for line in text.splitlines() if line.startswith("model_b  tensorflow"))
     assert "5.00" in row and "2.500" in row and "2.0x" in row and "30%" in row and "1.25" in row
     assert "steps 2.000" in text and "gemm 1.900 + 0.100" in text
+    assert "model_b  tensorflow xla products 2.400 = 1.20x gemm; project 1.04x xla products" in text
     assert "GPU (tensorflow, Test GPU):" in text and "jax: no GPU visible" in text
     assert "peak memory (tensorflow cpu worker): 1500 MB" in text
     assert "model_b  sequential* S=1 2.500 (1.00x)  S=3 7.200 (2.88x)" in text
