@@ -64,7 +64,7 @@ def fused_unsupported(net: keras.Model, loss: str) -> str | None:
     return None
 
 
-class _Plan:
+class Plan:
     """What the fused step needs from the Keras model, read once."""
 
     def __init__(self, net: keras.Model, loss: str) -> None:
@@ -91,12 +91,12 @@ class _Plan:
                 for w, m, v in ((k, mk, vk), (b, mb, vb))]
 
 
-def _read(state):
+def read_values(state):
     """The current values of (variable, m, v) triples."""
     return [tuple(v.value for v in triple) for triple in state]
 
 
-def _forward(activations, params, x):
+def forward(activations, params, x):
     """The dense stack on `x`, params = [kernel, bias, kernel, bias, ...]: (the last layer's
     pre-activation, its Keras activation, the output)."""
     from keras import ops
@@ -108,14 +108,14 @@ def _forward(activations, params, x):
     return z, a
 
 
-def _epoch_sums(plan, y, logits):
+def epoch_sums(plan, y, logits):
     """(sum of per-sample losses, correct predictions) over the whole epoch, from every step's
     last pre-activation: the loss and accuracy `fit` reports for each batch before its update,
     computed once after the loop instead of a handful of tiny kernels in every step."""
     return batch_sums(plan.loss_fn, y, plan.activations[-1](logits))
 
 
-def _adam(plan: _Plan, state, grad, lr, step):
+def adam_update(plan: Plan, state, grad, lr, step):
     """Keras' Adam update of one variable's (value, m, v) (keras/optimizers/adam.py: the same
     operations in the same order, so the same bits)."""
     from keras import ops
@@ -139,6 +139,59 @@ def batch_sums(loss_fn, y, out):
     return ops.sum(loss_fn(y, out)), ops.sum(correct)
 
 
+def tf_epoch(plan: Plan, batch: int, n: int, classes: int, seeds: int | None = None):
+    """One training epoch on TensorFlow as a function `(state, iterations, lr, x, y, order) ->
+    (state, loss, accuracy)` to trace inside a compiled `tf.function`, `state` the (value, m, v)
+    triples in `plan.keras_state()`'s order, `iterations` Adam's counter before the epoch. With
+    `seeds`, every array of `state` and `order` has a leading seed axis (stacked_epoch.py), the
+    loss differentiated is the sum of each seed's mean batch loss (so each seed's gradient is its
+    own), and loss and accuracy are per seed."""
+    import tensorflow as tf
+
+    full, rest = divmod(n, batch)
+    lead = [] if seeds is None else [seeds]
+
+    def step(x, y, rows, state, number, lr):
+        xb, yb = tf.gather(x, rows), tf.gather(y, rows)
+        params = [w for w, _, _ in state]
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            logits, out = forward(plan.activations, params, xb)
+            losses = plan.loss_fn(yb, out)
+            loss = tf.reduce_mean(losses) if seeds is None else tf.reduce_sum(tf.reduce_mean(losses, axis=-1))
+        grads = tape.gradient(loss, params)
+        return [adam_update(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)], logits
+
+    def train(state, iterations, lr, x, y, order):
+        first = iterations + 1
+        logits = []
+        if full:
+            def body(i, state, steps):
+                rows = tf.slice(order, [0] * len(lead) + [i * batch], [*lead, batch])
+                state, z = step(x, y, rows, state, first + tf.cast(i, first.dtype), lr)
+                return i + 1, state, steps.write(i, z)
+
+            steps = tf.TensorArray(tf.float32, size=full, element_shape=(*lead, batch, classes))
+            _, state, steps = tf.while_loop(lambda i, *_: i < full, body,
+                                            (tf.constant(0), state, steps), maximum_iterations=full)
+            by_step = steps.stack()  # (full, *lead, batch, classes)
+            if lead:
+                by_step = tf.transpose(by_step, (1, 0, 2, 3))
+            logits.append(tf.reshape(by_step, (*lead, full * batch, classes)))
+        if rest:
+            state, z = step(x, y, order[..., full * batch:], state, first + full, lr)
+            logits.append(z)
+        logits = tf.concat(logits, -2)
+        if seeds is None:
+            loss_sum, correct = epoch_sums(plan, tf.gather(y, order), logits)
+        else:
+            sums = [epoch_sums(plan, tf.gather(y, order[s]), logits[s]) for s in range(seeds)]
+            loss_sum, correct = (tf.stack(values) for values in zip(*sums, strict=True))
+        return state, loss_sum / n, correct / n
+
+    return train
+
+
 class TensorFlowFusedRunner:
     """TensorFlow: one XLA call reads the Keras variables, runs every step in a while loop with the
     parameters and moments as loop values, and writes the variables back."""
@@ -146,47 +199,22 @@ class TensorFlowFusedRunner:
     def __init__(self, net, loss: str, batch: int, x, y) -> None:
         import tensorflow as tf
 
-        plan = _Plan(net, loss)
+        plan = Plan(net, loss)
         self.data = tuple(tf.constant(a) for a in (x, y))
         n, classes = y.shape
-        full, rest = divmod(n, batch)
+        epoch = tf_epoch(plan, batch, n, classes)
         iterations = plan.optimizer.iterations
-
-        def step(x, y, rows, state, number):
-            xb, yb = tf.gather(x, rows), tf.gather(y, rows)
-            params = [w for w, _, _ in state]
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                logits, out = _forward(plan.activations, params, xb)
-                loss = tf.reduce_mean(plan.loss_fn(yb, out))
-            grads = tape.gradient(loss, params)
-            lr = plan.optimizer.learning_rate
-            return [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)], logits
+        steps = -(-n // batch)
 
         def train(x, y, order):
             variables = plan.keras_state()
-            state = _read(variables)
-            first = iterations + 1
-            logits = []
-            if full:
-                def body(i, state, steps):
-                    state, z = step(x, y, tf.slice(order, [i * batch], [batch]), state,
-                                    first + tf.cast(i, first.dtype))
-                    return i + 1, state, steps.write(i, z)
-
-                steps = tf.TensorArray(tf.float32, size=full, element_shape=(batch, classes))
-                _, state, steps = tf.while_loop(lambda i, *_: i < full, body,
-                                                (tf.constant(0), state, steps), maximum_iterations=full)
-                logits.append(tf.reshape(steps.stack(), (full * batch, classes)))
-            if rest:
-                state, z = step(x, y, order[full * batch:], state, first + full)
-                logits.append(z)
-            loss_sum, correct = _epoch_sums(plan, tf.gather(y, order), tf.concat(logits, 0))
+            state, loss, accuracy = epoch(read_values(variables), iterations, plan.optimizer.learning_rate,
+                                          x, y, order)
             for triple, values in zip(variables, state, strict=True):
                 for variable, value in zip(triple, values, strict=True):
                     variable.assign(value)
-            iterations.assign_add(full + (1 if rest else 0))
-            return loss_sum / n, correct / n
+            iterations.assign_add(steps)
+            return loss, accuracy
 
         self._train = tf.function(train, jit_compile=True)
 
@@ -195,7 +223,7 @@ class TensorFlowFusedRunner:
         return float(loss), float(accuracy)
 
 
-def jax_epoch(plan: _Plan, batch: int, n: int, classes: int):
+def jax_epoch(plan: Plan, batch: int, n: int, classes: int):
     """One seed's training epoch on JAX as a pure function
     `(state, iterations, lr, x, y, order) -> (state, loss, accuracy)`, `state` the (value, m, v)
     triples in `plan.keras_state()`'s order: jitted as it is for one seed, or mapped over a
@@ -210,11 +238,11 @@ def jax_epoch(plan: _Plan, batch: int, n: int, classes: int):
         xb, yb = x[rows], y[rows]
 
         def loss_of(params):
-            logits, out = _forward(plan.activations, params, xb)
+            logits, out = forward(plan.activations, params, xb)
             return jnp.mean(plan.loss_fn(yb, out)), logits
 
         (_, logits), grads = jax.value_and_grad(loss_of, has_aux=True)([w for w, _, _ in state])
-        state = [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)]
+        state = [adam_update(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)]
         return (state, number + 1), logits
 
     def train(state, iterations, lr, x, y, order):
@@ -224,7 +252,7 @@ def jax_epoch(plan: _Plan, batch: int, n: int, classes: int):
         if rest:
             carry, z = step(carry, order[full * batch:], x, y, lr)
             logits.append(z)
-        loss_sum, correct = _epoch_sums(plan, y[order], jnp.concatenate(logits))
+        loss_sum, correct = epoch_sums(plan, y[order], jnp.concatenate(logits))
         return carry[0], loss_sum / n, correct / n
 
     return train
@@ -238,7 +266,7 @@ class JaxFusedRunner:
         import jax
         import jax.numpy as jnp
 
-        plan = _Plan(net, loss)
+        plan = Plan(net, loss)
         self.plan = plan
         self.data = tuple(jnp.asarray(a) for a in (x, y))
         n, classes = y.shape
@@ -249,7 +277,7 @@ class JaxFusedRunner:
         plan = self.plan
         variables = plan.keras_state()
         iterations = plan.optimizer.iterations
-        state, loss, accuracy = self._train(_read(variables), iterations.value,
+        state, loss, accuracy = self._train(read_values(variables), iterations.value,
                                             plan.optimizer.learning_rate.value, *self.data,
                                             order.astype(np.int32))
         for triple, values in zip(variables, state, strict=True):

@@ -24,7 +24,7 @@ import numpy as np
 
 from mnist_dvc.core.params import ModelParams, ParamsError, TrainParams
 from mnist_dvc.training.epoch import epoch_runner
-from mnist_dvc.training.fused_epoch import _Plan, fused_unsupported
+from mnist_dvc.training.fused_epoch import Plan, fused_unsupported
 from mnist_dvc.training.model import build_model, compile_model
 from mnist_dvc.training.stacked_epoch import STACKED_EPOCHS, Stack
 
@@ -90,7 +90,8 @@ def seeds_runner(model: ModelParams, train: TrainParams, x: np.ndarray, y: np.nd
     seeds) or one seed after another (`SequentialSeeds`). Stacking removes per-step overhead,
     not arithmetic, so it pays for a small network and can lose for a large one (batched
     products of one seed's size are no faster than single ones on a CPU); `make bench` measures
-    both for each model."""
+    both for each model. One seed has nothing to stack with: it trains as one seed alone, the
+    faster way."""
     nets = [initial_model(model, train, seed) for seed in train.seed_list]
     if not model.stack_seeds:
         return SequentialSeeds(nets, train, x, y, x_test, y_test)
@@ -98,6 +99,8 @@ def seeds_runner(model: ModelParams, train: TrainParams, x: np.ndarray, y: np.nd
     if why_not:
         raise ParamsError(f"models.{model.name}.stack_seeds: seeds stack only for a Dense stack trained "
                          f"by plain Adam ({why_not}); set it to false")
+    if len(nets) == 1:
+        return SequentialSeeds(nets, train, x, y, x_test, y_test)
     return StackedSeeds(nets, train, x, y, x_test, y_test)
 
 
@@ -157,7 +160,7 @@ class StackedSeeds:
         self.net = nets[0]
         for net in nets:
             net.optimizer.build(net.trainable_variables)
-        plan = _Plan(self.net, train.loss)
+        plan = Plan(self.net, train.loss)
         triples = plan.keras_state()
         if [id(w) for w, _, _ in triples] != [id(v) for v in self.net.weights]:
             raise ValueError(f"{self.net.name}: its weights are not the Dense stack's kernels and biases")

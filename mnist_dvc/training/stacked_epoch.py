@@ -12,8 +12,8 @@ the same number of steps). The loss differentiated is the sum over seeds of each
 batch loss, so each seed's gradient is exactly its own. Nothing mixes seeds: a NaN in one seed
 stays in that seed.
 
-The per-seed arithmetic is the single-seed fused step's (the same functions, `_forward`,
-`_adam`, Keras' loss): seed s computes what a one-seed run with `train.seed = s` computes, up
+The per-seed arithmetic is the single-seed fused step's (the same functions, `forward`,
+`adam_update`, Keras' loss): seed s computes what a one-seed run with `train.seed = s` computes, up
 to the summation order of the batched products (tests/unit/test_seeds.py measures how far).
 The epoch's metrics and the validation pass run per seed inside the same call, exactly as the
 single-seed epoch computes them.
@@ -27,18 +27,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_dvc.training.fused_epoch import _adam, _epoch_sums, _forward, _Plan, batch_sums, jax_epoch
+from mnist_dvc.training.fused_epoch import Plan, batch_sums, forward, jax_epoch, tf_epoch
 
-# Stacked state: per Keras trainable variable (in `_Plan.keras_state()` order) the arrays
+# Stacked state: per Keras trainable variable (in `Plan.keras_state()` order) the arrays
 # (value, Adam's m, Adam's v), each (S, *that variable's shape), numpy.
 Stack = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 class TensorFlowStackedEpoch:
-    """TensorFlow: the stacked state in TensorFlow variables; one XLA call runs every step in a
-    while loop with the state as loop values and assigns it back at the end."""
+    """TensorFlow: the stacked state in TensorFlow variables; one XLA call runs the single-seed
+    epoch's loop (fused_epoch.tf_epoch, with a seed axis) with the state as loop values and
+    assigns it back at the end."""
 
-    def __init__(self, plan: _Plan, batch: int, x, y, x_test, y_test, stack: Stack, iterations: int,
+    def __init__(self, plan: Plan, batch: int, x, y, x_test, y_test, stack: Stack, iterations: int,
                  learning_rate: float) -> None:
         import tensorflow as tf
 
@@ -52,51 +53,24 @@ class TensorFlowStackedEpoch:
         self.iterations = tf.Variable(np.int64(iterations))
         self.learning_rate = tf.Variable(np.float32(learning_rate))
         n, classes = y.shape
-        full, rest = divmod(n, batch)
-
-        def step(x, y, rows, state, number):
-            xb, yb = tf.gather(x, rows), tf.gather(y, rows)
-            params = [w for w, _, _ in state]
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                logits, out = _forward(plan.activations, params, xb)
-                loss = tf.reduce_sum(tf.reduce_mean(plan.loss_fn(yb, out), axis=-1))
-            grads = tape.gradient(loss, params)
-            lr = self.learning_rate
-            return [_adam(plan, t, g, lr, number) for t, g in zip(state, grads, strict=True)], logits
+        epoch = tf_epoch(plan, batch, n, classes, seeds)
+        steps = -(-n // batch)
 
         def train(x, y, orders):
             state = [tuple(v.read_value() for v in triple) for triple in self.state]
-            first = self.iterations + 1
-            logits = []
-            if full:
-                def body(i, state, steps):
-                    state, z = step(x, y, tf.slice(orders, [0, i * batch], [seeds, batch]), state,
-                                    first + tf.cast(i, first.dtype))
-                    return i + 1, state, steps.write(i, z)
-
-                steps = tf.TensorArray(tf.float32, size=full, element_shape=(seeds, batch, classes))
-                _, state, steps = tf.while_loop(lambda i, *_: i < full, body,
-                                                (tf.constant(0), state, steps), maximum_iterations=full)
-                by_seed = tf.transpose(steps.stack(), (1, 0, 2, 3))
-                logits.append(tf.reshape(by_seed, (seeds, full * batch, classes)))
-            if rest:
-                state, z = step(x, y, orders[:, full * batch:], state, first + full)
-                logits.append(z)
-            logits = tf.concat(logits, 1)
-            sums = [_epoch_sums(plan, tf.gather(y, orders[s]), logits[s]) for s in range(seeds)]
+            state, loss, accuracy = epoch(state, self.iterations, self.learning_rate, x, y, orders)
             for triple, values in zip(self.state, state, strict=True):
                 for variable, value in zip(triple, values, strict=True):
                     variable.assign(value)
-            self.iterations.assign_add(full + (1 if rest else 0))
-            return tf.stack([loss for loss, _ in sums]) / n, tf.stack([c for _, c in sums]) / n
+            self.iterations.assign_add(steps)
+            return loss, accuracy
 
         def evaluate(x, y):
             sums = []
             for s in range(seeds):
                 params = [tf.reshape(w[s], shape) for (w, _, _), shape in zip(self.state, self.shapes,
                                                                                 strict=True)]
-                sums.append(batch_sums(plan.loss_fn, y, _forward(plan.activations, params, x)[1]))
+                sums.append(batch_sums(plan.loss_fn, y, forward(plan.activations, params, x)[1]))
             return tf.stack([loss for loss, _ in sums]) / len(x), tf.stack([c for _, c in sums]) / len(x)
 
         self._train = tf.function(train, jit_compile=True)
@@ -133,7 +107,7 @@ class JaxStackedEpoch:
     the state and of the orders with `jax.vmap`, jitted; the data, counter and learning rate are
     shared by all seeds."""
 
-    def __init__(self, plan: _Plan, batch: int, x, y, x_test, y_test, stack: Stack, iterations: int,
+    def __init__(self, plan: Plan, batch: int, x, y, x_test, y_test, stack: Stack, iterations: int,
                  learning_rate: float) -> None:
         import jax
         import jax.numpy as jnp
@@ -147,7 +121,7 @@ class JaxStackedEpoch:
         self._train = jax.jit(jax.vmap(one_seed, in_axes=(0, None, None, None, None, 0)))
 
         def evaluate(state, x, y):
-            sums = [batch_sums(plan.loss_fn, y, _forward(plan.activations, [w[s] for w, _, _ in state], x)[1])
+            sums = [batch_sums(plan.loss_fn, y, forward(plan.activations, [w[s] for w, _, _ in state], x)[1])
                     for s in range(len(stack[0][0]))]
             return jnp.stack([loss for loss, _ in sums]) / len(x), jnp.stack([c for _, c in sums]) / len(x)
 

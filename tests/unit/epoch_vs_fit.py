@@ -69,13 +69,13 @@ def adam_gap(start: int) -> float:
     optimizer = net.optimizer
     optimizer.build(net.trainable_variables)
     optimizer.iterations.assign(start)
-    plan = fused_epoch._Plan(net, "categorical_crossentropy")
-    state = fused_epoch._read(plan.keras_state())
+    plan = fused_epoch.Plan(net, "categorical_crossentropy")
+    state = fused_epoch.read_values(plan.keras_state())
     gen = np.random.default_rng(start)
     gap = 0.0
     for step in range(3):
         grads = [gen.standard_normal(v.shape).astype(np.float32) for v in net.trainable_variables]
-        state = [fused_epoch._adam(plan, t, g, optimizer.learning_rate, start + step + 1)
+        state = [fused_epoch.adam_update(plan, t, g, optimizer.learning_rate, start + step + 1)
                  for t, g in zip(state, grads, strict=True)]
         optimizer.apply(grads, net.trainable_variables)
         gap = max(gap, largest_gap([w for w, _, _ in state], [v.value for v in net.trainable_variables]))

@@ -11,7 +11,8 @@ model and way of training the seeds ("model_a-stacked", "model_b-sequential", ..
   two epochs on the same permutations (per-epoch loss/accuracy, then the final weights);
 - `restore`: an epoch replayed after `restore` of the state taken before it, against the
   first time through (weights and optimizer state carried over exactly);
-- `between_seeds`: how different two seeds' starting weights are (must not be 0).
+- `between_seeds`: how different two seeds' starting weights are (must not be 0);
+- `one_seed_with_stack_seeds`: which runner one seed gets with `stack_seeds: true`, per model.
 """
 
 from __future__ import annotations
@@ -60,11 +61,13 @@ def main(backend: str) -> None:
 
     # The reference: seed s alone, one seed after another's path (the compiled epoch equal to fit).
     seed = SEEDS[-1]
-    reference = {}
+    reference, one_seed_stacked = {}, {}
     for name in MODELS:
         single = replace(train, seed=seed, seeds=1)
         alone = seeds_runner(replace(params.models[name], stack_seeds=False), single, *data)
         assert alone.seeds == (seed,)
+        lone = seeds_runner(replace(params.models[name], stack_seeds=True), single, *data)
+        one_seed_stacked[name] = type(lone).__name__
         log = []
         for epoch in range(1, EPOCHS + 1):
             log.append((*alone.train(orders((seed,), epoch))[0], *alone.evaluate()[0]))
@@ -108,6 +111,7 @@ def main(backend: str) -> None:
             "saved_model_is_seed": max_diff(saved.get_weights(), final[1].weights),
             "seeds": list(together.seeds),
         }
+    result["one_seed_with_stack_seeds"] = one_seed_stacked
     print(json.dumps(result))
 
 

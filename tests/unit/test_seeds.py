@@ -48,3 +48,9 @@ def test_restored_state_replays_the_epoch_exactly(compared: dict, kind: str) -> 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_model_to_save_holds_that_seeds_weights(compared: dict, kind: str) -> None:
     assert compared[kind]["saved_model_is_seed"] == 0.0
+
+
+def test_one_seed_trains_alone_even_with_stack_seeds(compared: dict) -> None:
+    """Nothing to stack with: one seed takes the single-seed epoch, the faster one (make bench)."""
+    runners = compared["one_seed_with_stack_seeds"]
+    assert runners == {"model_a": "SequentialSeeds", "model_b": "SequentialSeeds"}
