@@ -7,8 +7,9 @@ On a fresh clone it first makes its data with `dvc repro prepare` (MNIST_MIRROR 
 Each Keras backend runs in a worker process of its own (Keras binds its backend at import).
 In a worker, plain `model.fit`, the previous project path (Keras' model call and optimizer in
 one compiled epoch) and the project path (the fused epoch, what `train@<model>` runs) train
-one epoch each in turn, followed by the same epoch's matrix products alone in numpy (a child
-process with the machine's fastest BLAS kernel, bench/ceiling.py), so every ratio compares
+one epoch each in turn, followed by the same epoch's matrix products alone, by XLA's own dots in
+one compiled loop (bench/xla_products.py) and in numpy (a child process with the machine's
+fastest BLAS kernel, bench/ceiling.py), so every ratio compares
 measurements taken side by side under the same machine load; each reported ratio is the
 median of those per-round ratios.
 
