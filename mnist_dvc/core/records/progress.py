@@ -1,0 +1,50 @@
+"""`metrics/train/<model>/seed_<s>/progress.json`: written by `train@<model>` through
+mnist_dvc/training/progress.py, after every epoch and change of state."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from mnist_dvc.core.contracts import PROGRESS_STATES
+from mnist_dvc.core.records.base import Count, Record, Seed
+
+
+class LastEpoch(Record):
+    """The latest epoch's metrics; all None (`{}` in the file) before the first epoch ends."""
+
+    train_loss: float | None = None
+    train_accuracy: float | None = None
+    test_loss: float | None = None
+    test_accuracy: float | None = None
+
+
+class BestSoFar(Record):
+    """The best value of each metric so far, and the epoch of the best test accuracy; all None
+    (`{}`) before the first epoch ends."""
+
+    test_accuracy: float | None = None
+    test_accuracy_epoch: Annotated[int, Meta(ge=1)] | None = None
+    train_accuracy: float | None = None
+    train_loss: float | None = None
+    test_loss: float | None = None
+
+
+class Progress(Record):
+    """`metrics/train/<model>/seed_<s>/progress.json`, replaced after every epoch and change of state."""
+
+    model: str
+    seed: Seed
+    state: Literal[PROGRESS_STATES]
+    epoch: Count
+    epochs: Annotated[int, Meta(ge=1)]
+    elapsed_s: float
+    eta_s: float | None  # None before the first epoch ends and once the run is not running
+    epoch_s: float | None
+    updated_at: str  # ISO 8601, UTC, seconds
+    pid: Annotated[int, Meta(ge=1)]
+    backend: str
+    last: LastEpoch
+    best: BestSoFar
+    error: str | None = None  # one line, when failed or interrupted
