@@ -158,18 +158,13 @@ def _counts(test: McNemar, one: str, two: str) -> str:
     return f"{_only_right(test, one)} images only {one} gets right, {_only_right(test, two)} only {two}"
 
 
-def _final_better(test: McNemar, model: str, other: str) -> bool:
-    """Whether McNemar's test finds `model`'s final predictions significantly better than `other`'s."""
-    return test.p_value < SIGNIFICANCE and _only_right(test, model) > _only_right(test, other)
-
-
 def _final_models(test: McNemar, first: str, second: str) -> str:
     """McNemar's verdict on the final models, its counts told from the better one's side."""
     p = p_value(test.p_value)
-    if test.p_value >= SIGNIFICANCE:
+    if test.winner is None:
         return (f"on the final models' test predictions the difference is not significant "
                 f"(McNemar p = {p}; {_counts(test, first, second)})")
-    better, worse = (first, second) if _final_better(test, first, second) else (second, first)
+    better, worse = (first, second) if test.winner == first else (second, first)
     return f"{better}'s final model is significantly better (McNemar p = {p}; {_counts(test, better, worse)})"
 
 
@@ -179,7 +174,7 @@ def _accuracy_sentence(win: str, other: str, summaries: Mapping[str, Mapping], t
     higher = f"higher best testing accuracy ({pct(a)} vs {pct(b)} for {other})"
     if test is None:
         return f"{win} has the {higher}."
-    if _final_better(test, win, other):
+    if test.winner == win:
         return f"{win} performs better: {higher}, and {_final_models(test, win, other)}."
     return f"{win} has the {higher}, but {_final_models(test, win, other)}."
 
@@ -198,9 +193,9 @@ def _time_sentence(win: str, other: str, summaries: Mapping[str, Mapping], test:
     if test is None:
         return f"{head}, but {lower}."
     final = _final_models(test, win, other)
-    if _final_better(test, win, other):
+    if test.winner == win:
         return f"{head}; {lower}, yet {final}."
-    if test.p_value < SIGNIFICANCE:
+    if test.winner is not None:
         return f"{head}, but {lower}, and {final}."
     return f"{head}; {lower}, but {final}."
 

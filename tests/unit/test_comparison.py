@@ -6,7 +6,15 @@ import msgspec
 import numpy as np
 import pytest
 
-from mnist_dvc.analysis.comparison import compare, headline, mcnemar, mcnemar_sentence, run_summary, verdicts
+from mnist_dvc.analysis.comparison import (
+    compare,
+    headline,
+    mcnemar,
+    mcnemar_sentence,
+    mcnemar_winner,
+    run_summary,
+    verdicts,
+)
 from mnist_dvc.analysis.confusion import confusion_counts as confusion_matrix
 from mnist_dvc.analysis.confusion import per_class
 from mnist_dvc.analysis.history import History
@@ -134,7 +142,8 @@ def pair(best_a: float, best_b: float, time_a: float = 40.0, time_b: float = 120
 def mcnemar_of(b01: int, b10: int) -> list[McNemar]:
     """The real McNemar result of a test set where b01 images only model_b gets right, b10 only model_a."""
     test = mcnemar(*labels_for(b01, b10))
-    return [McNemar(models=("model_a", "model_b"), seed=1, **test, sentence="", winner=None)]
+    return [McNemar(models=("model_a", "model_b"), seed=1, **test, sentence="",
+                    winner=mcnemar_winner("model_a", "model_b", test))]
 
 
 def test_far_apart_and_significant_the_issue_case():
