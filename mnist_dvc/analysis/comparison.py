@@ -13,15 +13,25 @@ accuracy edge is called significant only when McNemar's test on the test predict
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from itertools import combinations
 
 import numpy as np
 from scipy.stats import binomtest
 
 from mnist_dvc.analysis.across_seeds import PAIRED, WELCH, difference, flipped, spread
-from mnist_dvc.analysis.formats import count, duration, loss, p_value, pct, points, seed_list
+from mnist_dvc.analysis.criteria import (
+    BY_KEY,
+    CRITERIA,
+    SIGNIFICANCE,
+    VERDICT_KEYS,
+    Criterion,
+    signed_difference,
+)
+
+# The dashboard (tui/report.py) imports this from here until it takes it from criteria, like CRITERIA.
+from mnist_dvc.analysis.criteria import difference_fmt as difference_fmt
+from mnist_dvc.analysis.formats import p_value, pct, points, seed_list
 from mnist_dvc.analysis.history import History
 from mnist_dvc.core.records.comparison import (
     Comparison,
@@ -38,34 +48,6 @@ from mnist_dvc.core.records.comparison import (
 
 # Best-epoch test accuracy above the final one by more than this means late over-fitting.
 LATE_OVERFIT_POINTS = 0.2
-SIGNIFICANCE = 0.05
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """One row of the comparison: a field of `RunSummary`, how to read it, which way is better."""
-
-    key: str
-    label: str
-    better: str | None  # "higher", "lower", or None for a row that only informs
-    fmt: Callable[[float | None], str]
-
-
-CRITERIA = (
-    Criterion("best_test_accuracy", "Best test accuracy (epoch picked on test set)", "higher", pct),
-    Criterion("best_test_epoch", "Epoch of best test accuracy", None, count),
-    Criterion("final_test_accuracy", "Final test accuracy", "higher", pct),
-    Criterion("best_train_accuracy", "Best train accuracy", "higher", pct),
-    Criterion("min_train_loss", "Min train loss", "lower", loss),
-    Criterion("min_test_loss", "Min test loss", "lower", loss),
-    Criterion("generalization_gap", "Generalization gap (train − test)", "lower", points),
-    Criterion("train_time_s", "Training time", "lower", duration),
-    Criterion("params", "Parameters", "lower", count),
-)
-BY_KEY = {criterion.key: criterion for criterion in CRITERIA}  # in contracts.CRITERION_KEYS' order
-# The assignment's four questions: verdict name -> the criterion that answers it.
-VERDICT_KEYS = {"accuracy": "best_test_accuracy", "loss": "min_test_loss",
-                "gap": "generalization_gap", "time": "train_time_s"}
 
 
 def run_summary(history: History, params: int) -> RunSummary:
@@ -327,18 +309,6 @@ def _pair_difference(differences: list[PairDifferences], one: str, other: str, k
         if entry.models == (other, one):
             return flipped(entry.criteria[key])
     return None
-
-
-def difference_fmt(criterion: Criterion) -> Callable[[float | None], str]:
-    """How a difference of the criterion is written: percentage points for two accuracies."""
-    return points if criterion.fmt is pct else criterion.fmt
-
-
-def signed_difference(criterion: Criterion, value: float) -> str:
-    """A difference of the criterion with its sign: +0.53 pts (of two accuracies), -1 min 20 s."""
-    fmt = difference_fmt(criterion)
-    sign = "+" if value > 0 else "-" if value < 0 else ""
-    return sign + fmt(abs(value))
 
 
 def _significant(diff: Difference) -> bool:
