@@ -64,16 +64,20 @@ INTERVAL_SCOPE = ("Intervals are over training seeds: between seeds only the ini
 
 @dataclass(frozen=True)
 class RunValues:
-    """One run's figures: model -> criterion -> seed -> value, and how its training times were found."""
+    """One run's figures: model -> criterion -> seed -> value, and per model how its training
+    times were found (one of TIME_KINDS: a run may stack one model's seeds and not another's).
+    No default kind, so that no run is taken for timed per seed by mistake."""
 
     name: str
     values: Mapping[str, Mapping[str, Mapping[int, float]]]
-    time_kind: str = MEASURED
+    time_kinds: Mapping[str, str]
 
     def __post_init__(self) -> None:
-        if self.time_kind not in TIME_KINDS:
-            raise ValueError(f"{self.name}: time kind {self.time_kind!r} is not one of "
-                             f"{', '.join(TIME_KINDS)}")
+        for model in self.values:
+            kind = self.time_kinds.get(model)
+            if kind not in TIME_KINDS:
+                raise ValueError(f"{self.name}: {model}'s time kind {kind!r} is not one of "
+                                 f"{', '.join(TIME_KINDS)}")
 
     def seeds(self, model: str) -> tuple[int, ...]:
         """The seeds the run trained `model` with (those of its first criterion), sorted."""
@@ -81,10 +85,26 @@ class RunValues:
         return tuple(sorted(next(iter(by_criterion.values()), {})))
 
 
-def from_comparison(name: str, comparison: Mapping, time_kind: str = MEASURED,
+def time_kind(labels: Iterable[str | None]) -> str:
+    """The run's time kind from each seed's timing label in its training log (None: a log from
+    before the label, whose time is the wall time of all seeds): per seed only if every seed was
+    measured on its own."""
+    labels = set(labels)
+    if not labels:
+        raise ValueError("no timing label: the model has no seed")
+    unknown = labels - {MEASURED, STACK_SHARE, None}
+    if unknown:
+        raise ValueError(f"unknown timing label {sorted(unknown)[0]!r}: expected {MEASURED} or {STACK_SHARE}")
+    if labels == {MEASURED}:
+        return MEASURED
+    return MODEL_TOTAL if None in labels else STACK_SHARE
+
+
+def from_comparison(name: str, comparison: Mapping, time_kinds: Mapping[str, str],
                     criteria: Iterable[str] = CRITERIA) -> RunValues:
     """A run's figures from its parsed `reports/comparison.json` (`models` -> model -> `runs` ->
-    seed -> run summary), the per-seed values, never the means DVC shows."""
+    seed -> run summary), the per-seed values, never the means DVC shows; `time_kinds`: model ->
+    its time kind (`time_kind` of its seeds' timing labels)."""
     criteria = tuple(criteria)
     values: dict[str, dict[str, dict[int, float]]] = {}
     for model, entry in comparison["models"].items():
@@ -95,12 +115,12 @@ def from_comparison(name: str, comparison: Mapping, time_kind: str = MEASURED,
                     raise ValueError(f"{name}: comparison.json has no {key} for {model} seed {seed}; "
                                      "re-run evaluate (dvc repro evaluate)")
                 values[model][key][int(seed)] = float(summary[key])
-    return RunValues(name, values, time_kind)
+    return RunValues(name, values, time_kinds)
 
 
-def one_measurement(run: RunValues, criterion: str) -> bool:
-    """Whether the criterion has one measurement per model in this run, not one per seed."""
-    return criterion == TIME and run.time_kind != MEASURED
+def one_measurement(run: RunValues, model: str, criterion: str) -> bool:
+    """Whether the criterion has one measurement for the model in this run, not one per seed."""
+    return criterion == TIME and run.time_kinds[model] != MEASURED
 
 
 # --- per run ------------------------------------------------------------------------------------
@@ -132,12 +152,12 @@ class Estimate:
         return None if self.low is None else (self.high - self.low) / 2
 
 
-def _same_value(run: RunValues, criterion: str, by_seed: Mapping[int, float]) -> float:
+def _same_value(run: RunValues, model: str, criterion: str, by_seed: Mapping[int, float]) -> float:
     """The one measurement all seeds carry (equal up to float rounding), or a one-line error."""
     values = list(by_seed.values())
     if not all(math.isclose(v, values[0], rel_tol=1e-9) for v in values):
         raise ValueError(f"{run.name}: {criterion} differs between seeds, but its time kind "
-                         f"{run.time_kind!r} says the seeds share one measurement")
+                         f"{run.time_kinds[model]!r} says the seeds share one measurement")
     return float(sum(values) / len(values))
 
 
@@ -148,9 +168,9 @@ def estimate(run: RunValues, model: str, criterion: str) -> Estimate:
         raise ValueError(f"{run.name}: {model} has no seed with {criterion}")
     seeds = tuple(sorted(by_seed))
     values = tuple(float(by_seed[s]) for s in seeds)
-    if one_measurement(run, criterion):
-        return Estimate(criterion, seeds, values, _same_value(run, criterion, by_seed), False,
-                        note=TIME_NOTES[run.time_kind])
+    if one_measurement(run, model, criterion):
+        return Estimate(criterion, seeds, values, _same_value(run, model, criterion, by_seed), False,
+                        note=TIME_NOTES[run.time_kinds[model]])
     described = spread(values)
     if len(seeds) < MIN_SEEDS:
         return Estimate(criterion, seeds, values, described["mean"], True, note=NO_INTERVAL)
@@ -232,9 +252,9 @@ def _untested(run: RunValues, baseline: RunValues, model: str, criterion: str, f
               second: Estimate) -> Comparison | None:
     """The comparison when no test is possible (one measurement, too few seeds), else None."""
     note = None
-    if one_measurement(run, criterion) or one_measurement(baseline, criterion):
+    if one_measurement(run, model, criterion) or one_measurement(baseline, model, criterion):
         note = "no interval and no test: training time is one measurement per model in " + \
-               " and ".join(r.name for r in (run, baseline) if one_measurement(r, criterion))
+               " and ".join(r.name for r in (run, baseline) if one_measurement(r, model, criterion))
     elif min(first.n, second.n) < MIN_SEEDS:
         note = f"no interval and no test: fewer than {MIN_SEEDS} seeds"
     if note is None:
@@ -300,7 +320,7 @@ def value_format(*found: Estimate) -> RowFormat:
 
 
 def estimate_text(item: Estimate, fmt: RowFormat | None = None) -> str:
-    """ "98.18 ± 0.19% (n = 3)", "98.0% (n = 2, no interval: …)", "7 min… " one measurement."""
+    """ "98.18 ± 0.19% (n = 3)"; "mean 98.25% (n = 2, no interval: …)"; "439 s (one measurement: …)"."""
     fmt = fmt or value_format(item)
     if not item.mean:
         return f"{fmt.value(item.value)} ({item.note})"

@@ -14,15 +14,19 @@ from mnist_dvc.analysis.across_seeds import PAIRED, WELCH
 from mnist_dvc.analysis.between_runs import (
     INTERVAL_SCOPE,
     MEASURED,
+    MODEL_TOTAL,
     NO_INTERVAL,
     STACK_SHARE,
     RunValues,
     compare_runs,
+    difference_text,
     estimate,
+    estimate_text,
     family_note,
     from_comparison,
     holm,
     seed_groups,
+    time_kind,
 )
 
 LOSS, TIME = "min_test_loss", "train_time_s"
@@ -32,7 +36,7 @@ T_975_DF2 = 4.303  # Student's t, two-sided 95%, 2 degrees of freedom (printed t
 def run(name: str, losses: dict[int, float], times: dict[int, float] | None = None,
         time_kind: str = MEASURED) -> RunValues:
     values = {LOSS: losses, TIME: times or {seed: 10.0 + seed for seed in losses}}
-    return RunValues(name, {"model_a": values}, time_kind)
+    return RunValues(name, {"model_a": values}, {"model_a": time_kind})
 
 
 def paired_p(t: float) -> float:
@@ -157,13 +161,33 @@ def test_from_comparison_reads_every_seed():
                "generalization_gap": 0.02},
         "43": {LOSS: 0.09, TIME: 11.0, "best_test_accuracy": 0.97, "final_test_accuracy": 0.96,
                "generalization_gap": 0.03}}}}}
-    result = from_comparison("exp", comparison)
+    result = from_comparison("exp", comparison, {"model_a": MEASURED})
     assert result.values["model_a"][LOSS] == {42: 0.08, 43: 0.09}
     assert result.seeds("model_a") == (42, 43)
     del comparison["models"]["model_a"]["runs"]["43"][LOSS]
     with pytest.raises(ValueError, match=r"exp: comparison\.json has no min_test_loss for model_a seed 43"):
-        from_comparison("exp", comparison)
+        from_comparison("exp", comparison, {"model_a": MEASURED})
 
 
 def test_what_the_interval_covers():
     assert all(words in INTERVAL_SCOPE for words in ("initial weights", "batches", "test set"))
+
+
+def test_time_kind_from_the_seeds_labels():
+    """Per seed only when every seed was timed on its own; a seed without a label (an older log)
+    makes the model's time the wall time of all seeds."""
+    assert time_kind(["measured"] * 3) == MEASURED
+    assert time_kind(["stack_share"] * 3) == STACK_SHARE
+    assert time_kind(["measured", None]) == MODEL_TOTAL
+    with pytest.raises(ValueError, match="unknown timing label 'guessed'"):
+        time_kind(["measured", "guessed"])
+    with pytest.raises(ValueError, match="model_b's time kind None"):
+        RunValues("exp", {"model_a": {}, "model_b": {}}, {"model_a": MEASURED})
+
+
+def test_texts_of_an_estimate_and_a_difference():
+    assert estimate_text(estimate(BASE, "model_a", LOSS)) == "2.0 ± 2.5 (n = 3)"
+    assert estimate_text(estimate(run("two", {42: 1.0, 43: 2.0}), "model_a", LOSS)) == \
+        "mean 1.50 (n = 2, no interval: fewer than 3 seeds)"
+    (close,) = compare_runs([BASE, CLOSE], "base", criteria=[LOSS])
+    assert difference_text(close) == "+0.0120 (95% CI +0.0070 to +0.0170)"

@@ -7,13 +7,14 @@ import io
 
 import pytest
 
-from mnist_dvc.analysis.between_runs import INTERVAL_SCOPE, STACK_SHARE, RunValues
+from mnist_dvc.analysis.between_runs import INTERVAL_SCOPE, MEASURED, STACK_SHARE, RunValues
 from mnist_dvc.analysis.vs_param import varying_param, vs_csv, vs_table, vs_text
 
 ACC, LR = "best_test_accuracy", "train.learning_rate"
-RUNS = [RunValues("lr-0.002", {"model_a": {ACC: {42: 0.975, 43: 0.977, 44: 0.979}}}),
-        RunValues("lr-0.001", {"model_a": {ACC: {42: 0.981, 43: 0.982, 44: 0.983}}}),
-        RunValues("lr-0.0005", {"model_a": {ACC: {42: 0.98, 43: 0.985}}})]
+TIMED = {"model_a": MEASURED}
+RUNS = [RunValues("lr-0.002", {"model_a": {ACC: {42: 0.975, 43: 0.977, 44: 0.979}}}, TIMED),
+        RunValues("lr-0.001", {"model_a": {ACC: {42: 0.981, 43: 0.982, 44: 0.983}}}, TIMED),
+        RunValues("lr-0.0005", {"model_a": {ACC: {42: 0.98, 43: 0.985}}}, TIMED)]
 PARAMS = {"lr-0.002": {LR: 0.002, "train.epochs": 5}, "lr-0.001": {LR: 0.001, "train.epochs": 5},
           "lr-0.0005": {LR: 0.0005, "train.epochs": 5}}
 
@@ -58,8 +59,8 @@ def test_csv_keeps_every_number():
 
 def test_other_differences_are_said_and_time_has_no_mean():
     time = "train_time_s"
-    runs = [RunValues("a", {"model_a": {time: {42: 30.0, 43: 30.0, 44: 30.0}}}, STACK_SHARE),
-            RunValues("b", {"model_a": {time: {42: 40.0, 43: 40.0, 44: 40.0}}}, STACK_SHARE)]
+    runs = [RunValues("a", {"model_a": {time: {42: 30.0, 43: 30.0, 44: 30.0}}}, {"model_a": STACK_SHARE}),
+            RunValues("b", {"model_a": {time: {42: 40.0, 43: 40.0, 44: 40.0}}}, {"model_a": STACK_SHARE})]
     params = {"a": {LR: 0.001, "train.epochs": 5}, "b": {LR: 0.002, "train.epochs": 6}}
     table = vs_table(runs, params, LR, time)
     assert table.others == ("train.epochs",)
