@@ -75,9 +75,9 @@ class SeedsMcNemar:
         parts = []
         for side, run in enumerate(runs):
             won = [t for t in self.tests if t.better == side]
-            parts.append(f"{run} better on {_seeds(won)}")
+            parts.append(f"{run} better on {_seeds(won, *runs)}")
         neither = [t for t in self.tests if t.better == -1]
-        parts.append(f"no significant difference on {_seeds(neither)}")
+        parts.append(f"no significant difference on {_seeds(neither, *runs)}")
         best = min(self.tests, key=lambda t: t.p_adjusted)
         if not best.significant:
             overall = "No seed's difference survives the adjustment."
@@ -89,11 +89,12 @@ class SeedsMcNemar:
         return f"{head} {'; '.join(parts)}. {overall}{left_out}"
 
 
-def _seeds(tests: list[SeedTest]) -> str:
+def _seeds(tests: list[SeedTest], first: str, second: str) -> str:
     if not tests:
         return "no seed"
-    listed = ", ".join(f"{t.seed} (adjusted p = {p_value(t.p_adjusted)}; {len(t.only_first_right)} vs "
-                       f"{len(t.only_second_right)} images)" for t in tests)
+    listed = ", ".join(f"{t.seed} (adjusted p = {p_value(t.p_adjusted)}; only {first} right: "
+                       f"{len(t.only_first_right)}, only {second} right: {len(t.only_second_right)})"
+                       for t in tests)
     return f"seed{'s' if len(tests) > 1 else ''} {listed}"
 
 

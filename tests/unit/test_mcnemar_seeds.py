@@ -46,10 +46,11 @@ def test_every_common_seed_with_its_images():
 def test_summary_names_every_seed():
     summary = mcnemar_by_seed("exp-a", "exp-b", "model_a", A, B).summary()
     assert "seed by seed (seeds 42-44), p Holm-adjusted over the 3 seeds" in summary
-    assert "exp-a better on seed 43 (adjusted p = 0.0234; 8 vs 0 images)" in summary
+    assert "exp-a better on seed 43 (adjusted p = 0.0234; only exp-a right: 8, only exp-b right: 0)" \
+        in summary
     assert "exp-b better on no seed" in summary
-    assert ("no significant difference on seeds 42 (adjusted p = 0.0625; 6 vs 0 images), "
-            "44 (adjusted p = 1; 1 vs 1 images)") in summary
+    assert ("no significant difference on seeds 42 (adjusted p = 0.0625; only exp-a right: 6, only exp-b "
+            "right: 0), 44 (adjusted p = 1; only exp-a right: 1, only exp-b right: 1)") in summary
     assert "differ on the test set (smallest adjusted p = 0.0234, seed 43)" in summary
     assert "Seeds only exp-a has, not compared: 45." in summary
     assert "Seeds only exp-b has, not compared: 41." in summary
