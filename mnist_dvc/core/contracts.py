@@ -51,8 +51,13 @@ SEED_NAME = re.compile(rf"^{SEED_PREFIX}(0|[1-9][0-9]*)$")
 PROGRESS_NAME = "progress.json"
 PROGRESS_STATES = ("running", "finished", "failed", "interrupted")
 # Keys of progress.json; `error` is present only when failed or interrupted.
-PROGRESS_KEYS = ("model", "seed", "state", "epoch", "epochs", "elapsed_s", "eta_s", "epoch_s", "updated_at",
-                 "pid", "backend", "last", "best")
+PROGRESS_KEYS = ("model", "seed", "state", "epoch", "epochs", "elapsed_s", "eta_s", "epoch_s", "timing",
+                 "model_elapsed_s", "updated_at", "pid", "backend", "last", "best")
+# How a seed's times (progress.json `epoch_s`, `elapsed_s`; the log's time/*.tsv) were found:
+# `measured` = the seed's own epochs, timed one seed after another; `stack_share` = the epoch of all
+# the model's seeds stacked in one compiled call, divided by the number of seeds (no per-seed spread).
+MEASURED, STACK_SHARE = "measured", "stack_share"
+PROGRESS_TIMINGS = (MEASURED, STACK_SHARE)
 PROGRESS_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
 # The training log: history column -> DVCLive TSV under <seed dir>/plots/metrics/;

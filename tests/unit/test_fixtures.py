@@ -36,6 +36,7 @@ from mnist_dvc.core.contracts import (
     BACKPROP_REPORT,
     COMPARISON_FILE,
     EVAL_KEYS,
+    MEASURED,
     PREDICTION_COLUMNS,
     PROGRESS_KEYS,
     PROGRESS_METRICS,
@@ -54,7 +55,7 @@ from mnist_dvc.core.contracts import (
 )
 from mnist_dvc.core.params import load_params
 from mnist_dvc.training.model import parameter_count
-from mnist_dvc.training.progress import Progress
+from mnist_dvc.training.progress import EpochTime, Progress
 from tests.fixtures import runs
 from tests.helpers import FIXTURES
 
@@ -136,7 +137,7 @@ def test_progress_is_what_the_progress_writer_writes(
     real = Progress(tmp_path / "real.json", model, SEED, PARAMS.train.epochs, runs.BACKEND)
     for i, epoch in enumerate(history.epoch):
         metrics = {key: getattr(history, key)[i] for key in PROGRESS_METRICS}
-        real.record_epoch(epoch, history.epoch_s[i], history.train_time_s[i], metrics)
+        real.record_epoch(epoch, metrics, EpochTime(history.epoch_s[i], history.epoch_s[i], MEASURED))
     real.write(state, error)
     assert doc == {**read_json(real.path), "pid": runs.PID, "updated_at": runs.UPDATED_AT}
 
