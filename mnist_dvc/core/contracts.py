@@ -52,6 +52,11 @@ SEED_PREFIX = "seed_"
 SEED_NAME = re.compile(rf"^{SEED_PREFIX}(0|[1-9][0-9]*)$")
 PROGRESS_NAME = "progress.json"
 PROGRESS_STATES = ("running", "finished", "failed", "interrupted")
+# How a seed's times (progress.json `epoch_s`, `elapsed_s`; the log's time/*.tsv) were found:
+# `measured` = the seed's own epochs, timed one seed after another; `stack_share` = the epoch of all
+# the model's seeds stacked in one compiled call, divided by the number of seeds (no per-seed spread).
+MEASURED, STACK_SHARE = "measured", "stack_share"
+PROGRESS_TIMINGS = (MEASURED, STACK_SHARE)
 
 # The training log: history column -> DVCLive TSV under <seed dir>/plots/metrics/;
 # the TSV's value column is named like the file's stem.

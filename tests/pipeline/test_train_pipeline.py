@@ -142,6 +142,18 @@ def test_two_seeds_are_evaluated_and_compared_across_seeds(make_repo, mnist_mirr
     for verdict in comparison["verdicts"].values():
         assert ("not significant" in verdict["sentence"]) == (verdict["winner"] is None) \
             or "tie on" in verdict["sentence"], verdict
+    # Each seed logs its own time: params.yaml stacks model_a's seeds (each gets an equal share of
+    # the stacked epoch) and trains model_b's one after another (each seed timed on its own).
+    for model, timing in (("model_a", "stack_share"), ("model_b", "measured")):
+        progress = [read_json(log(repo, model, seed) / "progress.json") for seed in (SEED, SEED + 1)]
+        assert [p["timing"] for p in progress] == [timing, timing]
+        wall = progress[0]["model_elapsed_s"]
+        assert progress[1]["model_elapsed_s"] == wall
+        own = [load_history(log(repo, model, seed)).train_time_s for seed in (SEED, SEED + 1)]
+        assert [t[-1] for t in own] == pytest.approx([p["elapsed_s"] for p in progress], abs=1e-3)
+        assert 0 < sum(t[-1] for t in own) <= wall + 1e-3, "the seeds' own times fit in the model's"
+        if timing == "stack_share":
+            assert own[0] == own[1]
 
 
 def test_param_change_reruns_only_that_model_and_run_cache_restores(make_repo, mnist_mirror, dvc):

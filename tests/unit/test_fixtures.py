@@ -33,6 +33,7 @@ from mnist_dvc.core.contracts import (
     BACKPROP_FILE,
     BACKPROP_REPORT,
     COMPARISON_FILE,
+    MEASURED,
     PREDICTION_COLUMNS,
     PROGRESS_NAME,
     SERIES,
@@ -51,7 +52,7 @@ from mnist_dvc.core.records.comparison import Comparison, Summary
 from mnist_dvc.core.records.evaluation import Evaluation
 from mnist_dvc.core.records.progress import Progress as ProgressFile
 from mnist_dvc.training.model import parameter_count
-from mnist_dvc.training.progress import Progress
+from mnist_dvc.training.progress import EpochTime, Progress
 from tests.fixtures import runs
 from tests.helpers import FIXTURES
 
@@ -128,7 +129,7 @@ def test_progress_is_what_the_progress_writer_writes(
     for i, epoch in enumerate(history.epoch):
         metrics = {key: getattr(history, key)[i] for key in ("train_loss", "train_accuracy", "test_loss",
                                                              "test_accuracy")}
-        real.record_epoch(epoch, history.epoch_s[i], history.train_time_s[i], metrics)
+        real.record_epoch(epoch, metrics, EpochTime(history.epoch_s[i], history.epoch_s[i], MEASURED))
     real.write(state, error)
     assert read_json(progress_file(model, SEED, root)) == {**read_json(real.path), "pid": runs.PID,
                                                            "updated_at": runs.UPDATED_AT}

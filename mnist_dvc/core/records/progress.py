@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from mnist_dvc.core.contracts import PROGRESS_STATES
+from mnist_dvc.core.contracts import PROGRESS_STATES, PROGRESS_TIMINGS
 from mnist_dvc.core.records.base import Count, Record, Seed
 
 
@@ -41,10 +41,17 @@ class Progress(Record):
     epochs: Annotated[int, Meta(ge=1)]
     elapsed_s: float
     eta_s: float | None  # None before the first epoch ends and once the run is not running
-    epoch_s: float | None
+    epoch_s: float | None  # the seed's own seconds of its last epoch, found as `timing` says
+    # How the seed's times were found (contracts.MEASURED / STACK_SHARE); None before the first epoch
+    # ends, and in files written before seeds were timed on their own (their times are the model's).
     updated_at: str  # ISO 8601, UTC, seconds
     pid: Annotated[int, Meta(ge=1)]
     backend: str
     last: LastEpoch
     best: BestSoFar
     error: str | None = None  # one line, when failed or interrupted
+    # How the seed's times were found (contracts.MEASURED / STACK_SHARE); left out before the first
+    # epoch ends, and in files written before seeds were timed on their own (their times were the
+    # model's wall time).
+    timing: Literal[PROGRESS_TIMINGS] | None = None
+    model_elapsed_s: float | None = None  # wall seconds of the model's run so far, all its seeds together
