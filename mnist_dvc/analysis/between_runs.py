@@ -32,10 +32,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from mnist_dvc.analysis.across_seeds import LEVEL, PAIRED, difference, spread
-from mnist_dvc.analysis.comparison import BY_KEY, SIGNIFICANCE
+from mnist_dvc.analysis.criteria import BY_KEY, SIGNIFICANCE
 from mnist_dvc.analysis.formats import p_value, seed_list
 from mnist_dvc.analysis.precision import UNITS, RowFormat, row_format
 from mnist_dvc.analysis.superiority import Superiority, superiority
+from mnist_dvc.core.contracts import MEASURED, STACK_SHARE
+from mnist_dvc.core.records.comparison import Comparison as ComparisonFile
 
 # The criteria compared between runs: the run's headline numbers that vary from seed to seed.
 CRITERIA = ("best_test_accuracy", "final_test_accuracy", "min_test_loss", "generalization_gap",
@@ -44,8 +46,6 @@ TIME = "train_time_s"
 MIN_SEEDS = 3  # fewer seeds: no interval, no test (see the module's docstring)
 
 # How each seed's training time was found (the names of the training log's label).
-MEASURED = "measured"  # the seed's own epochs, timed one seed after another
-STACK_SHARE = "stack_share"  # the stacked epoch's time divided by the seeds: one measurement
 MODEL_TOTAL = "model_total"  # older runs: every seed carries the wall time of all seeds together
 TIME_KINDS = (MEASURED, STACK_SHARE, MODEL_TOTAL)
 TIME_NOTES = {
@@ -100,21 +100,15 @@ def time_kind(labels: Iterable[str | None]) -> str:
     return MODEL_TOTAL if None in labels else STACK_SHARE
 
 
-def from_comparison(name: str, comparison: Mapping, time_kinds: Mapping[str, str],
+def from_comparison(name: str, comparison: ComparisonFile, time_kinds: Mapping[str, str],
                     criteria: Iterable[str] = CRITERIA) -> RunValues:
-    """A run's figures from its parsed `reports/comparison.json` (`models` -> model -> `runs` ->
+    """A run's figures from its `reports/comparison.json` record (`models` -> model -> `runs` ->
     seed -> run summary), the per-seed values, never the means DVC shows; `time_kinds`: model ->
     its time kind (`time_kind` of its seeds' timing labels)."""
     criteria = tuple(criteria)
-    values: dict[str, dict[str, dict[int, float]]] = {}
-    for model, entry in comparison["models"].items():
-        values[model] = {key: {} for key in criteria}
-        for seed, summary in entry["runs"].items():
-            for key in criteria:
-                if key not in summary:
-                    raise ValueError(f"{name}: comparison.json has no {key} for {model} seed {seed}; "
-                                     "re-run evaluate (dvc repro evaluate)")
-                values[model][key][int(seed)] = float(summary[key])
+    values = {model: {key: {seed: float(getattr(summary, key)) for seed, summary in entry.runs.items()}
+                      for key in criteria}
+              for model, entry in comparison.models.items()}
     return RunValues(name, values, time_kinds)
 
 
@@ -173,9 +167,9 @@ def estimate(run: RunValues, model: str, criterion: str) -> Estimate:
                         note=TIME_NOTES[run.time_kinds[model]])
     described = spread(values)
     if len(seeds) < MIN_SEEDS:
-        return Estimate(criterion, seeds, values, described["mean"], True, note=NO_INTERVAL)
-    low, high = described["ci"]
-    return Estimate(criterion, seeds, values, described["mean"], True, low, high)
+        return Estimate(criterion, seeds, values, described.mean, True, note=NO_INTERVAL)
+    low, high = described.ci
+    return Estimate(criterion, seeds, values, described.mean, True, low, high)
 
 
 def estimates(run: RunValues, criteria: Iterable[str] = CRITERIA) -> dict[str, dict[str, Estimate]]:
@@ -270,14 +264,14 @@ def _compare(run: RunValues, baseline: RunValues, model: str, criterion: str) ->
         return untested
     a, b = run.values[model][criterion], baseline.values[model][criterion]
     diff = difference(a, b)
-    paired = tuple(sorted(a)) if diff["test"] == PAIRED else ()
+    paired = tuple(sorted(a)) if diff.test == PAIRED else ()
     common = dict(run=run.name, baseline=baseline.name, model=model, criterion=criterion, run_estimate=first,
-                  baseline_estimate=second, difference=diff["difference"], ci=tuple(diff["ci"]),
+                  baseline_estimate=second, difference=diff.difference, ci=tuple(diff.ci),
                   paired_seeds=paired)
-    if diff["p_value"] is None:  # the same difference on every seed: nothing to test
-        return Comparison(**common, note=diff["note"])
+    if diff.p_value is None:  # the same difference on every seed: nothing to test
+        return Comparison(**common, note=diff.note)
     better = BY_KEY[criterion].better
-    return Comparison(**common, test=diff["test"], p_value=diff["p_value"], df=diff["df"],
+    return Comparison(**common, test=diff.test, p_value=diff.p_value, df=diff.df,
                       superiority=superiority(a, b, better))
 
 

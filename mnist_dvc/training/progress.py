@@ -1,8 +1,9 @@
 """`progress.json`: the small, always-consistent status file of one seed's training run.
 
 The dashboard polls it while `train` runs, so it is replaced atomically after
-every epoch and on every change of state; its keys are a contract
-(docs/contracts.md). Each seed of a model has its own, in its DVCLive folder.
+every epoch and on every change of state; its shape is a contract, the record
+`mnist_dvc.core.records.progress.Progress` (docs/contracts.md). Each seed of a model has
+its own, in its DVCLive folder.
 
 Two clocks: the seed's own time (`epoch_s`, `elapsed_s`, found as `timing` says:
 measured on its own, or its share of a stacked epoch) is what compares seeds and
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mnist_dvc.core.atomic import write_json
 from mnist_dvc.core.contracts import PROGRESS_STATES, PROGRESS_TIMINGS
+from mnist_dvc.core.records import progress as records
 
 # Epoch times of the last few epochs predict the rest better than the first (compiling) one.
 ETA_WINDOW = 10
@@ -79,26 +80,24 @@ class Progress:
     def write(self, state: str, error: str | None = None) -> None:
         if state not in PROGRESS_STATES:
             raise ValueError(f"unknown state {state!r}")
-        doc = {
-            "model": self.model,
-            "seed": self.seed,
-            "state": state,
-            "epoch": self.epoch,
-            "epochs": self.epochs,
-            "elapsed_s": round(self.elapsed_s, 3),
-            "eta_s": None if state != "running" else self.eta_s(),
-            "epoch_s": round(self.epoch_times[-1], 4) if self.epoch_times else None,
-            "timing": self.timing,
-            "model_elapsed_s": round(self.model_elapsed_s, 3),
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "pid": os.getpid(),
-            "backend": self.backend,
-            "last": self.last,
-            "best": self.best,
-        }
-        if error:
-            doc["error"] = error
-        write_json(self.path, doc)
+        records.Progress(
+            model=self.model,
+            seed=self.seed,
+            state=state,
+            epoch=self.epoch,
+            epochs=self.epochs,
+            elapsed_s=round(self.elapsed_s, 3),
+            eta_s=None if state != "running" else self.eta_s(),
+            epoch_s=round(self.epoch_times[-1], 4) if self.epoch_times else None,
+            timing=self.timing,
+            model_elapsed_s=round(self.model_elapsed_s, 3),
+            updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            pid=os.getpid(),
+            backend=self.backend,
+            last=records.LastEpoch(**self.last),
+            best=records.BestSoFar(**self.best),
+            error=error or None,
+        ).write(self.path)
 
     def snapshot(self) -> dict:
         """What a checkpoint must remember to continue this record exactly."""

@@ -16,7 +16,8 @@ import yaml
 from mnist_dvc.analysis.confusion import confusion_counts
 from mnist_dvc.analysis.history import load_history
 from mnist_dvc.analysis.predictions import read_predictions
-from mnist_dvc.core.contracts import HEADLINE, model_file, predictions_file, seed_dir, seeds_of
+from mnist_dvc.core.contracts import model_file, predictions_file, seed_dir, seeds_of
+from mnist_dvc.core.records.comparison import Headline
 from tests.helpers import TINY, run, set_params, tool_env
 
 pytestmark = pytest.mark.slow
@@ -99,7 +100,8 @@ def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dv
     assert 0 <= mcnemar["p_value"] <= 1
     assert comparison["differences"] == [], "one seed: no test across seeds"
     summary = read_json(tiny_repo / "metrics" / "summary.json")
-    assert {model: set(keys) for model, keys in summary.items()} == {m: set(HEADLINE) for m in MODELS}
+    assert {model: set(keys) for model, keys in summary.items()} == {
+        m: set(Headline.__struct_fields__) for m in MODELS}
     assert summary["model_a"]["acc"] == read_json(tiny_repo / "reports/eval/model_a.json")["seeds"]["42"][
         "test_accuracy"]
     if "Running stage 'train@model_a'" in first:  # not restored from the session's shared run-cache

@@ -28,6 +28,9 @@ from mnist_dvc.analysis.between_runs import (
     seed_groups,
     time_kind,
 )
+from mnist_dvc.core.contracts import COMPARISON_FILE
+from mnist_dvc.core.records.comparison import Comparison
+from tests.helpers import ROOT
 
 LOSS, TIME = "min_test_loss", "train_time_s"
 T_975_DF2 = 4.303  # Student's t, two-sided 95%, 2 degrees of freedom (printed table)
@@ -156,17 +159,12 @@ def test_baseline_must_be_among_the_runs():
 
 
 def test_from_comparison_reads_every_seed():
-    comparison = {"models": {"model_a": {"runs": {
-        "42": {LOSS: 0.08, TIME: 10.0, "best_test_accuracy": 0.98, "final_test_accuracy": 0.97,
-               "generalization_gap": 0.02},
-        "43": {LOSS: 0.09, TIME: 11.0, "best_test_accuracy": 0.97, "final_test_accuracy": 0.96,
-               "generalization_gap": 0.03}}}}}
-    result = from_comparison("exp", comparison, {"model_a": MEASURED})
-    assert result.values["model_a"][LOSS] == {42: 0.08, 43: 0.09}
-    assert result.seeds("model_a") == (42, 43)
-    del comparison["models"]["model_a"]["runs"]["43"][LOSS]
-    with pytest.raises(ValueError, match=r"exp: comparison\.json has no min_test_loss for model_a seed 43"):
-        from_comparison("exp", comparison, {"model_a": MEASURED})
+    comparison = Comparison.read(ROOT / COMPARISON_FILE)  # the committed run: 3 seeds per model
+    result = from_comparison("HEAD", comparison, {"model_a": STACK_SHARE, "model_b": MEASURED})
+    for model, entry in comparison.models.items():
+        assert result.seeds(model) == tuple(entry.seeds)
+        assert result.values[model][LOSS] == {seed: run.min_test_loss for seed, run in entry.runs.items()}
+        assert result.values[model][TIME] == {seed: run.train_time_s for seed, run in entry.runs.items()}
 
 
 def test_what_the_interval_covers():

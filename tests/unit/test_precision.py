@@ -27,8 +27,8 @@ def test_a_tiny_difference_keeps_its_digits():
 def test_a_mean_of_two_and_a_half_epochs_is_not_two():
     """"Epoch of best test accuracy 2 ± 6" for epochs 2 and 3: the half-width 6.35 gets two digits."""
     described = spread([2, 3])
-    half = (described["ci"][1] - described["ci"][0]) / 2
-    assert row_format(PLAIN, [described["mean"]], [half]).pm(described["mean"], half) == "2.5 ± 6.4"
+    half = (described.ci[1] - described.ci[0]) / 2
+    assert row_format(PLAIN, [described.mean], [half]).pm(described.mean, half) == "2.5 ± 6.4"
 
 
 def test_rounding_is_half_away_from_zero():
