@@ -42,8 +42,6 @@ class Progress(Record):
     elapsed_s: float
     eta_s: float | None  # None before the first epoch ends and once the run is not running
     epoch_s: float | None  # the seed's own seconds of its last epoch, found as `timing` says
-    # How the seed's times were found (contracts.MEASURED / STACK_SHARE); None before the first epoch
-    # ends, and in files written before seeds were timed on their own (their times are the model's).
     updated_at: str  # ISO 8601, UTC, seconds
     pid: Annotated[int, Meta(ge=1)]
     backend: str
