@@ -1,8 +1,8 @@
-"""The digit renderer (tui/digit_art.py) against golden text, for a made-up digit and for the
+"""The digit renderer (tui/errors/digit_art.py) against golden text, for a made-up digit and for the
 first image of the real MNIST test set (that one needs MNIST_MIRROR).
 
 To regenerate the golden files after an intended change of the drawing, run
-`python -c "from tests.dashboard.test_digit_art import write_goldens; write_goldens()"`
+`python -c "from tests.dashboard.errors.test_digit_art import write_goldens; write_goldens()"`
 (with MNIST_MIRROR set) and review the diff.
 """
 
@@ -23,7 +23,7 @@ from mnist_dvc.data.normalize import pixel_stats, to_inputs
 from mnist_dvc.data.sources import GZ_SUFFIX
 from tests.fixtures.errors import synthetic_digit
 from tests.helpers import GOLDEN
-from tui.digit_art import RAMP, UPPER_HALF, grey_levels, halfblock_lines, ramp_lines, side_by_side
+from tui.errors.digit_art import RAMP, UPPER_HALF, grey_levels, halfblock_runs, ramp_lines, side_by_side
 
 SYNTHETIC = GOLDEN / "digit_synthetic_4.txt"
 SYNTHETIC_ANSI = GOLDEN / "digit_synthetic_4.ansi"
@@ -39,6 +39,11 @@ def mnist_test_images(mirror: Path) -> np.ndarray:
     """The real test images (N, 28, 28), from the mirror's gzip as the download stage reads it."""
     name = RAW_FILES["test"][0]
     return parse_idx(gzip.decompress((mirror / (name + GZ_SUFFIX)).read_bytes()), name)
+
+
+def halfblock_lines(image: np.ndarray) -> list[Text]:
+    """The half-block rows as the gallery draws them, as rich Text lines."""
+    return [Text.assemble(*runs) for runs in halfblock_runs(image)]
 
 
 def ansi(lines: list[Text]) -> str:

@@ -1,6 +1,6 @@
-"""tui.expctl: param overrides checked as DVC parses them, then by the project's validator; the dvc
-commands as argument lists. Real DVC in the made-up experiments repository (its dvc.yaml has no
-stages, so an experiment there runs in seconds)."""
+"""tui.experiments.control: param overrides checked as DVC parses them, then by the project's
+validator; the dvc commands as argument lists. Real DVC in the made-up experiments repository (its
+dvc.yaml has no stages, so an experiment there runs in seconds)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fixtures.experiments import git
-from tui import expctl, experiments, repro
-from tui.dvc import DvcError
-from tui.experiments import DONE, QUEUED
+from bench.experiment_repo import git
+from tui.experiments import collect as experiments
+from tui.experiments import control as expctl
+from tui.ground import jobs
+from tui.ground.dvc import DvcError
+from tui.ground.runs import DONE, QUEUED
 
 # Every way a shell would run something: if any of these ran, a file named PWNED* would appear.
 NASTY = """x1*w1; touch PWNED1 && $(touch PWNED2) `touch PWNED3` "q" 'r' | touch PWNED4 \\ ${HOME}"""
@@ -112,8 +114,8 @@ def test_queued_and_run_now_values_cannot_run_anything(experiments_copy: Path, t
     assert queued.state == QUEUED and queued.params["backprop.expression"] == NASTY
 
     process = expctl.run_now(experiments_copy, [item], "nasty-now")
-    assert process.wait(timeout=120) == 0, (experiments_copy / repro.EXP_RUN.log).read_text()
-    assert repro.current(experiments_copy, repro.EXP_RUN).returncode == 0
+    assert process.wait(timeout=120) == 0, (experiments_copy / jobs.EXP_RUN.log).read_text()
+    assert jobs.current(experiments_copy, jobs.EXP_RUN).returncode == 0
     now = next(r for r in experiments.collect(experiments_copy).runs if r.name == "nasty-now")
     assert now.state == DONE and now.params["backprop.expression"] == NASTY
     stored = yaml.safe_load(git(experiments_copy, "show", f"{now.rev}:params.yaml"))
@@ -124,15 +126,15 @@ def test_queued_and_run_now_values_cannot_run_anything(experiments_copy: Path, t
 def test_run_now_is_refused_while_a_dashboard_job_runs_in_the_workspace(experiments_copy: Path) -> None:
     from mnist_dvc.core.atomic import write_json
 
-    write_json(experiments_copy / repro.STATE, {"pid": os.getpid(), "command": ["/v/dvc", "repro"],
+    write_json(experiments_copy / jobs.STATE, {"pid": os.getpid(), "command": ["/v/dvc", "repro"],
                                                 "started_at": "2025-01-01T12:00:00+00:00"})
-    with pytest.raises(repro.ReproError, match=r"`dvc repro` is already running .*x on the Pipeline tab"):
+    with pytest.raises(jobs.ReproError, match=r"`dvc repro` is already running .*x on the Pipeline tab"):
         expctl.run_now(experiments_copy, ["train.epochs=3"])
-    (experiments_copy / repro.STATE).unlink()
-    write_json(experiments_copy / repro.EXP_RUN.state, {
+    (experiments_copy / jobs.STATE).unlink()
+    write_json(experiments_copy / jobs.EXP_RUN.state, {
         "pid": os.getpid(), "command": ["/v/dvc", "exp", "run"], "started_at": "2025-01-01T12:00:00+00:00"})
-    with pytest.raises(repro.ReproError, match=r"`dvc exp run` is already running .*on the Experiments tab"):
-        repro.start(experiments_copy)
+    with pytest.raises(jobs.ReproError, match=r"`dvc exp run` is already running .*on the Experiments tab"):
+        jobs.start(experiments_copy)
 
 
 def test_queue_workers_run_the_queue_and_dvc_errors_are_one_line(experiments_copy: Path) -> None:

@@ -1,7 +1,9 @@
-"""Pipeline tab (tui/panes/pipeline.py) with the real dvc: a snapshot, then repros (slow)."""
+"""Pipeline tab (tui/pipeline/) with the real dvc: its text, a snapshot, then repros (slow)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -23,12 +25,14 @@ from tests.helpers import (
     text,
     wait_for,
 )
-from tui import repro
 from tui.app import DashboardApp
-from tui.data import pid_alive
-from tui.panes.pipeline import PipelinePane
+from tui.ground import jobs
+from tui.ground.process import pid_alive
+from tui.pipeline import stages
+from tui.pipeline.pane import PipelinePane
+from tui.pipeline.text import repro_line
 from tui.screens import ConfirmQuit
-from tui.widgets.model_panel import ModelPanel
+from tui.training.widgets import ModelPanel
 
 
 def git_dvc_repo(source: Path, target: Path) -> Path:
@@ -46,6 +50,16 @@ def stage_statuses(app: DashboardApp) -> dict[str, str]:
     return {key.value: str(table.get_cell(key, "status")) for key in table.rows}
 
 
+def test_the_repro_line() -> None:
+    run = jobs.ReproRun(pid=4242, command=("/venv/bin/dvc", "repro", "hold"),
+                        started_at="2025-01-01T12:00:00+00:00", returncode=None)
+    started = run.started
+    assert repro_line(run, running=True) == f"dvc repro hold: running (pid 4242, started {started})"
+    ended = jobs.ReproRun(pid=os.getpid(), command=("/venv/bin/dvc", "repro"), started_at=run.started_at,
+                          returncode=1)
+    assert repro_line(ended, running=False) == f"dvc repro: failed (exit 1) (started {started})"
+
+
 def test_pipeline_never_run(snap_compare: Callable, tmp_path: Path) -> None:
     root = tmp_path / "pipeline"
     shutil.copytree(FIXTURES / "pipeline", root)
@@ -54,11 +68,9 @@ def test_pipeline_never_run(snap_compare: Callable, tmp_path: Path) -> None:
 
     async def statuses(pilot: Pilot) -> None:
         await pilot.press("4")
-        table = pilot.app.query_one("#stages", DataTable)
-        deadline = time.monotonic() + 30
-        while table.row_count < 2 or "checking" in str(pilot.app.query_one("#pipeline-status").render()):
-            assert time.monotonic() < deadline, "dvc status did not answer"
-            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: stage_statuses(pilot.app) == {"greet": "never run", "hold": "never run"}
+                       and "checking" not in text(pilot.app, "#pipeline-status"), timeout=30,
+                       what="dvc status")
         await settle(pilot)
 
     assert snap_compare(snapshot_app(root), terminal_size=(100, 30), run_before=statuses)
@@ -81,7 +93,7 @@ async def test_repro_runs_in_the_background_once_and_outlives_the_dashboard(tmp_
         assert stage_statuses(app) == {"greet": "done", "hold": "running"}
         pid = pane.run.pid
         await pilot.press("r")
-        assert pane.run.pid == pid and repro.current(root).pid == pid, "a second repro was started"
+        assert pane.run.pid == pid and jobs.current(root).pid == pid, "a second repro was started"
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmQuit)
         await pilot.press("n")
@@ -89,13 +101,13 @@ async def test_repro_runs_in_the_background_once_and_outlives_the_dashboard(tmp_
         await pilot.press("q", "y")
         await pilot.pause()
         assert not app.is_running
-    assert pid_alive(pid) and repro.current(root).running, "quitting the dashboard stopped the repro"
+    assert pid_alive(pid) and jobs.current(root).running, "quitting the dashboard stopped the repro"
     (root / "release").touch()
-    deadline = time.monotonic() + 60
-    while repro.current(root).returncode is None:
+    deadline = time.monotonic() + 60  # a guard: the runner writes its exit status once dvc has ended
+    while jobs.current(root).returncode is None:
         assert time.monotonic() < deadline, "the repro did not finish"
         time.sleep(0.1)
-    assert repro.current(root).returncode == 0
+    assert jobs.current(root).returncode == 0
     assert (root / "out/held.txt").read_text() == "released\n"
 
     again = make_app(root)
@@ -122,7 +134,7 @@ async def test_a_stage_repro_and_its_stop_key(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: stage_statuses(app).get("hold") == "running", what="hold running")
         await pilot.press("x")
         await wait_for(pilot, lambda: not pane.running, what="the repro to stop")
-        assert repro.current(root).returncode not in (None, 0)
+        assert jobs.current(root).returncode not in (None, 0)
         assert "failed (exit" in text(app, "#pipeline-status")
 
 
@@ -142,7 +154,7 @@ async def test_repro_of_the_real_pipeline_shows_finished_training(
         await wait_for(pilot, lambda: pane.running, what="the repro to start")
         await wait_for(pilot, lambda: not pane.running, timeout=600, what="the repro to finish")
         log = "\n".join(app.query_one("#repro-log", Log).lines)
-        assert repro.current(root).returncode == 0, log
+        assert jobs.current(root).returncode == 0, log
         await pilot.press("1")
         for model in ("model_a", "model_b"):
             panel = app.query_one(f"#panel-{model}", ModelPanel)
@@ -156,17 +168,13 @@ async def test_repro_of_the_real_pipeline_shows_finished_training(
 async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_path: Path) -> None:
     """While another dvc process (here: a lock file naming this test's live process) writes a stage's
     outputs, the tab shows that stage running with its training progress, not dvc's lock error."""
-    import json
-    import os
-
     from tests.fixtures.runs import write_run
-    from tui.dvc import RWLOCK
 
     root = git_dvc_repo(FIXTURES / "pipeline", tmp_path / "pipeline")
     write_run(root, "model_a", 3, epochs=12, state="running", pid=os.getpid())
     info = {"pid": os.getpid(), "cmd": "dvc exp run -S train.epochs=12"}
-    (root / RWLOCK).parent.mkdir(parents=True, exist_ok=True)
-    (root / RWLOCK).write_text(json.dumps({"write": {str(root / "metrics/train/model_a"): info,
+    (root / stages.RWLOCK).parent.mkdir(parents=True, exist_ok=True)
+    (root / stages.RWLOCK).write_text(json.dumps({"write": {str(root / "metrics/train/model_a"): info,
                                                      str(root / "out/greeting.txt"): info}}))
     app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:
@@ -185,7 +193,7 @@ async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_pat
         write_run(root, "model_a", 4, epochs=12, state="running", pid=os.getpid())
         await wait_for(pilot, lambda: "epoch 4/12" in str(table.get_cell("train@model_a", "details")),
                        what="the next epoch")
-        (root / RWLOCK).write_text('{"write": {}}')
+        (root / stages.RWLOCK).write_text('{"write": {}}')
         await wait_for(pilot, lambda: stage_statuses(app) == {"greet": "never run", "hold": "never run"},
                        timeout=30, what="dvc status once the lock is released")
         assert not text(app, "#pipeline-status").startswith("Another dvc command")

@@ -1,11 +1,12 @@
-"""Backprop tab (tui/panes/backprop.py): pilot tests, the graph's messages, then snapshots."""
+"""Backprop tab (tui/backprop/): its text, pilot tests, the graph's messages, then snapshots."""
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.pilot import Pilot
@@ -13,13 +14,66 @@ from textual.widgets import Input, Static
 
 from mnist_dvc.backprop.notation import fmt
 from mnist_dvc.backprop.record import trace
-from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, settle, snapshot_app, text, wait_for
-from tui.panes.backprop import AUTOPLAY_S, BackpropPane, GraphView
+from tests.helpers import (
+    FIXTURES,
+    NARROW,
+    SIZE,
+    WIDE,
+    make_app,
+    poll_now,
+    settle,
+    snapshot_app,
+    text,
+    wait_for,
+)
+from tui.backprop import pane as backprop_pane
+from tui.backprop import text as backprop_text
+from tui.backprop.pane import BackpropPane, GraphView
 
 EXPRESSION = "(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"
-
-
 INPUTS = {"x1": 0.7, "w1": -1.5, "x2": 0.34, "w2": -0.35, "x3": 0.2, "w3": -0.25, "x4": -0.9, "w4": 0.2}
+
+
+def test_walkthrough_lines_follow_the_step() -> None:
+    run = trace(EXPRESSION, INPUTS)
+    assert backprop_text.step_heading(run, -1) == "step 0/21 · inputs only"
+    assert backprop_text.step_heading(run, 0) == "step 1/21 · forward pass · node p"
+    x1 = next(i for i, s in enumerate(run.steps) if s.kind == "backward" and s.node == "x1")
+    assert backprop_text.step_heading(run, x1) == f"step {x1 + 1}/21 · backward pass · edge p → x1"
+    assert backprop_text.inputs_line(run) == (
+        "f = (x1*w1 + x2*w2) * (x3*w3 + x4*w4)   with x1 = 0.7, w1 = −1.5, x2 = 0.34, w2 = −0.35, "
+        "x3 = 0.2, w3 = −0.25, x4 = −0.9, w4 = 0.2"
+    )
+    lines = backprop_text.step_lines(run)
+    assert len(lines) == 21 and lines[0] == "  1  p = x1 · w1 = 0.7 · (−1.5) = −1.05"
+    assert backprop_text.gradient_texts(run, x1 - 1)["x1"] == "∂ ·"
+    assert backprop_text.gradient_texts(run, x1)["x1"] == "∂ 0.345"
+    assert backprop_text.gradient_texts(run, -1) == dict.fromkeys(INPUTS, "∂ ·")
+
+
+def test_backprop_check_lines() -> None:
+    backprop = json.loads((FIXTURES / "finished/reports/backprop.json").read_text())
+    lines = backprop_text.check_lines(backprop)
+    assert [(line.mark, line.text) for line in lines] == [
+        ("✓", "finite differences: max |Δ| 2.65e-12 ≤ 1e-06"),
+        ("✓", "TensorFlow: max |Δ| 0 ≤ 1e-09"),
+    ]
+    failed = {"check": {"tensorflow": {"ok": False, "max_abs_diff": 0.25, "tolerance": 1e-9},
+                        "finite_difference": {"ok": "yes"}, "something_else": "not an object"}}
+    assert [(line.mark, line.text) for line in backprop_text.check_lines(failed)] == [
+        ("✗", "TensorFlow: max |Δ| 0.25 > 1e-09"),
+        ("✗", "finite differences"),
+    ]
+    assert backprop_text.check_lines({}) == []
+
+
+def test_the_check_note_says_when_the_inputs_were_edited() -> None:
+    backprop = {"inputs": dict(INPUTS)}
+    assert backprop_text.check_note(backprop, INPUTS) == "(checked by `dvc repro backprop` at its inputs)"
+    assert backprop_text.check_note(backprop, None) == "(checked by `dvc repro backprop` at its inputs)"
+    assert backprop_text.check_note(backprop, {**INPUTS, "w1": 2.0}) == (
+        "(checked by `dvc repro backprop` at its inputs, not at your edited ones)"
+    )
 
 
 async def open_backprop(pilot: Pilot) -> BackpropPane:
@@ -100,7 +154,8 @@ async def test_the_pane_handles_the_graph_requests() -> None:
         assert text(app, "#chain-line") == "p = x1 · w1 = 0.7 · (−1.5) = −1.05"
 
 
-async def test_space_plays_and_pauses_and_play_stops_at_the_end() -> None:
+async def test_space_plays_and_pauses_and_play_stops_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backprop_pane, "AUTOPLAY_S", 0.02)  # the pace of the steps, not what they do
     app = make_app(FIXTURES / "finished")
     async with app.run_test(size=SIZE) as pilot:
         pane = await open_backprop(pilot)
@@ -110,8 +165,8 @@ async def test_space_plays_and_pauses_and_play_stops_at_the_end() -> None:
         await pilot.press("space")
         assert not pane.playing
         paused_at = pane.step
-        await pilot.pause(2 * AUTOPLAY_S)
-        assert pane.step == paused_at
+        await pilot.pause(10 * backprop_pane.AUTOPLAY_S)
+        assert pane.step == paused_at, "paused: no step for ten intervals"
         pane.step = pane.last_step - 1
         await pilot.press("space")
         await wait_for(pilot, lambda: not pane.playing, what="autoplay to stop at the last step")
@@ -151,7 +206,8 @@ async def test_new_inputs_in_params_yaml_reach_the_form(finished: Path) -> None:
         params = finished / "params.yaml"
         params.write_text(params.read_text().replace("x1: 0.7", "x1: 1.5"))
         field = app.query_one("#in-x1", Input)
-        await wait_for(pilot, lambda: field.value == "1.5", what="the new x1 in the form")
+        await poll_now(pilot)
+        assert field.value == "1.5"
         assert text(app, "#grad-w1") == f"∂ {fmt(trace(EXPRESSION, {**INPUTS, 'x1': 1.5}).grads['w1'])}"
         params.write_text(params.read_text().replace("x1: 1.5", "y1: 1.5").replace("x1*w1", "y1*w1"))
         # ∂f/∂y1 = b·w1 = (−0.23)(−1.5)
@@ -169,7 +225,8 @@ async def test_backprop_check_marks(finished: Path) -> None:
         assert "✓ finite differences: max |Δ| 2.65e-12 ≤ 1e-06" in check
         report = finished / "reports/backprop.json"
         report.write_text(report.read_text().replace('"ok": true', '"ok": false', 1))
-        await wait_for(pilot, lambda: "✗" in text(app, "#backprop-check"), what="the failed check")
+        await poll_now(pilot)
+        assert "✗" in text(app, "#backprop-check")
 
 
 # --- snapshots ------------------------------------------------------------------------
@@ -180,10 +237,7 @@ def walkthrough_at(step: int) -> Callable[[Pilot], Awaitable[None]]:
 
     async def go(pilot: Pilot) -> None:
         pane = pilot.app.query_one(BackpropPane)
-        deadline = time.monotonic() + 10
-        while pane.trace is None:
-            assert time.monotonic() < deadline, "no trace"
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: pane.trace is not None, what="the first trace")
         await pilot.press("3", *["right"] * (step + 1))
         assert pane.step == step
         await settle(pilot)

@@ -1,4 +1,4 @@
-"""Training tab (tui/panes/training.py, tui/widgets/model_panel.py): pilot tests, then snapshots."""
+"""Training tab (tui/training/): its text, pilot tests, then snapshots with what they show asserted too."""
 
 from __future__ import annotations
 
@@ -10,29 +10,34 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import ProgressBar, Static
 
+from mnist_dvc.analysis.formats import duration
 from tests.fixtures.runs import EPOCHS, PARAMS_MODELS, SEED, write_params, write_run
-from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, settle, snapshot_app, wait_for
-from tui.report import START_HINT
-from tui.widgets.curves import CurvesPlot
-from tui.widgets.model_panel import ModelPanel
+from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, poll_now, settle, snapshot_app, wait_for
+from tui.ground.snapshot import DataSource
+from tui.ground.widgets import CurvesPlot
+from tui.training import text as training_text
+from tui.training.text import START_HINT
+from tui.training.widgets import ModelPanel
 
 
-async def test_finished_runs_show_their_numbers() -> None:
-    app = make_app(FIXTURES / "finished")
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
-        panel = app.query_one("#panel-model_b", ModelPanel)
-        assert panel.border_title == "model_b  784→256→512→128→10"
-        assert panel.border_subtitle == "finished"
-        assert str(panel.query_one(".run-line", Static).render()) == (
-            "finished · epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow"
-        )
-        metrics = str(panel.query_one(".run-metrics", Static).render())
-        assert "test accuracy     98.15%   98.37%  at epoch 8" in metrics
-        assert not panel.query_one(".seed-states").display, "one seed: no list of seeds"
-        assert panel.query_one(".loss-chart", CurvesPlot).bands == (), "one seed: lines, no band"
-        assert not app.query_one("#training-hint").display
-        assert not app.query_one("#warnings").display
+def test_a_panel_title_and_its_metric_rows() -> None:
+    source = DataSource(FIXTURES / "finished")
+    source.poll()
+    run = source.snapshot.run("model_b")
+    assert training_text.run_title(run) == "model_b  784→256→512→128→10"
+    rows = {row.label: row for row in training_text.metric_rows(run)}
+    assert list(rows) == ["train accuracy", "test accuracy", "train loss", "test loss"]
+    assert (rows["test accuracy"].latest, rows["test accuracy"].best, rows["test accuracy"].note) == (
+        "98.15%", "98.37%", "at epoch 8")
+    assert rows["test loss"].note == "", "only the best test accuracy says when it was reached"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(0.79, "0.79 s"), (12.34, "12.3 s"), (398.2, "6 min 38 s"), (7500, "2 h 05 min"), (None, "–")],
+)
+def test_durations_read_naturally(seconds: float | None, said: str) -> None:
+    assert duration(seconds) == said
 
 
 async def test_panels_sit_side_by_side_once_the_terminal_is_wide() -> None:
@@ -68,43 +73,17 @@ async def test_a_growing_run_moves_the_progress_bar_and_the_charts(tmp_path: Pat
         drawn_before = loss_chart.plt.build()
         for epoch in range(1, 4):
             write_run(tmp_path, "model_a", epoch, epochs=5, state="running", pid=os.getpid())
-            await wait_for(pilot, lambda e=epoch: bar.progress == e, what=f"progress bar at epoch {epoch}")
+            await poll_now(pilot)
+            assert bar.progress == epoch
             assert [len(xs) for _, xs, _ in loss_chart.series] == [epoch, epoch]
             assert panel.border_subtitle == "running"
             assert f"epoch {epoch}/5" in str(panel.query_one(".run-line", Static).render())
         assert loss_chart.plt.build() != drawn_before, "the chart was redrawn with the new epochs"
         assert not app.query_one("#training-hint").display
         write_run(tmp_path, "model_a", 5, epochs=5, state="finished", pid=os.getpid())
-        await wait_for(pilot, lambda: panel.border_subtitle == "finished", what="finished state")
-        assert bar.progress == 5
-
-
-async def test_a_corrupt_file_shows_a_warning_and_keeps_the_last_data(finished: Path) -> None:
-    app = make_app(finished)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
-        warnings = app.query_one("#warnings", Static)
-        progress = finished / "metrics/train/model_a/seed_42/progress.json"
-        good = progress.read_text()
-        progress.write_text(good[: len(good) // 2])
-        await wait_for(pilot, lambda: warnings.display, what="the warning bar")
-        assert str(warnings.render()).startswith(
-            "⚠ metrics/train/model_a/seed_42/progress.json: not valid JSON")
-        panel = app.query_one("#panel-model_a", ModelPanel)
+        await poll_now(pilot)
         assert panel.border_subtitle == "finished"
-        assert panel.query_one(ProgressBar).progress == 12
-        progress.write_text(good)
-        await wait_for(pilot, lambda: not warnings.display, what="the warning to clear")
-
-
-async def test_missing_metrics_shows_how_to_start(tmp_path: Path) -> None:
-    write_params(tmp_path)
-    app = make_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        hint = app.query_one("#training-hint", Static)
-        await wait_for(pilot, lambda: hint.display, what="the training hint")
-        assert str(hint.render()) == START_HINT
-        assert not app.query_one("#warnings").display, "no metrics yet is not a problem"
+        assert bar.progress == 5
 
 
 FIVE_SEEDS = tuple(range(SEED, SEED + 5))
@@ -136,8 +115,8 @@ async def test_five_seeds_grow_together_as_a_mean_over_a_band(tmp_path: Path) ->
         for epoch in range(1, 4):
             for seed in FIVE_SEEDS:
                 write_run(tmp_path, "model_a", epoch, epochs=5, state="running", pid=os.getpid(), seed=seed)
-            await wait_for(pilot, lambda e=epoch: bar.progress == e and all(
-                f"epoch {e}/5" in line for line in seed_states(panel)), what=f"every seed at epoch {epoch}")
+            await poll_now(pilot)
+            assert bar.progress == epoch and all(f"epoch {epoch}/5" in line for line in seed_states(panel))
             assert panel.border_subtitle == "running"
             assert [line.split()[:3] for line in seed_states(panel)] == [
                 ["seed", str(seed), "running"] for seed in FIVE_SEEDS]
@@ -153,7 +132,8 @@ async def test_five_seeds_grow_together_as_a_mean_over_a_band(tmp_path: Path) ->
         assert len(metrics) == 5 and all("–" in line for line in metrics[1:])
         for seed in FIVE_SEEDS:
             write_run(tmp_path, "model_a", 5, epochs=5, state="finished", pid=os.getpid(), seed=seed)
-        await wait_for(pilot, lambda: panel.border_subtitle == "finished", what="finished state")
+        await poll_now(pilot)
+        assert panel.border_subtitle == "finished"
         assert bar.progress == 5
 
 
@@ -168,7 +148,6 @@ async def test_a_failed_seed_fails_the_model_and_is_named(tmp_path: Path) -> Non
         await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
         panel_a = app.query_one("#panel-model_a", ModelPanel)
         panel_b = app.query_one("#panel-model_b", ModelPanel)
-        await wait_for(pilot, lambda: panel_a.border_subtitle.startswith("failed"), what="the failure")
         # Every seed says the same: the model's line says it once.
         assert panel_a.border_subtitle == "failed: model_a seed 44: loss became nan at epoch 4"
         assert panel_a.has_class("-failed")
@@ -185,7 +164,26 @@ async def test_a_failed_seed_fails_the_model_and_is_named(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "200x60"])
 def test_training_finished(snap_compare: Callable, finished: Path, size: tuple[int, int]) -> None:
-    assert snap_compare(snapshot_app(finished), terminal_size=size, run_before=settle)
+    """Both models finished, one seed each: their numbers, no list of seeds, lines without bands."""
+
+    async def shown(pilot: Pilot) -> None:
+        await settle(pilot)
+        app = pilot.app
+        assert len(app.query(ModelPanel)) == 2
+        panel = app.query_one("#panel-model_b", ModelPanel)
+        assert panel.border_title == "model_b  784→256→512→128→10"
+        assert panel.border_subtitle == "finished"
+        assert str(panel.query_one(".run-line", Static).render()) == (
+            "finished · epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow"
+        )
+        metrics = str(panel.query_one(".run-metrics", Static).render())
+        assert "test accuracy     98.15%   98.37%  at epoch 8" in metrics
+        assert not panel.query_one(".seed-states").display, "one seed: no list of seeds"
+        assert panel.query_one(".loss-chart", CurvesPlot).bands == (), "one seed: lines, no band"
+        assert not app.query_one("#training-hint").display
+        assert not app.query_one("#warnings").display
+
+    assert snap_compare(snapshot_app(finished), terminal_size=size, run_before=shown)
 
 
 def test_training_running(snap_compare: Callable, finished: Path) -> None:
@@ -210,15 +208,30 @@ def test_training_five_seeds_running(snap_compare: Callable, tmp_path: Path) -> 
 
 
 def test_training_before_any_run(snap_compare: Callable) -> None:
-    assert snap_compare(snapshot_app(FIXTURES / "empty"), terminal_size=NARROW, run_before=settle)
+    async def hint(pilot: Pilot) -> None:
+        await settle(pilot)
+        shown = pilot.app.query_one("#training-hint", Static)
+        assert shown.display and str(shown.render()) == START_HINT
+        assert not pilot.app.query_one("#warnings").display, "no metrics yet is not a problem"
+
+    assert snap_compare(snapshot_app(FIXTURES / "empty"), terminal_size=NARROW, run_before=hint)
 
 
 def test_training_with_a_corrupt_file(snap_compare: Callable, finished: Path) -> None:
+    """A torn progress.json: one warning line, and the panel keeps the last good data."""
+
     async def corrupt(pilot: Pilot) -> None:
         await settle(pilot)
         progress = finished / "metrics/train/model_a/seed_42/progress.json"
         progress.write_text(progress.read_text()[:40])
         pilot.app.poll()
         await settle(pilot)
+        warnings = pilot.app.query_one("#warnings", Static)
+        assert warnings.display
+        said = str(warnings.render())
+        assert said.startswith("⚠ metrics/train/model_a/seed_42/progress.json: not valid JSON")
+        panel = pilot.app.query_one("#panel-model_a", ModelPanel)
+        assert panel.border_subtitle == "finished"
+        assert panel.query_one(ProgressBar).progress == 12
 
     assert snap_compare(snapshot_app(finished), terminal_size=NARROW, run_before=corrupt)

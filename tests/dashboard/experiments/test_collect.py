@@ -1,23 +1,22 @@
-"""tui.experiments and tui.runs on real git + DVC repositories (no Textual): the rows DVC's
-experiment tree gives, the cache, what triggers a new collection, and a run's files at its revision."""
+"""tui.experiments.collect on real git + DVC repositories (no Textual): the rows DVC's experiment
+tree gives, the cache, and what triggers a new collection."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from mnist_dvc.analysis.predictions import Predictions
+from bench.experiment_repo import EXPERIMENTS, HEADLINE, Made, git, save_experiments
 from mnist_dvc.core.atomic import write_json
-from tests.fixtures.experiments import EXPERIMENTS, HEADLINE, Made, git, save_experiments
 from tests.helpers import BIN, ROOT, run, tool_env
-from tui import experiments, runs
-from tui.experiments import COMMIT, DONE, EXPERIMENT, WORKSPACE, ExperimentsError, ExpTable, Run
+from tui.experiments import collect as experiments
+from tui.experiments.collect import ExperimentsError, ExpTable
+from tui.ground.runs import COMMIT, DONE, EXPERIMENT, WORKSPACE, Run
+from tui.ground.watch import Watch
 
 
 def by_name(table: ExpTable) -> dict[str, Run]:
@@ -103,8 +102,8 @@ def test_a_queued_run_that_just_finished_is_one_done_row_with_its_task_log() -> 
 def test_the_child_process_prints_the_table_as_json(experiments_repo: Path) -> None:
     table = experiments.collect_in_child(experiments_repo)
     assert table == experiments.collect(experiments_repo)
-    proc = subprocess.run([sys.executable, "-m", "tui.experiments", "--root", str(experiments_repo.parent)],
-                          cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "tui.experiments.collect", "--root", str(experiments_repo.parent)]
+    proc = subprocess.run(command, cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("error: ") and len(proc.stderr.splitlines()) == 1
 
@@ -119,80 +118,24 @@ def test_the_last_table_is_kept_and_read_back(experiments_copy: Path) -> None:
     assert experiments.table_from_json(json.loads(json.dumps(experiments.table_to_json(table)))) == table
 
 
-def test_the_fingerprint_changes_with_experiments_and_workspace_files_only(experiments_copy: Path) -> None:
+def test_what_is_watched_changes_with_experiments_and_workspace_files_only(experiments_copy: Path) -> None:
     table = experiments.collect(experiments_copy)
     gits = experiments.git_dirs(experiments_copy)
     assert gits == ((experiments_copy / ".git").resolve(),)
-    before = experiments.fingerprint(experiments_copy, gits, table)
-    assert experiments.fingerprint(experiments_copy, gits, table) == before
+    changes = Watch(skip=(experiments.QUEUE_LOG,))
+
+    def changed() -> bool:
+        return changes.changed(experiments.watched_paths(experiments_copy, gits, table))
+
+    assert changed(), "the first look"
+    assert not changed()
     (experiments_copy / "unrelated.txt").write_text("x")
-    assert experiments.fingerprint(experiments_copy, gits, table) == before
+    assert not changed()
     out = experiments_copy / experiments.QUEUE_DIR / "run/task/task.out"
     out.parent.mkdir(parents=True)
     out.write_text("epoch 1\n")
-    assert experiments.fingerprint(experiments_copy, gits, table) == before, "a queue log grows every epoch"
+    assert not changed(), "a queue log grows every epoch"
     (experiments_copy / HEADLINE).write_text('{"model_a": {"acc": 0.5}}')
-    after_metrics = experiments.fingerprint(experiments_copy, gits, table)
-    assert after_metrics != before
+    assert changed()
     save_experiments(experiments_copy, [Made("another", {"train.seed": 7})])
-    assert experiments.fingerprint(experiments_copy, gits, table) != after_metrics, "a new experiment ref"
-
-
-# --- a run's files --------------------------------------------------------------------------------
-
-
-def test_curves_and_predictions_are_read_at_each_revision(experiments_repo: Path) -> None:
-    rows = by_name(experiments.collect(experiments_repo))
-    files = runs.RunFiles(experiments_repo)
-    long, wide, workspace = rows["long"], rows["wide"], rows[WORKSPACE]
-    assert len(files.history(long, "model_a")) == 20 and len(files.history(wide, "model_a")) == 12
-    assert files.history(long, "model_a").test_accuracy[-1] == pytest.approx(0.981, abs=1e-3)
-    assert len(files.history(workspace, "model_b")) == 12
-    assert len(files.history(wide, "model_c")) == 0, "a model the run does not have: no epochs"
-    a, b = files.predictions(wide, "model_a"), files.predictions(rows["fast-lr"], "model_a")
-    assert a.actual.shape == (500,) and np.array_equal(a.actual, b.actual)
-    test = runs.mcnemar_between("wide", a, "fast-lr", b)
-    # wide gets the first 13 images wrong, fast-lr the first 19: 6 images only wide gets right.
-    assert (test.b01, test.b10) == (0, 6)
-    assert test.sentence == ("wide vs fast-lr: wide's edge is significant (McNemar exact p = 0.0312; "
-                             "0 images only fast-lr gets right, 6 only wide).")
-    close = runs.mcnemar_between("wide", a, "main", files.predictions(rows["main"], "model_a"))
-    assert close.sentence.startswith("wide vs main: The difference is not significant at 0.05")
-    assert files.history(wide, "model_a") is files.history(wide, "model_a"), "a finished revision: read once"
-    with pytest.raises(runs.RunFilesError, match=r"no training log of model_c"):
-        files.predictions(wide, "model_c")
-
-
-def test_a_damaged_predictions_file_is_one_line_naming_the_run(experiments_copy: Path) -> None:
-    path = experiments_copy / "reports/predictions/model_a/seed_42.csv"
-    path.write_text("actual,predicted,p_predicted,second,p_second\n7,12,0.9,1,0.05\n")
-    workspace = by_name(experiments.collect(experiments_copy))[WORKSPACE]
-    with pytest.raises(runs.RunFilesError) as error:
-        runs.RunFiles(experiments_copy).predictions(workspace, "model_a")
-    assert str(error.value) == (f"{WORKSPACE}: reports/predictions/model_a/seed_42.csv: "
-                                "line 2: predicted is 12, expected a digit 0-9")
-
-
-def test_predictions_of_different_test_sets_are_not_compared() -> None:
-    a = Predictions(np.arange(10) % 10, np.arange(10) % 10, None, None, None)
-    b = Predictions(np.arange(12) % 10, np.arange(12) % 10, None, None, None)
-    assert runs.mcnemar_between("a", a, "b", b).sentence == (
-        "a vs b: different test sets (data.test_limit differs?): not comparable")
-
-
-def test_a_running_runs_progress_is_read_from_its_folder(tmp_path: Path) -> None:
-    from tests.fixtures.runs import write_run
-
-    write_run(tmp_path, "model_a", 12, state="finished")
-    write_run(tmp_path, "model_b", 3, state="running", pid=os.getpid())
-    (tmp_path / "metrics/train/not a model").mkdir()
-    progress = runs.live_progress(tmp_path)
-    assert {model: (p.state, p.epoch) for model, p in progress.items()} == {
-        "model_a": ("finished", 12), "model_b": ("running", 3)}
-    (tmp_path / "metrics/train/model_a/seed_42/progress.json").write_text('{"state": "runn')
-    assert set(runs.live_progress(tmp_path)) == {"model_b"}, "a torn file is skipped, not an error"
-    assert [p.model for p in runs.progress_under(tmp_path, [Path("metrics/train/model_b")])] == ["model_b"]
-    assert runs.progress_under(tmp_path, [Path("models/model_b")]) == []
-    running = Run(key="k", rev="abc", name="exp", kind=EXPERIMENT, baseline="b", state="running",
-                  folder=str(tmp_path))
-    assert len(runs.RunFiles(tmp_path.parent).history(running, "model_b")) == 3, "read from its folder"
+    assert changed(), "a new experiment ref"

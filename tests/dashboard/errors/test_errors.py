@@ -1,5 +1,5 @@
-"""Errors tab (tui/panes/errors.py, tui/widgets/heatmap.py, tui/widgets/digits.py): pilot tests,
-then snapshots. The project is tests/fixtures/errors.py's: 200 made-up digits, image i shows
+"""Errors tab (tui/errors/pane.py, tui/errors/widgets.py): pilot tests, then snapshots with what
+they show asserted too. The project is tests/fixtures/errors.py's: 200 made-up digits, image i shows
 i % 10; model_a confuses 9 → 7 (4), 4 → 9 (3), 2 → 7 (2), 5 → 3 (2), 8 → 3 (1); model_b
 4 → 9 (5), 7 → 1 (3), 3 → 5 (2), 9 → 4 (1). A mistake's confidence is 95%, 85%, 75%, ...
 """
@@ -17,12 +17,11 @@ from tests.fixtures.errors import write_seed
 from tests.fixtures.runs import write_params
 from tests.helpers import NARROW, SIZE, WIDE, make_app, settle, snapshot_app, text, wait_for
 from tui.app import DashboardApp
-from tui.digit_art import RAMP, UPPER_HALF
-from tui.errors_data import PredictionsSource
-from tui.panes.errors import ErrorsPane
-from tui.report import ERRORS_HINT
-from tui.widgets.digits import DigitGallery
-from tui.widgets.heatmap import ConfusionHeatmap
+from tui.errors.data import PredictionsSource
+from tui.errors.digit_art import RAMP, UPPER_HALF
+from tui.errors.pane import ErrorsPane
+from tui.errors.text import ERRORS_HINT
+from tui.errors.widgets import ConfusionHeatmap, DigitGallery
 
 
 async def open_tab(app: DashboardApp, pilot: Pilot) -> ErrorsPane:
@@ -44,26 +43,6 @@ def listed(app: DashboardApp) -> tuple[list[str], int | None]:
     confusions = app.query_one("#confusions", OptionList)
     lines = [str(confusions.get_option_at_index(i).prompt) for i in range(confusions.option_count)]
     return lines, confusions.highlighted
-
-
-async def test_the_tab_opens_on_the_largest_confusion(errors_project: Path) -> None:
-    app = make_app(errors_project)
-    async with app.run_test(size=SIZE) as pilot:
-        pane = await open_tab(app, pilot)
-        assert app.query_one(TabbedContent).active == "errors"
-        assert app.focused is not None and app.focused.id == "heatmap"
-        assert pane.source == PredictionsSource(errors_project, "model_a", 42)
-        assert text(app, "#errors-heading") == "model_a · 12 of 200 test digits misclassified (6.00%)"
-        heatmap = app.query_one(ConfusionHeatmap)
-        assert heatmap.cursor == (9, 7)
-        assert heatmap.counts is not None and heatmap.counts[4, 9] == 3 and heatmap.counts[4, 4] == 17
-        drawn = heatmap.render().plain.splitlines()
-        assert drawn[0] == "true   0    1    2    3    4    5    6    7    8    9 "
-        assert drawn[1 + 4] == " 4     ·    ·    ·    ·   17    ·    ·    ·    ·    3 "
-        assert listed(app) == (["9 → 7: 4 images", "4 → 9: 3 images", "2 → 7: 2 images", "5 → 3: 2 images",
-                                "8 → 3: 1 image"], 0)
-        assert not app.query_one("#errors-hint").display
-        assert not app.query_one("#warnings").display
 
 
 async def test_arrows_move_the_cursor_and_the_list_follows(errors_project: Path) -> None:
@@ -252,7 +231,28 @@ async def settle_errors(pilot: Pilot) -> None:
 
 @pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "200x60"])
 def test_errors(snap_compare: Callable, errors_project: Path, size: tuple[int, int]) -> None:
-    assert snap_compare(snapshot_app(errors_project), terminal_size=size, run_before=settle_errors)
+    """The tab opens on the largest confusion of the first model."""
+
+    async def opened(pilot: Pilot) -> None:
+        await settle_errors(pilot)
+        app = pilot.app
+        pane = app.query_one(ErrorsPane)
+        assert app.query_one(TabbedContent).active == "errors"
+        assert app.focused is not None and app.focused.id == "heatmap"
+        assert pane.source == PredictionsSource(errors_project, "model_a", 42)
+        assert text(app, "#errors-heading") == "model_a · 12 of 200 test digits misclassified (6.00%)"
+        heatmap = app.query_one(ConfusionHeatmap)
+        assert heatmap.cursor == (9, 7)
+        assert heatmap.counts is not None and heatmap.counts[4, 9] == 3 and heatmap.counts[4, 4] == 17
+        drawn = heatmap.render().plain.splitlines()
+        assert drawn[0] == "true   0    1    2    3    4    5    6    7    8    9 "
+        assert drawn[1 + 4] == " 4     ·    ·    ·    ·   17    ·    ·    ·    ·    3 "
+        assert listed(app) == (["9 → 7: 4 images", "4 → 9: 3 images", "2 → 7: 2 images", "5 → 3: 2 images",
+                                "8 → 3: 1 image"], 0)
+        assert not app.query_one("#errors-hint").display
+        assert not app.query_one("#warnings").display
+
+    assert snap_compare(snapshot_app(errors_project), terminal_size=size, run_before=opened)
 
 
 def test_errors_cell_open_with_the_other_model(snap_compare: Callable, errors_project: Path) -> None:

@@ -1,4 +1,4 @@
-"""The Errors tab's data layer (tui/errors_data.py), without Textual: sources, reads, problems."""
+"""The Errors tab's data layer (tui/errors/data.py), without Textual: sources, reads, problems."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.experiment_repo import TEST_IMAGES as EXPERIMENT_IMAGES
+from bench.experiment_repo import git
 from tests.fixtures.errors import TEST_IMAGES, write_errors_project, write_seed
-from tests.fixtures.experiments import TEST_IMAGES as EXPERIMENT_IMAGES
-from tests.fixtures.experiments import git
-from tests.fixtures.runs import write_params
-from tui.errors_data import ErrorsData, PredictionsSource, load_once, sources
+from tests.fixtures.runs import write_run
+from tui.errors.data import ErrorsData, PredictionsSource, load_once, sources
 
 
 @pytest.fixture
@@ -21,12 +21,13 @@ def project(finished: Path) -> Path:
 
 
 def test_before_any_predictions_the_source_is_the_planned_seed(tmp_path: Path) -> None:
-    assert sources(tmp_path, "model_a") == [PredictionsSource(tmp_path, "model_a", 42)], "params unreadable"
-    write_params(tmp_path, seeds=2)
-    assert [s.seed for s in sources(tmp_path, "model_a")] == [42, 43], "the seeds params.yaml plans"
+    assert sources(tmp_path, "model_a") == [PredictionsSource(tmp_path, "model_a", 42)], "no params.yaml"
+    assert [s.seed for s in sources(tmp_path, "model_a", planned=(7, 8))] == [7, 8], "params.yaml's seeds"
+    write_run(tmp_path, "model_a", 3, seed=5)
+    assert [s.seed for s in sources(tmp_path, "model_a", planned=(7, 8))] == [5], "the seed it trained"
     write_seed(tmp_path, "model_a", 43)
     write_seed(tmp_path, "model_a", 42)
-    assert [s.seed for s in sources(tmp_path, "model_a")] == [42, 43]
+    assert [s.seed for s in sources(tmp_path, "model_a", planned=(7, 8))] == [42, 43], "those evaluated"
     assert sources(tmp_path, "model_a")[1].path == Path("reports/predictions/model_a/seed_43.csv")
 
 

@@ -1,4 +1,4 @@
-"""The dashboard's data layer (tui/data.py), without Textual."""
+"""The workspace snapshot (tui/ground/snapshot.py) and the change watcher under it, without Textual."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 from tests.fixtures.runs import write_params, write_run
 from tests.helpers import FIXTURES
-from tui import data
-from tui.data import WAITING, DataSource
+from tui.ground import watch
+from tui.ground.snapshot import WAITING, DataSource
 
 
 def progress_file(root: Path, model: str = "model_a") -> Path:
@@ -111,7 +111,7 @@ def test_a_file_deleted_while_being_read_means_no_data(
     comparison = finished / "reports/comparison.json"
     seen = comparison.stat()
     comparison.unlink()
-    monkeypatch.setattr(data, "stamp", lambda path: (seen.st_mtime_ns + 1, seen.st_size, seen.st_ino))
+    monkeypatch.setattr(watch, "stamp", lambda path: (seen.st_mtime_ns + 1, seen.st_size, seen.st_ino))
     assert source.poll()
     assert source.snapshot.comparison is None
     assert source.snapshot.warnings == ()

@@ -1,4 +1,5 @@
-"""tui.exptable: the Experiments table's columns, order, filter, comparisons and exports (no Textual)."""
+"""tui.experiments.table: the Experiments table's columns, order, filter, comparisons and exports
+(no Textual)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import io
 
 import pytest
 
-from tui import exptable
-from tui.data import parse_progress
-from tui.experiments import COMMIT, EXPERIMENT, WORKSPACE, ExpTable, Run
+from tui.experiments import table as exptable
+from tui.experiments.collect import ExpTable
+from tui.ground.records import parse_progress
+from tui.ground.runs import COMMIT, EXPERIMENT, WORKSPACE, Run
 
 BASE = "d7899f3" + "0" * 33
 

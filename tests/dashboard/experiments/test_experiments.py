@@ -1,14 +1,17 @@
-"""Experiments tab (tui/panes/experiments.py): pilot tests on real git + DVC repositories, snapshots,
+"""Experiments tab (tui/experiments/pane.py): pilot tests on real git + DVC repositories, snapshots,
 then (slow) real tiny trainings run, queued, killed and followed from the tab.
 
-The fast tests use experiments saved with `dvc exp save` (tests/fixtures/experiments.py: no
+The fast tests use experiments saved with `dvc exp save` (bench/experiment_repo.py: no
 training, and no stages, so an experiment run there finishes in seconds); the slow ones share one
 trained copy of the project and train three tiny experiments in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,7 @@ import yaml
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from tests.fixtures.experiments import BASELINE, EXPERIMENTS, TEST_IMAGES, Made, git
+from bench.experiment_repo import BASELINE, EXPERIMENTS, TEST_IMAGES, Made, git
 from tests.helpers import (
     BIN,
     ROOT,
@@ -31,14 +34,15 @@ from tests.helpers import (
     text,
     wait_for,
 )
-from tui import experiments, repro
 from tui.app import DashboardApp
-from tui.data import pid_alive
-from tui.experiment_screens import Confirm, ExperimentForm, LogScreen, Prompt, field_id
-from tui.experiments import DONE, FAILED, QUEUED, RUNNING, WORKSPACE
-from tui.panes.errors import ErrorsPane
-from tui.panes.experiments import ExperimentsPane
-from tui.widgets.curves import CurvesPlot
+from tui.errors.pane import ErrorsPane
+from tui.experiments import collect as experiments
+from tui.experiments.pane import ExperimentsPane
+from tui.experiments.screens import Confirm, ExperimentForm, LogScreen, Prompt, field_id
+from tui.ground import jobs
+from tui.ground.process import pid_alive
+from tui.ground.runs import DONE, FAILED, QUEUED, RUNNING, WORKSPACE, live_progress
+from tui.ground.widgets import CurvesPlot
 
 NASTY = """x1*w1; touch PWNED1 && $(touch PWNED2) `touch PWNED3` "q" 'r'"""
 
@@ -95,27 +99,6 @@ async def changed_in_form(pilot: Pilot, values: dict[str, str]) -> None:
 
 
 # --- the table -------------------------------------------------------------------------------
-
-
-async def test_every_run_is_listed_with_the_params_that_differ(experiments_copy: Path) -> None:
-    app = make_app(experiments_copy)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_tab(pilot)
-        assert app.focused is not None and app.focused.id == "exp-table"
-        assert names(app)[:2] == [WORKSPACE, "main"]
-        assert set(names(app)[2:]) == {made.name for made in EXPERIMENTS}
-        assert headings(app) == ["", "run", "state", "model_a.acc", "model_a.loss", "model_a.time_s",
-                                 "model_b.acc", "model_b.loss", "model_b.time_s", "train.epochs",
-                                 "train.learning_rate", "models.model_a.hidden"]
-        assert cell(app, "wide", "param:models.model_a.hidden") == "[128, 128, 64]"
-        assert cell(app, "long", "metric:model_a.acc") == "0.981"
-        assert cell(app, "fast-lr", "state") == DONE
-        await pilot.press("a")
-        assert len(headings(app)) > 30 and "backprop.inputs.x1" in headings(app)
-        await pilot.press("a")
-        assert headings(app)[-1] == "models.model_a.hidden"
-        status = text(app, "#exp-status")
-        assert status.startswith("5 runs · 1 commit · 3 experiments\n")
 
 
 async def test_sorting_by_any_column_up_down_and_off(experiments_copy: Path) -> None:
@@ -257,7 +240,7 @@ async def test_a_bad_value_is_refused_in_the_form_and_nothing_starts(experiments
                        what="a parse error")
         await pilot.press("escape")
         assert not isinstance(app.screen, ExperimentForm)
-    assert repro.current(experiments_copy, repro.EXP_RUN) is None
+    assert jobs.current(experiments_copy, jobs.EXP_RUN) is None
     assert [r.name for r in experiments.collect(experiments_copy).runs if r.state == QUEUED] == []
 
 
@@ -324,10 +307,11 @@ async def test_the_last_table_shows_at_once_while_dvc_collects(experiments_copy:
     experiments.save_cached(experiments_copy, experiments.collect(experiments_copy))
     app = make_app(experiments_copy)
     async with app.run_test(size=SIZE) as pilot:
+        assert len(names(app)) == 5 and not pane(app).collecting, "the last session's rows; DVC not asked yet"
         await pilot.press("5")
-        assert len(names(app)) == 5, "the rows of the last session, before DVC answers"
-        assert "from the last session, refreshing…" in text(app, "#exp-status")
-        await wait_for(pilot, lambda: not pane(app).collecting, timeout=60, what="the fresh table")
+        await wait_for(pilot, lambda: pane(app).collecting, what="the collection to start")
+        assert len(names(app)) == 5 and "from the last session, refreshing…" in text(app, "#exp-status")
+        await wait_for(pilot, lambda: not pane(app).collecting, what="the fresh table")
         assert "refreshing" not in text(app, "#exp-status")
 
 
@@ -356,7 +340,28 @@ async def _loaded_by_name(pilot: Pilot) -> None:
 
 
 def test_experiments_table(snap_compare: Callable, experiments_copy: Path) -> None:
-    assert snap_compare(snapshot_app(experiments_copy), terminal_size=(120, 24), run_before=_loaded_by_name)
+    """Every run, DVC's metrics and the params that differ (a: every param, then back)."""
+
+    async def listed(pilot: Pilot) -> None:
+        await open_tab(pilot)
+        app = pilot.app
+        assert app.focused is not None and app.focused.id == "exp-table"
+        assert names(app)[:2] == [WORKSPACE, "main"]
+        assert set(names(app)[2:]) == {made.name for made in EXPERIMENTS}
+        assert headings(app) == ["", "run", "state", "model_a.acc", "model_a.loss", "model_a.time_s",
+                                 "model_b.acc", "model_b.loss", "model_b.time_s", "train.epochs",
+                                 "train.learning_rate", "models.model_a.hidden"]
+        assert cell(app, "wide", "param:models.model_a.hidden") == "[128, 128, 64]"
+        assert cell(app, "long", "metric:model_a.acc") == "0.981"
+        assert cell(app, "fast-lr", "state") == DONE
+        await pilot.press("a")
+        assert len(headings(app)) > 30 and "backprop.inputs.x1" in headings(app)
+        await pilot.press("a")
+        assert headings(app)[-1] == "models.model_a.hidden"
+        assert text(app, "#exp-status").startswith("5 runs · 1 commit · 3 experiments\n")
+        await _loaded_by_name(pilot)
+
+    assert snap_compare(snapshot_app(experiments_copy), terminal_size=(120, 24), run_before=listed)
 
 
 def test_experiments_compared(snap_compare: Callable, experiments_copy: Path) -> None:
@@ -405,16 +410,40 @@ async def launch(pilot: Pilot, values: dict[str, str], name: str, key: str) -> N
                    what="started")
 
 
-async def queue_and_run(pilot: Pilot, values: dict[str, str], name: str) -> None:
-    """Queue a run from the form and wait until it trains: a queue worker (w) is started unless
-    one still alive from an earlier run took it already (DVC's worker idles a while before it exits)."""
+def queue_copies(repo: Path) -> list[Path]:
+    """The temporary copies DVC's queue workers run experiments in."""
+    return sorted((repo / ".dvc/tmp/exps").glob("tmp*"))
+
+
+@contextlib.asynccontextmanager
+async def frozen_once_training(pilot: Pilot, folders: Callable[[], Iterable[Path]]) -> AsyncIterator[None]:
+    """As soon as a training starts in one of `folders` (its progress.json says running, before its
+    first epoch), stop it (SIGSTOP) until the block ends (SIGCONT): the run cannot end while the
+    tabs are looked at, so nothing races it."""
+    found: list[int] = []
+
+    def started() -> bool:
+        found[:] = [p.pid for folder in folders() for p in live_progress(folder).values()
+                    if p.state == RUNNING and p.pid and pid_alive(p.pid)]
+        return bool(found)
+
+    await wait_for(pilot, started, timeout=300, what="a training to start")
+    os.kill(found[0], signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(found[0], signal.SIGCONT)
+
+
+async def queue_and_start(pilot: Pilot, values: dict[str, str], name: str) -> None:
+    """Queue a run from the form and have a queue worker take it: one is started (w) unless one still
+    alive from an earlier run took it already (DVC's worker idles a while before it exits)."""
     app = pilot.app
     await open_tab(pilot)
     await launch(pilot, values, name, "ctrl+e")
     await wait_for(pilot, lambda: state_of(app, name) in (QUEUED, RUNNING), timeout=60, what="queued")
     if state_of(app, name) == QUEUED:
         await pilot.press("w", "enter")
-    await wait_for(pilot, lambda: state_of(app, name) == RUNNING, timeout=120, what="running")
 
 
 @pytest.mark.slow
@@ -422,18 +451,20 @@ async def queue_and_run(pilot: Pilot, values: dict[str, str], name: str) -> None
 async def test_a_queued_run_trains_live_and_appears_with_its_metrics(trained: Path) -> None:
     app = make_app(trained)
     async with app.run_test(size=(160, 45)) as pilot:
-        await queue_and_run(pilot, {"train.seed": "11", "train.epochs": "30"}, "q-real")
-        await cursor_to(pilot, "q-real")
-        run_ = next(r for r in pane(app).table.runs if r.name == "q-real")
-        assert run_.folder and ".dvc/tmp/exps/" in run_.folder
-        await wait_for(pilot, lambda: " epoch " in cell(app, "q-real", "live"), timeout=120,
-                       what="live progress")
-        assert cell(app, "q-real", "live").startswith("model_") and "/30 · " in cell(app, "q-real", "live")
-        await wait_for(pilot, lambda: app.following is not None, what="the Training tab following q-real")
-        assert app.training is not None and app.training.root == Path(run_.folder)
-        await pilot.press("1")
-        assert text(app, "#training-following").startswith("Following experiment q-real, running in ")
-        await pilot.press("5")
+        await queue_and_start(pilot, {"train.seed": "11", "train.epochs": "3"}, "q-real")
+        async with frozen_once_training(pilot, lambda: queue_copies(trained)):
+            await wait_for(pilot, lambda: state_of(app, "q-real") == RUNNING, timeout=120, what="running")
+            await cursor_to(pilot, "q-real")
+            run_ = next(r for r in pane(app).table.runs if r.name == "q-real")
+            assert run_.folder and ".dvc/tmp/exps/" in run_.folder
+            await wait_for(pilot, lambda: " epoch " in cell(app, "q-real", "live"), what="live progress")
+            live = cell(app, "q-real", "live")
+            assert live.startswith("model_") and "/3 · " in live
+            await wait_for(pilot, lambda: app.following is not None, what="the Training tab following q-real")
+            assert app.training is not None and app.training.root == Path(run_.folder)
+            await pilot.press("1")
+            assert text(app, "#training-following").startswith("Following experiment q-real, running in ")
+            await pilot.press("5")
         await wait_for(pilot, lambda: state_of(app, "q-real") == DONE, timeout=400, what="q-real done")
         await wait_for(pilot, lambda: app.following is None, what="back to the workspace")
         done = next(r for r in pane(app).table.runs if r.name == "q-real")
@@ -449,7 +480,8 @@ async def test_a_queued_run_trains_live_and_appears_with_its_metrics(trained: Pa
 async def test_a_killed_run_shows_as_failed_and_its_training_stops(trained: Path) -> None:
     app = make_app(trained)
     async with app.run_test(size=(160, 45)) as pilot:
-        await queue_and_run(pilot, {"train.seed": "13", "train.epochs": "5000"}, "q-kill")
+        await queue_and_start(pilot, {"train.seed": "13", "train.epochs": "5000"}, "q-kill")
+        await wait_for(pilot, lambda: state_of(app, "q-kill") == RUNNING, timeout=300, what="running")
         await wait_for(pilot, lambda: cell(app, "q-kill", "live").startswith("model_a epoch ")
                        and " epoch 0/" not in cell(app, "q-kill", "live"), timeout=180, what="an epoch")
         key = next(r.key for r in pane(app).table.runs if r.name == "q-kill")
@@ -470,10 +502,8 @@ async def test_run_now_in_the_workspace_while_the_pipeline_tab_shows_its_stage(t
     app = make_app(trained)
     async with app.run_test(size=(160, 45)) as pilot:
         await open_tab(pilot)
-        await launch(pilot, {"train.seed": "12", "train.epochs": "300"}, "now-real", "ctrl+r")
-        assert repro.current(trained, repro.EXP_RUN).running
-        await wait_for(pilot, lambda: state_of(app, "now-real") == RUNNING, timeout=120, what="running")
-        await pilot.press("4")
+        await launch(pilot, {"train.seed": "12", "train.epochs": "3"}, "now-real", "ctrl+r")
+        assert jobs.current(trained, jobs.EXP_RUN).running
         status = app.query_one("#pipeline-status", Static)
         stages = app.query_one("#stages", DataTable)
 
@@ -481,12 +511,15 @@ async def test_run_now_in_the_workspace_while_the_pipeline_tab_shows_its_stage(t
             return any(str(stages.get_cell(key, "status")) == "running"
                        and " epoch " in str(stages.get_cell(key, "details")) for key in stages.rows)
 
-        await wait_for(pilot, training_shown, timeout=180, what="the running stage and its epoch")
-        assert str(status.render()).startswith("Another dvc command runs here (pid ")
-        assert "dvc exp run" in str(status.render()) and "is busy" not in str(status.render())
+        async with frozen_once_training(pilot, lambda: [trained]):
+            await wait_for(pilot, lambda: state_of(app, "now-real") == RUNNING, timeout=120, what="running")
+            await pilot.press("4")
+            await wait_for(pilot, training_shown, what="the running stage and its epoch")
+            assert str(status.render()).startswith("Another dvc command runs here (pid ")
+            assert "dvc exp run" in str(status.render()) and "is busy" not in str(status.render())
         await pilot.press("5")
         await wait_for(pilot, lambda: state_of(app, "now-real") == DONE, timeout=600, what="done")
         await pilot.press("4")
         await wait_for(pilot, lambda: "Another dvc command" not in str(status.render()), timeout=120,
                        what="the statuses again")
-    assert repro.current(trained, repro.EXP_RUN).returncode == 0
+    assert jobs.current(trained, jobs.EXP_RUN).returncode == 0
