@@ -169,7 +169,7 @@ def run_args(overrides: Iterable[str], name: str = "", queue: bool = False) -> l
 
 
 def run_now(root: Path, overrides: Sequence[str], name: str = "") -> subprocess.Popen:
-    """`dvc exp run -S …` in the workspace, detached (tui.repro's runner); refused while a repro
+    """`dvc exp run -S …` in the workspace, detached (tui.ground.jobs' runner); refused while a repro
     or another experiment started from a dashboard runs there."""
     return jobs.launch(root, jobs.EXP_RUN, run_args(overrides, name))
 

@@ -5,7 +5,6 @@ dvc.yaml has no stages, so an experiment there runs in seconds)."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -137,25 +136,6 @@ def test_run_now_is_refused_while_a_dashboard_job_runs_in_the_workspace(experime
         jobs.start(experiments_copy)
 
 
-def test_queue_workers_run_the_queue_and_dvc_errors_are_one_line(experiments_copy: Path) -> None:
-    expctl.queue(experiments_copy, ["train.seed=5"], "q-seed")
-    assert "q-seed" in expctl.queue_status(experiments_copy)
-    said = expctl.start_workers(experiments_copy, 1)
-    assert "Started '1' new experiments task queue worker" in said
-    deadline = time.monotonic() + 600
-    key = f"{_baseline(experiments_copy)}:q-seed"
-    # DVC ties a finished run to its queue task (and so to its log) a moment after the run ends.
-    while (run := experiments.collect(experiments_copy).run(key)).state != DONE or not run.log:
-        assert time.monotonic() < deadline, f"the queued run did not finish with its log: {run}"
-        time.sleep(1)
-    assert run.params["train.seed"] == 5 and run.log and Path(run.log).is_file()
-    assert expctl.log_file(experiments_copy, run) == Path(run.log)
-    with pytest.raises(DvcError, match=r"^dvc exp run --queue failed: ERROR: "):
-        expctl.queue(experiments_copy, ["train.seed=6"], "q-seed")
-    with pytest.raises(DvcError, match="whole number"):
-        expctl.start_workers(experiments_copy, 0)
-
-
 def test_apply_branch_and_remove(experiments_copy: Path) -> None:
     table = experiments.collect(experiments_copy)
     wide = next(r for r in table.runs if r.name == "wide")
@@ -171,7 +151,3 @@ def test_apply_branch_and_remove(experiments_copy: Path) -> None:
     main = table.runs[1]
     with pytest.raises(DvcError, match="is a commit, not an experiment"):
         expctl.remove(experiments_copy, main)
-
-
-def _baseline(repo: Path) -> str:
-    return git(repo, "rev-parse", "HEAD").strip()[:7]

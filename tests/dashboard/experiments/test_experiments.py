@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Log, Static
 
 from bench.experiment_repo import BASELINE, EXPERIMENTS, TEST_IMAGES, Made, git
 from tests.helpers import (
@@ -37,9 +37,11 @@ from tests.helpers import (
 from tui.app import DashboardApp
 from tui.errors.pane import ErrorsPane
 from tui.experiments import collect as experiments
+from tui.experiments import control as expctl
 from tui.experiments.pane import ExperimentsPane
 from tui.experiments.screens import Confirm, ExperimentForm, LogScreen, Prompt, field_id
 from tui.ground import jobs
+from tui.ground.dvc import DvcError
 from tui.ground.process import pid_alive
 from tui.ground.runs import DONE, FAILED, QUEUED, RUNNING, WORKSPACE, live_progress
 from tui.ground.widgets import CurvesPlot
@@ -245,7 +247,9 @@ async def test_a_bad_value_is_refused_in_the_form_and_nothing_starts(experiments
 
 
 async def test_queued_from_the_form_then_run_by_a_worker_and_nothing_injected(experiments_copy: Path) -> None:
-    """The injection test through the tab: the value is one argument and lands in params.yaml as typed."""
+    """The injection test through the tab: the value is one argument and lands in params.yaml as typed.
+    The queue's status (Q), a worker (w), the finished run with its task's log (l), and dvc's refusals
+    in one line."""
     app = make_app(experiments_copy)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_tab(pilot)
@@ -257,12 +261,22 @@ async def test_queued_from_the_form_then_run_by_a_worker_and_nothing_injected(ex
         await wait_for(pilot, lambda: state_of(app, "from-the-tab") == QUEUED, timeout=60,
                        what="the queued run")
         assert cell(app, "from-the-tab", "state") == QUEUED
-        await pilot.press("w")
+        await pilot.press("Q")
+
+        def queue_status_shown() -> bool:
+            screen = app.screen
+            return isinstance(screen, LogScreen) and any("from-the-tab" in line
+                                                         for log in screen.query(Log) for line in log.lines)
+
+        await wait_for(pilot, queue_status_shown, what="dvc queue status naming the queued run")
+        await pilot.press("escape", "w")
         assert isinstance(app.screen, Prompt)
         await pilot.press("enter")  # 1 worker
-        await wait_for(pilot, lambda: state_of(app, "from-the-tab") == DONE, timeout=120, what="the run done")
+        await wait_for(pilot, lambda: state_of(app, "from-the-tab") == DONE, timeout=300, what="the run done")
         done = next(r for r in pane(app).table.runs if r.name == "from-the-tab")
         assert done.params["backprop.expression"] == NASTY and done.params["train.seed"] == 9
+        assert done.log and Path(done.log).is_file(), "the queue task's log, tied to the finished run"
+        assert expctl.log_file(experiments_copy, done) == Path(done.log)
         await cursor_to(pilot, "from-the-tab")
         await pilot.press("l")
         assert isinstance(app.screen, LogScreen)
@@ -270,6 +284,10 @@ async def test_queued_from_the_form_then_run_by_a_worker_and_nothing_injected(ex
     stored = yaml.safe_load(git(experiments_copy, "show", f"{done.rev}:params.yaml"))
     assert stored["backprop"]["expression"] == NASTY
     assert list(experiments_copy.glob("PWNED*")) == [] and list(ROOT.glob("PWNED*")) == []
+    with pytest.raises(DvcError, match=r"^dvc exp run --queue failed: ERROR: "):
+        expctl.queue(experiments_copy, ["train.seed=6"], "from-the-tab")
+    with pytest.raises(DvcError, match="whole number"):
+        expctl.start_workers(experiments_copy, 0)
 
 
 async def test_apply_branch_and_remove_ask_first(experiments_copy: Path) -> None:
