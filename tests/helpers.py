@@ -183,7 +183,7 @@ def snapshot_app(root: Path) -> DashboardApp:
     return app
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 60.0, what: str = "",
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 120.0, what: str = "",
                    ) -> None:
     """Let the app run until `condition` holds (the dashboard reads files and runs dvc asynchronously).
     The timeout only guards against a hang: generous, since dvc takes seconds on a busy machine."""

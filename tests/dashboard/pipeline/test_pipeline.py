@@ -1,4 +1,6 @@
-"""Pipeline tab (tui/pipeline/) with the real dvc: its text, a snapshot, then repros (slow)."""
+"""Pipeline tab (tui/pipeline/) with the real dvc: its text, a snapshot, then repros (slow) of a
+two-stage fixture pipeline. The real pipeline is trained from this tab by the fixture of
+tests/dashboard/experiments/test_real_runs.py, which checks what the tab showed."""
 
 from __future__ import annotations
 
@@ -11,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Log, ProgressBar, Static
+from textual.widgets import DataTable, Log
 
 from tests.helpers import (
     BIN,
     FIXTURES,
     SIZE,
-    TINY,
     make_app,
     run,
     settle,
@@ -32,7 +33,6 @@ from tui.pipeline import stages
 from tui.pipeline.pane import PipelinePane
 from tui.pipeline.text import repro_line
 from tui.screens import ConfirmQuit
-from tui.training.widgets import ModelPanel
 
 
 def git_dvc_repo(source: Path, target: Path) -> Path:
@@ -69,7 +69,7 @@ def test_pipeline_never_run(snap_compare: Callable, tmp_path: Path) -> None:
     async def statuses(pilot: Pilot) -> None:
         await pilot.press("4")
         await wait_for(pilot, lambda: stage_statuses(pilot.app) == {"greet": "never run", "hold": "never run"}
-                       and "checking" not in text(pilot.app, "#pipeline-status"), timeout=30,
+                       and "checking" not in text(pilot.app, "#pipeline-status"),
                        what="dvc status")
         await settle(pilot)
 
@@ -138,33 +138,6 @@ async def test_a_stage_repro_and_its_stop_key(tmp_path: Path) -> None:
         assert "failed (exit" in text(app, "#pipeline-status")
 
 
-@pytest.mark.slow
-async def test_repro_of_the_real_pipeline_shows_finished_training(
-    make_repo: Callable[..., Path], mnist_mirror: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MNIST_MIRROR", str(mnist_mirror))
-    root = make_repo(TINY)
-    app = make_app(root)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("4")
-        table = app.query_one("#stages", DataTable)
-        await wait_for(pilot, lambda: table.row_count >= 4, what="the stage list")
-        await pilot.press("r")
-        pane = app.query_one(PipelinePane)
-        await wait_for(pilot, lambda: pane.running, what="the repro to start")
-        await wait_for(pilot, lambda: not pane.running, timeout=600, what="the repro to finish")
-        log = "\n".join(app.query_one("#repro-log", Log).lines)
-        assert jobs.current(root).returncode == 0, log
-        await pilot.press("1")
-        for model in ("model_a", "model_b"):
-            panel = app.query_one(f"#panel-{model}", ModelPanel)
-            await wait_for(pilot, lambda p=panel: p.border_subtitle == "finished", what=f"{model} finished")
-            assert str(panel.query_one(".run-line", Static).render()).startswith("finished · epoch 2/2 · ")
-            assert panel.query_one(ProgressBar).progress == 2
-        await wait_for(pilot, lambda: set(stage_statuses(app).values()) == {"up to date"},
-                       what="every stage up to date")
-
-
 async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_path: Path) -> None:
     """While another dvc process (here: a lock file naming this test's live process) writes a stage's
     outputs, the tab shows that stage running with its training progress, not dvc's lock error."""
@@ -179,7 +152,7 @@ async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_pat
     app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4")
-        await wait_for(pilot, lambda: stage_statuses(app).get("train@model_a") == "running", timeout=30,
+        await wait_for(pilot, lambda: stage_statuses(app).get("train@model_a") == "running",
                        what="the locked stage as running")
         table = app.query_one("#stages", DataTable)
         details = str(table.get_cell("train@model_a", "details"))
@@ -195,5 +168,5 @@ async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_pat
                        what="the next epoch")
         (root / stages.RWLOCK).write_text('{"write": {}}')
         await wait_for(pilot, lambda: stage_statuses(app) == {"greet": "never run", "hold": "never run"},
-                       timeout=30, what="dvc status once the lock is released")
+                       what="dvc status once the lock is released")
         assert not text(app, "#pipeline-status").startswith("Another dvc command")
