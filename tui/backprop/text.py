@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 from mnist_dvc.backprop.notation import fmt
 from mnist_dvc.backprop.record import Trace
+from mnist_dvc.core.records.backprop import Backprop, Check
 
 NO_CHECK = ("No check yet: `dvc repro backprop` compares these gradients with "
             "TensorFlow and finite differences.")
-CHECK_NAMES = {"tensorflow": "TensorFlow", "finite_difference": "finite differences"}
+# The checks of reports/backprop.json, in the order the tab lists them.
+CHECK_NAMES = {"finite_difference": "finite differences", "tensorflow": "TensorFlow"}
 
 
 def step_heading(run: Trace, step: int) -> str:
@@ -53,22 +55,19 @@ class CheckLine:
         return "✓" if self.ok else "✗"
 
 
-def check_lines(report: Mapping) -> list[CheckLine]:
+def check_lines(report: Backprop) -> list[CheckLine]:
     """TensorFlow and finite differences: whether each agreed, and by how much."""
     lines = []
-    for key, result in (report.get("check") or {}).items():
-        if not isinstance(result, dict):
-            continue
-        ok = result.get("ok") is True
-        text = CHECK_NAMES.get(key, key)
-        diff, tol = result.get("max_abs_diff"), result.get("tolerance")
-        if isinstance(diff, int | float) and isinstance(tol, int | float):
-            text += f": max |Δ| {diff:.3g} {'≤' if ok else '>'} {tol:.3g}"
-        lines.append(CheckLine(ok, text))
+    for key, name in CHECK_NAMES.items():
+        result: Check = getattr(report.check, key)
+        text = name
+        if result.max_abs_diff is not None:
+            text += f": max |Δ| {result.max_abs_diff:.3g} {'≤' if result.ok else '>'} {result.tolerance:.3g}"
+        lines.append(CheckLine(result.ok, text))
     return lines
 
 
-def check_note(report: Mapping, inputs: Mapping[str, float] | None) -> str:
+def check_note(report: Backprop, inputs: Mapping[str, float] | None) -> str:
     """At which inputs the check ran, said plainly when the user has edited them since."""
-    edited = inputs is not None and inputs != report.get("inputs")
+    edited = inputs is not None and inputs != report.inputs
     return f"(checked by `dvc repro backprop` at its inputs{', not at your edited ones' if edited else ''})"

@@ -11,12 +11,12 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
+from mnist_dvc.core.records.comparison import Comparison
 from tui.compare.text import (
     COMPARE_HINT,
     comparison_rows,
     difference_header,
     mcnemar_lines,
-    seeds_line,
     standing_sentences,
     standings,
     verdict_lines,
@@ -64,7 +64,7 @@ class ComparePane(VerticalScroll):
         )
         self._show_references(data)
 
-    def _show_comparison(self, comparison: dict) -> None:
+    def _show_comparison(self, comparison: Comparison) -> None:
         table = self.query_one("#comparison", DataTable)
         models, rows = comparison_rows(comparison)
         header = difference_header(comparison)
@@ -86,7 +86,7 @@ class ComparePane(VerticalScroll):
             for name, cell in cells.items():
                 if table.get_cell(row.key, name) != cell:
                     table.update_cell(row.key, name, cell, update_width=True)
-        note = seeds_line(comparison)
+        note = comparison.seeds_note
         lines = [*([note, ""] if note else []), *verdict_lines(comparison), *mcnemar_lines(comparison)]
         self.query_one("#verdicts", Static).update("\n".join(lines))
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnist_dvc.analysis.comparison import CRITERIA, SIGNIFICANCE, Criterion, difference_fmt, signed_difference
+from mnist_dvc.analysis.criteria import CRITERIA, Criterion, difference_fmt, signed_difference
 from mnist_dvc.analysis.formats import pct
 from mnist_dvc.core.contracts import VERDICTS
-from mnist_dvc.core.jsonfile import finite_number
+from mnist_dvc.core.records.comparison import Comparison, Difference, McNemar, PairDifferences, Spread
 from tui.ground.snapshot import Dashboard
 from tui.ground.text import architecture
 
@@ -24,7 +24,8 @@ COMPARE_HINT = (
 @dataclass(frozen=True)
 class ComparisonRow:
     """One criterion: each model's value (the mean ± half its 95% CI with several seeds), the
-    model(s) marked better, and the first pair's difference with its test across seeds."""
+    model evaluate decided is better (none: no model is), and the first pair's difference with
+    its test across seeds."""
 
     key: str
     label: str
@@ -33,128 +34,78 @@ class ComparisonRow:
     difference: str | None = None
 
 
-def _value(row: dict, key: str) -> float | None:
-    return finite_number(row.get(key))
-
-
-def _stats(comparison: dict, name: str, key: str) -> dict:
-    entry = comparison["models"][name]
-    spread = (entry.get("stats") or {}).get(key) if isinstance(entry, dict) else None
-    return spread if isinstance(spread, dict) else {}
-
-
-def _cell(criterion: Criterion, spread: dict) -> str:
+def _cell(criterion: Criterion, spread: Spread) -> str:
     """The mean, and ± half its 95% interval when there is one: 98.35% ± 0.09 pts."""
-    mean = _value(spread, "mean")
-    ci = spread.get("ci")
-    if mean is None or not isinstance(ci, list) or len(ci) != 2 or criterion.key in {"params", "epochs"}:
-        return criterion.fmt(mean)
-    half = (ci[1] - ci[0]) / 2
-    return f"{criterion.fmt(mean)} ± {difference_fmt(criterion)(half)}"
+    if spread.ci is None or criterion.key in {"params", "epochs"}:
+        return criterion.fmt(spread.mean)
+    half = (spread.ci[1] - spread.ci[0]) / 2
+    return f"{criterion.fmt(spread.mean)} ± {difference_fmt(criterion)(half)}"
 
 
-def _pair(comparison: dict) -> dict | None:
-    differences = comparison.get("differences") or []
-    return differences[0] if differences and isinstance(differences[0], dict) else None
+def _pair(comparison: Comparison) -> PairDifferences | None:
+    return comparison.differences[0] if comparison.differences else None
 
 
-def difference_header(comparison: dict) -> str | None:
+def difference_header(comparison: Comparison) -> str | None:
     """The difference column's title: which model minus which, or None with one seed."""
     pair = _pair(comparison)
-    return None if pair is None else f"{' − '.join(pair['models'])} (95% CI; {pair.get('test', 'test')} p)"
+    return None if pair is None else f"{' − '.join(pair.models)} (95% CI; {pair.test} p)"
 
 
-def difference_cell(criterion: Criterion, diff: dict) -> str:
+def difference_cell(criterion: Criterion, diff: Difference) -> str:
     """first − second, its 95% interval and p: "-0.52 pts (-0.60 pts to -0.43 pts; p 7.09e-05)"."""
-    difference = signed_difference(criterion, diff["difference"])
-    if diff.get("p_value") is None:
+    difference = signed_difference(criterion, diff.difference)
+    if diff.p_value is None:
         return f"{difference} (same on every seed)"
-    low, high = (signed_difference(criterion, value) for value in diff["ci"])
-    return f"{difference} ({low} to {high}; p {diff['p_value']:.3g})"
+    low, high = (signed_difference(criterion, value) for value in diff.ci)
+    return f"{difference} ({low} to {high}; p {diff.p_value:.3g})"
 
 
-# --- what evaluate decided ----------------------------------------------------------------
-# Significance and the better model are evaluate's decisions (mnist_dvc.analysis.comparison).
-# Until reports/comparison.json states each criterion's winner, these three read them back from
-# the p-values and means that file holds, with evaluate's own threshold; they are the only
-# place in tui/ that does, and they go once the file says it.
-
-
-def _significant(diff: dict) -> bool:
-    """A difference across seeds that evaluate's test calls significant (identical seeds: any)."""
-    p = diff.get("p_value")
-    return diff.get("difference", 0) != 0 if p is None else p < SIGNIFICANCE
-
-
-def _winners(criterion: Criterion, comparison: dict, models: list[str], pair: dict | None) -> frozenset[str]:
-    """One seed: the better value. Several: the better mean, and only when the difference is
-    significant across seeds (a not significant edge is no edge)."""
-    means = {name: _value(_stats(comparison, name, criterion.key), "mean") for name in models}
-    known = {name: value for name, value in means.items() if value is not None}
-    if criterion.better is None or len(known) < 2:
-        return frozenset()
-    target = (max if criterion.better == "higher" else min)(known.values())
-    best = frozenset(name for name, value in known.items() if value == target)
-    if pair is None:
-        return best
-    diff = pair["criteria"].get(criterion.key)
-    return best if isinstance(diff, dict) and len(best) == 1 and _significant(diff) else frozenset()
-
-
-def _mcnemar_result(test: dict, first: str, second: str) -> str:
-    """One seed's McNemar test in words: which model it finds significantly better, if any."""
-    if test["p_value"] >= SIGNIFICANCE:
-        return "not significant"
-    return f"{second if test.get('b01', 0) > test.get('b10', 0) else first} significantly better"
-
-
-def comparison_rows(comparison: dict) -> tuple[list[str], list[ComparisonRow]]:
-    """The side-by-side table: one row per criterion, the better model of each marked."""
-    models = list(comparison.get("models", {}))
+def comparison_rows(comparison: Comparison) -> tuple[list[str], list[ComparisonRow]]:
+    """The side-by-side table: one row per criterion, the model evaluate decided is better marked
+    (its `winners`: with several seeds, only a difference its test across seeds finds significant)."""
+    models = list(comparison.models)
     pair = _pair(comparison) if len(models) == 2 else None
     rows = []
     for criterion in CRITERIA:
-        cells = {name: _cell(criterion, _stats(comparison, name, criterion.key)) for name in models}
-        diff = pair["criteria"].get(criterion.key) if pair else None
+        cells = {name: _cell(criterion, comparison.models[name].stats[criterion.key]) for name in models}
+        winner = comparison.winners[criterion.key].winner
+        diff = pair.criteria.get(criterion.key) if pair else None
         rows.append(ComparisonRow(criterion.key, criterion.label, cells,
-                                  _winners(criterion, comparison, models, pair),
-                                  difference_cell(criterion, diff) if isinstance(diff, dict) else None))
+                                  frozenset([winner] if winner else []),
+                                  difference_cell(criterion, diff) if diff is not None else None))
     return models, rows
 
 
-def verdict_lines(comparison: dict) -> list[str]:
-    verdicts = comparison.get("verdicts", {})
+def verdict_lines(comparison: Comparison) -> list[str]:
     rank = {key: i for i, key in enumerate(VERDICTS)}
-    order = sorted(verdicts, key=lambda key: rank.get(key, len(rank)))
+    order = sorted(comparison.verdicts, key=lambda key: rank.get(key, len(rank)))
     lines = []
     for key in order:
-        verdict = verdicts[key] if isinstance(verdicts[key], dict) else {}
-        winner = verdict.get("winner") or "no winner"
-        lines.append(f"{key.capitalize()}: {winner}. {verdict.get('sentence', '')}".rstrip())
+        verdict = comparison.verdicts[key]
+        lines.append(f"{key.capitalize()}: {verdict.winner or 'no winner'}. {verdict.sentence}".rstrip())
     return lines
 
 
-def seeds_line(comparison: dict) -> str | None:
-    note = comparison.get("seeds_note")
-    return note if isinstance(note, str) else None
+def _mcnemar_result(test: McNemar) -> str:
+    """One seed's McNemar test in words: the model evaluate found significantly better, if any."""
+    return f"{test.winner} significantly better" if test.winner else "not significant"
 
 
-def mcnemar_lines(comparison: dict) -> list[str]:
+def mcnemar_lines(comparison: Comparison) -> list[str]:
     """McNemar's test of the final models: one line for one seed; with several, the count over
     the seeds, then one line per seed."""
-    tests = [t for t in comparison.get("mcnemar") or [] if isinstance(t, dict)]
+    tests = comparison.mcnemar
     if len(tests) == 1:
         test = tests[0]
-        pair = " vs ".join(str(name) for name in test.get("models", []))
-        head = f"McNemar's exact test{f' ({pair})' if pair else ''}: "
-        counts = f"b01 = {test.get('b01', '–')}, b10 = {test.get('b10', '–')}, p = {test['p_value']:.3g}"
-        return [head + counts + (f". {test['sentence']}" if test.get("sentence") else "")]
-    lines = [line for line in comparison.get("mcnemar_summary") or [] if isinstance(line, str)]
+        head = f"McNemar's exact test ({' vs '.join(test.models)}): "
+        counts = f"b01 = {test.b01}, b10 = {test.b10}, p = {test.p_value:.3g}"
+        return [head + counts + (f". {test.sentence}" if test.sentence else "")]
+    lines = list(comparison.mcnemar_summary)
     for test in tests:
-        first, second = test.get("models", ["first", "second"])
-        b01, b10, p = test.get("b01", 0), test.get("b10", 0), test["p_value"]
-        lines.append(f"  seed {test.get('seed', '?')}: {b01} images only {second} gets right, {b10} only "
-                     f"{first}; p = {p:.3g}, {_mcnemar_result(test, first, second)}")
+        first, second = test.models
+        lines.append(f"  seed {test.seed}: {test.b01} images only {second} gets right, {test.b10} only "
+                     f"{first}; p = {test.p_value:.3g}, {_mcnemar_result(test)}")
     return lines
 
 
@@ -189,9 +140,9 @@ class Standing:
 def final_accuracy(data: Dashboard, name: str) -> float | None:
     """The honest figure to set beside published ones: the final models' test accuracy, the mean over
     seeds that evaluate wrote (none before evaluate has run)."""
-    if data.comparison is None or name not in data.comparison.get("models", {}):
+    if data.comparison is None or name not in data.comparison.models:
         return None
-    return _value(_stats(data.comparison, name, "final_test_accuracy"), "mean")
+    return data.comparison.models[name].stats["final_test_accuracy"].mean
 
 
 def standings(data: Dashboard) -> list[Standing]:
@@ -213,9 +164,8 @@ def standings(data: Dashboard) -> list[Standing]:
 
 def seed_count(data: Dashboard, name: str) -> int:
     """How many seeds the comparison has for a model (1 without a comparison)."""
-    entry = (data.comparison or {}).get("models", {}).get(name)
-    seeds = entry.get("seeds") if isinstance(entry, dict) else None
-    return len(seeds) if isinstance(seeds, list) and seeds else 1
+    entry = data.comparison.models.get(name) if data.comparison else None
+    return len(entry.seeds) if entry is not None and entry.seeds else 1
 
 
 def standing_sentence(name: str, accuracy: float, seeds: int = 1) -> str:
@@ -258,7 +208,7 @@ def compare_lines(data: Dashboard) -> list[str]:
             lines.append(f"  {header}:")
             lines += [f"    {row.label}: {row.difference}" for row in rows if row.difference]
         lines.append("  (* = better on that row" + (", significantly across seeds)" if header else ")"))
-        note = seeds_line(data.comparison)
+        note = data.comparison.seeds_note
         lines += [f"  {line}" for line in ([note] if note else []) + verdict_lines(data.comparison)]
         lines += [f"  {line}" for line in mcnemar_lines(data.comparison)]
     lines.append("  Published MNIST results (test accuracy):")

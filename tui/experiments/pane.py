@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
+from mnist_dvc.core.records.progress import Progress
 from tui.experiments import control as expctl
 from tui.experiments import table as exptable
 from tui.experiments.collect import (
@@ -45,7 +46,6 @@ from tui.experiments.table import Column
 from tui.experiments.widgets import RunComparison
 from tui.ground.dvc import DvcError
 from tui.ground.process import pid_alive
-from tui.ground.records import Progress
 from tui.ground.runs import DONE, EXPERIMENT, FAILED, QUEUED, RUNNING, WORKSPACE, Run, RunFiles, live_progress
 from tui.ground.watch import Watch
 

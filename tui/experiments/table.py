@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mnist_dvc.core.records.progress import Progress
 from tui.experiments.collect import ExpTable
-from tui.ground.records import Progress
 from tui.ground.runs import COMMIT, EXPERIMENT, FAILED, QUEUED, RUNNING, Run
 from tui.ground.text import progress_brief
 

@@ -25,22 +25,22 @@ from mnist_dvc.analysis.history import History, aligned_history, mean_history, p
 from mnist_dvc.analysis.predictions import Predictions, parse_predictions
 from mnist_dvc.core.contracts import (
     PREDICTIONS_DIR,
-    SEED_NAME,
+    PREDICTIONS_SUFFIX,
     SERIES,
     TRAIN_DIR,
     predictions_file,
     progress_file,
     run_dir,
     seed_dir,
+    seeds_in,
     series_file,
 )
 from mnist_dvc.core.errors import BadInput
 from mnist_dvc.core.params import MODEL_NAME
-from tui.ground.records import Invalid, Progress, parse_progress, read_record
+from mnist_dvc.core.records.progress import Progress
 
 WORKSPACE, COMMIT, EXPERIMENT = "workspace", "commit", "experiment"
 DONE, RUNNING, QUEUED, FAILED = "done", "running", "queued", "failed"
-PREDICTIONS_SUFFIX = ".csv"
 
 
 @dataclass(frozen=True)
@@ -87,23 +87,6 @@ class Run:
         return self.rev != WORKSPACE and not self.running and self.state == DONE
 
 
-def seeds_named(names: Iterable[str], suffix: str = "") -> list[int]:
-    """The seeds named by `seed_<s>` entries (a model's training folders, or with `suffix` ".csv"
-    its predictions files), sorted: the dashboard's one answer to "which seeds does this model
-    have", on disk and at a revision alike. (It gives way to mnist_dvc.core.contracts' function
-    for the same question once that lands.)"""
-    seeds = set()
-    for entry in names:
-        name = Path(entry).name  # DVC lists paths, the disk names
-        if suffix:
-            if not name.endswith(suffix):
-                continue
-            name = name.removesuffix(suffix)
-        if match := SEED_NAME.match(name):
-            seeds.add(int(match[1]))
-    return sorted(seeds)
-
-
 class RunFilesError(RuntimeError):
     """A run's file cannot be read: one line naming the run and the file."""
 
@@ -130,11 +113,11 @@ class Reader:
 
     def seeds(self, model: str) -> list[int]:
         """The seeds the run trained `model` with (their folders), sorted; none: []."""
-        return seeds_named(self.listing(run_dir(model)))
+        return seeds_in(self.listing(run_dir(model)))
 
     def prediction_seeds(self, model: str) -> list[int]:
         """The seeds whose test predictions the run holds for `model`, sorted."""
-        return seeds_named(self.listing(PREDICTIONS_DIR / model), PREDICTIONS_SUFFIX)
+        return seeds_in(self.listing(PREDICTIONS_DIR / model), PREDICTIONS_SUFFIX)
 
     def seed_history(self, model: str, seed: int) -> History:
         """One seed's per-epoch log (empty while no epoch is complete)."""
@@ -216,8 +199,8 @@ def live_progress(folder: Path) -> dict[str, Progress]:
     for model in files.models():
         for seed in files.seeds(model):
             try:
-                result[model] = read_record(progress_file(model, seed, Path(folder)), parse_progress)
-            except (OSError, BadInput, Invalid, ValueError):
+                result[model] = Progress.read(progress_file(model, seed, Path(folder)))
+            except (OSError, BadInput):
                 continue
             break
     return result
@@ -229,7 +212,7 @@ def progress_under(folder: Path, outputs: Iterable[Path]) -> list[Progress]:
     outputs = [Path(path) for path in outputs]
     found = []
     for model, progress in live_progress(folder).items():
-        where = progress_file(model, progress.seed) if progress.seed is not None else run_dir(model)
+        where = progress_file(model, progress.seed)
         if any(where == out or out in where.parents for out in outputs):
             found.append(progress)
     return found

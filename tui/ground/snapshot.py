@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from mnist_dvc.analysis.history import COLUMNS, History, load_history, mean_history
 from mnist_dvc.core.contracts import (
@@ -25,18 +25,15 @@ from mnist_dvc.core.contracts import (
     seed_dir,
     series_file,
 )
+from mnist_dvc.core.errors import BadInput
 from mnist_dvc.core.params import PARAMS_FILE, ModelParams, Params, ParamsError
+from mnist_dvc.core.records.backprop import Backprop
+from mnist_dvc.core.records.base import Record
+from mnist_dvc.core.records.comparison import Comparison
+from mnist_dvc.core.records.evaluation import Evaluation
+from mnist_dvc.core.records.progress import Progress
 from tui.ground import params as params_file
 from tui.ground.process import pid_alive
-from tui.ground.records import (
-    Invalid,
-    Progress,
-    parse_backprop,
-    parse_comparison,
-    parse_evaluation,
-    parse_progress,
-    read_record,
-)
 from tui.ground.runs import on_disk
 from tui.ground.watch import Watched
 
@@ -46,7 +43,7 @@ WAITING = "waiting"
 # when every seed is, and a problem with one seed is the model's problem.
 MODEL_STATES = ("running", "failed", "interrupted", WAITING, "finished")
 
-T = TypeVar("T")
+R = TypeVar("R", bound=Record)
 
 
 def empty_history() -> History:
@@ -82,7 +79,7 @@ class ModelRun:
     name: str
     spec: ModelParams | None
     seeds: tuple[SeedRun, ...]
-    evaluation: dict | None
+    evaluation: Evaluation | None
     epochs_total: int
 
     @property
@@ -129,8 +126,8 @@ class Dashboard:
     root: Path
     params: Params | None
     runs: tuple[ModelRun, ...]
-    comparison: dict | None
-    backprop: dict | None
+    comparison: Comparison | None
+    backprop: Backprop | None
     warnings: tuple[str, ...]
 
     def run(self, name: str) -> ModelRun | None:
@@ -148,22 +145,22 @@ class DataSource:
         self.root = Path(root)
         self._files = on_disk(self.root)
         self._params = Watched(self.root / PARAMS_FILE, self._load_params, str(PARAMS_FILE), required=True)
-        self._comparison = self._record(COMPARISON_FILE, parse_comparison)
-        self._backprop = self._record(BACKPROP_REPORT, parse_backprop)
+        self._comparison = self._record(COMPARISON_FILE, Comparison)
+        self._backprop = self._record(BACKPROP_REPORT, Backprop)
         self._progress: dict[tuple[str, int], Watched[Progress]] = {}
         self._history: dict[tuple[str, int], Watched[History]] = {}
-        self._evaluation: dict[str, Watched[dict]] = {}
+        self._evaluation: dict[str, Watched[Evaluation]] = {}
         self.snapshot = Dashboard(self.root, None, (), None, None, ())
 
     def _load_params(self) -> Params:
         try:
             return params_file.load(self.root)
         except ParamsError as exc:
-            raise Invalid(str(exc).removeprefix(f"{PARAMS_FILE}: ")) from None
+            raise BadInput(PARAMS_FILE, str(exc).removeprefix(f"{PARAMS_FILE}: ")) from None
 
-    def _record(self, path: Path, parse: Any) -> Watched:
-        """A contract file (its path relative to the root names it in warnings)."""
-        return Watched(self.root / path, lambda: read_record(self.root / path, parse), str(path))
+    def _record(self, path: Path, kind: type[R]) -> Watched[R]:
+        """A contract file read as its record (its path relative to the root names it in warnings)."""
+        return Watched(self.root / path, lambda: kind.read(self.root / path), str(path))
 
     def _model_names(self) -> list[str]:
         names = list(self._params.value.models) if self._params.value else []
@@ -179,7 +176,7 @@ class DataSource:
     def _watch(self, name: str, seed: int) -> None:
         if (name, seed) in self._progress:
             return
-        self._progress[name, seed] = self._record(progress_file(name, seed), parse_progress)
+        self._progress[name, seed] = self._record(progress_file(name, seed), Progress)
         folder = seed_dir(name, seed, self.root)
         self._history[name, seed] = Watched([series_file(folder, column) for column in SERIES],
                                             lambda: load_history(folder), f"{seed_dir(name, seed)}/",
@@ -193,7 +190,7 @@ class DataSource:
         models = {name: self._seeds(name) for name in self._model_names()}
         for name, seeds in models.items():
             if name not in self._evaluation:
-                self._evaluation[name] = self._record(eval_file(name), parse_evaluation)
+                self._evaluation[name] = self._record(eval_file(name), Evaluation)
             self._evaluation[name].refresh()
             for seed in seeds:
                 self._watch(name, seed)
@@ -243,6 +240,6 @@ class DataSource:
     def _status(self, progress: Progress | None) -> tuple[str, str | None]:
         if progress is None:
             return WAITING, None
-        if progress.state == "running" and progress.pid is not None and not pid_alive(progress.pid):
+        if progress.state == "running" and not pid_alive(progress.pid):
             return "interrupted", f"the training process (pid {progress.pid}) ended without saying so"
         return progress.state, progress.error

@@ -6,7 +6,7 @@ from __future__ import annotations
 from mnist_dvc.analysis.formats import duration, pct
 from mnist_dvc.core.contracts import CLASSES, FEATURES
 from mnist_dvc.core.params import ModelParams
-from tui.ground.records import Progress
+from mnist_dvc.core.records.progress import Progress
 
 
 def architecture(spec: ModelParams | None) -> str:
@@ -24,6 +24,6 @@ def progress_brief(progress: Progress) -> str:
         parts.append(f"ETA {duration(progress.eta_s)}" if progress.eta_s is not None else "ETA after epoch 1")
     else:
         parts.append(progress.state)
-    if "test_accuracy" in progress.last:
-        parts.append(f"test accuracy {pct(progress.last['test_accuracy'])}")
+    if progress.last.test_accuracy is not None:
+        parts.append(f"test accuracy {pct(progress.last.test_accuracy)}")
     return " · ".join(parts)

@@ -44,8 +44,8 @@ def seed_metrics(seed: SeedRun) -> Metrics:
     history = seed.history
     for metric in METRICS:
         pick = min if metric.endswith("loss") else max
-        if seed.progress is not None and seed.progress.last:
-            result[metric] = (seed.progress.last.get(metric), seed.progress.best.get(metric))
+        if seed.progress is not None and seed.progress.epoch > 0:
+            result[metric] = (getattr(seed.progress.last, metric), getattr(seed.progress.best, metric))
         elif len(history):
             column = getattr(history, metric)
             result[metric] = (column[-1], pick(column))
@@ -108,8 +108,8 @@ def metrics_heading(run: ModelRun) -> str:
 
 
 def best_test_epoch(seed: SeedRun) -> int | None:
-    if seed.progress is not None and "test_accuracy_epoch" in seed.progress.best:
-        return int(seed.progress.best["test_accuracy_epoch"])
+    if seed.progress is not None and seed.progress.best.test_accuracy_epoch is not None:
+        return seed.progress.best.test_accuracy_epoch
     history = seed.history
     if not len(history):
         return None
@@ -118,8 +118,9 @@ def best_test_epoch(seed: SeedRun) -> int | None:
 
 
 def progress_line(run: ModelRun) -> str:
-    """Epochs done and the times: no clock is read here, only what the run wrote. The seeds
-    train together, so they share their times; the furthest seed's are shown."""
+    """Epochs done and the times: no clock is read here, only what the run wrote: the furthest
+    seed's own elapsed time and last epoch (its share of a stacked epoch, as its progress.json's
+    `timing` says; files written before seeds were timed on their own hold the model's times)."""
     parts = [f"epoch {run.epochs_done}/{run.epochs_total}"]
     lead = max(run.seeds, key=lambda seed: (seed.progress is not None, seed.epochs_done), default=None)
     progress = lead.progress if lead else None

@@ -8,9 +8,9 @@ import io
 
 import pytest
 
+from mnist_dvc.core.records.progress import BestSoFar, LastEpoch, Progress
 from tui.experiments import table as exptable
 from tui.experiments.collect import ExpTable
-from tui.ground.records import parse_progress
 from tui.ground.runs import COMMIT, EXPERIMENT, WORKSPACE, Run
 
 BASE = "d7899f3" + "0" * 33
@@ -119,8 +119,9 @@ def test_the_models_come_from_the_runs_params() -> None:
 
 
 def test_a_running_experiment_in_one_cell() -> None:
-    progress = parse_progress({"model": "model_b", "state": "running", "epoch": 7, "epochs": 20,
-                               "eta_s": 12.4, "last": {"test_accuracy": 0.9712}})
+    progress = Progress(model="model_b", seed=42, state="running", epoch=7, epochs=20, elapsed_s=80.0,
+                        eta_s=12.4, epoch_s=1.0, updated_at="2026-11-27T02:00:00+00:00", pid=4242,
+                        backend="tensorflow", last=LastEpoch(test_accuracy=0.9712), best=BestSoFar())
     assert exptable.live_text({"model_b": progress}) == "model_b epoch 7/20 · ETA 12.4 s · acc 97.12%"
     assert exptable.live_text({}) == "not training now"
 

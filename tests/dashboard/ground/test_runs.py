@@ -12,18 +12,11 @@ from bench.experiment_repo import TEST_IMAGES
 from tests.fixtures.runs import write_run
 from tui.experiments.collect import collect
 from tui.ground import runs
-from tui.ground.runs import EXPERIMENT, WORKSPACE, Run, seeds_named
+from tui.ground.runs import EXPERIMENT, WORKSPACE, Run
 
 
 def by_name(root: Path) -> dict[str, Run]:
     return {run.name: run for run in collect(root).runs}
-
-
-def test_a_models_seeds_come_from_the_names_of_its_folders_or_files() -> None:
-    assert seeds_named(["seed_43", "seed_42", "seed_x", "notes.txt", "seed_007"]) == [42, 43]
-    listed = ["reports/predictions/model_a/seed_44.csv", "reports/predictions/model_a/seed_3.csv",
-              "reports/predictions/model_a/seed_5.json", "reports/predictions/model_a/seed_6"]
-    assert seeds_named(listed, ".csv") == [3, 44], "DVC lists paths, the disk names: both count"
 
 
 def test_curves_and_predictions_are_read_at_each_revision(experiments_repo: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -30,11 +31,11 @@ def test_reads_a_finished_project() -> None:
     model_b = data.run("model_b")
     assert model_b.spec.hidden == (256, 512, 128)
     assert [seed.seed for seed in model_b.seeds] == [42]
-    assert model_b.seeds[0].progress.best["test_accuracy_epoch"] == 8
+    assert model_b.seeds[0].progress.best.test_accuracy_epoch == 8
     assert model_b.seeds[0].progress.seed == 42
-    assert model_b.evaluation["params"] == 399498
-    assert set(data.comparison["models"]) == {"model_a", "model_b"}
-    assert data.backprop["check"]["tensorflow"]["ok"] is True
+    assert model_b.evaluation.params == 399498
+    assert set(data.comparison.models) == {"model_a", "model_b"}
+    assert data.backprop.check.tensorflow.ok is True
     assert data.warnings == ()
     assert not source.poll(), "nothing changed, so the second poll reports no change"
 
@@ -51,19 +52,22 @@ def test_missing_metrics_means_waiting_without_warnings() -> None:
     assert data.warnings == ()
 
 
+GOOD = json.loads((FIXTURES / "finished/metrics/train/model_a/seed_42/progress.json").read_text())
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
         ('{"model": "model_a", "state": "runn', "not valid JSON"),
         ("", "empty file"),
-        ('{"state": "exploded", "epoch": 3, "epochs": 12}', "`state` is 'exploded'"),
-        ('{"state": "running", "epoch": -1, "epochs": 12}', "`epoch` is -1"),
-        ('{"state": "running", "epoch": 1, "epochs": 12, "last": {"test_accuracy": "high"}}',
-         "`last.test_accuracy` is 'high'"),
-        ("[1, 2]", "expected a JSON object"),
+        (json.dumps({**GOOD, "state": "exploded"}), "`state`: invalid enum value 'exploded'"),
+        (json.dumps({**GOOD, "epoch": -1}), "`epoch`: expected `int` >= 0, got -1"),
+        (json.dumps({**GOOD, "last": {"test_accuracy": "high"}}), "`last.test_accuracy`: expected `float"),
+        ("[1, 2]", "expected `object`, got `array`"),
     ],
 )
 def test_bad_progress_keeps_last_good_data_and_warns(finished: Path, content: str, expected: str) -> None:
+    """Each damage is one line naming the file and the key (the record's own words)."""
     source = DataSource(finished)
     source.poll()
     progress_file(finished).write_text(content)
