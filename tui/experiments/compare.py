@@ -13,7 +13,6 @@ from itertools import combinations
 
 import numpy as np
 
-from mnist_dvc.analysis.comparison import mcnemar, mcnemar_sentence
 from mnist_dvc.analysis.predictions import Predictions
 from tui.experiments import table as exptable
 from tui.experiments.collect import ExpTable
@@ -48,6 +47,8 @@ class PairTest:
     @property
     def sentence(self) -> str:
         """The project's McNemar sentence (the evaluate stage's words), or why there is no test."""
+        from mnist_dvc.analysis.comparison import mcnemar_sentence  # scipy.stats: see mcnemar_between
+
         head = f"{self.first} vs {self.second}: "
         if self.problem is not None:
             return head + self.problem
@@ -56,7 +57,11 @@ class PairTest:
 
 
 def mcnemar_between(first: str, a: Predictions, second: str, b: Predictions) -> PairTest:
-    """The test, when both runs predicted the same test images (same test set, same order)."""
+    """The test, when both runs predicted the same test images (same test set, same order). The
+    comparison module imports scipy.stats (about a second), so only a comparison of runs loads it,
+    not the dashboard's start."""
+    from mnist_dvc.analysis.comparison import mcnemar
+
     if a.actual.shape != b.actual.shape or not np.array_equal(a.actual, b.actual):
         return PairTest(first, second,
                         problem="different test sets (data.test_limit differs?): not comparable")

@@ -560,4 +560,4 @@ class ExperimentsPane(Vertical):
 
 def _training_now(folder: Path) -> dict[str, Progress]:
     return {model: p for model, p in live_progress(folder).items()
-            if p.state == RUNNING and p.pid is not None and pid_alive(p.pid)}
+            if p.state == RUNNING and pid_alive(p.pid)}

@@ -107,7 +107,7 @@ async def frozen_once_training(pilot: Pilot, folders: Callable[[], Iterable[Path
 
     def started() -> bool:
         found[:] = [p.pid for folder in folders() for p in live_progress(folder).values()
-                    if p.state == RUNNING and p.pid and pid_alive(p.pid)]
+                    if p.state == RUNNING and pid_alive(p.pid)]
         return bool(found)
 
     await wait_for(pilot, started, timeout=300, what="a training to start")
@@ -178,7 +178,7 @@ async def test_a_killed_run_shows_as_failed_and_its_training_stops(trained: Trai
         await wait_for(pilot, lambda: live(app, "q-kill").startswith("model_a epoch ")
                        and " epoch 0/" not in live(app, "q-kill"), timeout=180, what="an epoch")
         key = next(r.key for r in pane(app).table.runs if r.name == "q-kill")
-        trainers = [p.pid for p in pane(app).progress[key].values() if p.state == RUNNING and p.pid]
+        trainers = [p.pid for p in pane(app).progress[key].values() if p.state == RUNNING]
         assert trainers
         await cursor_to(pilot, "q-kill")
         await pilot.press("x")
