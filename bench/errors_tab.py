@@ -36,7 +36,7 @@ from mnist_dvc.core.params import DataParams
 from mnist_dvc.data.normalize import prepare
 from mnist_dvc.data.sources import MIRROR_ENV, fetch_mnist, mirror_source
 from tui.app import DashboardApp
-from tui.panes.errors import ErrorsPane
+from tui.errors.pane import ErrorsPane
 
 MODELS = {"model_a": 0.022, "model_b": 0.017}  # made-up error rates, about the trained models'
 SEED = 42  # params.yaml's train.seed: the one seed of the made-up predictions

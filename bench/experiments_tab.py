@@ -4,7 +4,7 @@
     python -m bench.experiments_tab -n 50 --keep  # fewer; keep the repository to look at it
 
 It makes a git + DVC repository and saves N experiments in it with `dvc exp save` (DVC's
-Python API, no training: params changed, result files written; tests/fixtures/experiments.py),
+Python API, no training: params changed, result files written; bench/experiment_repo.py),
 then measures, all in this one run so the numbers compare with each other:
 
 - collecting the runs with DVC's Python API: the first time (DVC fills its per-revision
@@ -30,8 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fixtures.experiments import Made, make_repo
-from tui import experiments
+from bench.experiment_repo import Made, make_repo
+from tui.experiments import collect as experiments
 
 TIMER_S = 0.02
 
@@ -59,7 +59,7 @@ async def open_tab(root: Path, rows: int, refresh_gaps: bool = False) -> dict[st
     from textual.widgets import DataTable
 
     from tui.app import DashboardApp
-    from tui.panes.experiments import ExperimentsPane
+    from tui.experiments.pane import ExperimentsPane
 
     app = DashboardApp(root)
     app.animation_level = "none"

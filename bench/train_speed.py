@@ -46,13 +46,13 @@ from bench import ceiling
 from bench.xla_products import products_epoch
 from mnist_dvc.core.atomic import write_json
 from mnist_dvc.core.contracts import PREPARED_DIR, prepared_file
+from mnist_dvc.core.errors import ProjectError
 from mnist_dvc.core.params import ModelParams, load_params
 from mnist_dvc.data.prepared import load_split, one_hot
 from mnist_dvc.training.epoch import EpochRunner, epoch_runner
 from mnist_dvc.training.model import build_model, compile_model, select_backend
 from mnist_dvc.training.seeds import seeds_runner
 from mnist_dvc.training.trainer import epoch_permutation
-from stages.cli import StageError, run_stage
 
 RESULTS = Path("bench/results.json")
 WIDTH_MULTIPLIERS = (0.25, 1.0, 4.0)
@@ -397,6 +397,10 @@ def detect_gpus(backend: str, extra_env: dict[str, str] | None = None) -> list[s
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+class BenchError(ProjectError):
+    """The benchmark's own one-line failure (the library raises its own ProjectError subclasses)."""
+
+
 def ensure_data() -> None:
     """On a fresh clone `data/prepared/` is missing: make it through the pipeline's own stages."""
     if prepared_file("x", "train").is_file() and prepared_file("x", "test").is_file():
@@ -407,7 +411,7 @@ def ensure_data() -> None:
     env = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
     proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "prepare"], env=env)
     if proc.returncode != 0:
-        raise StageError("`dvc repro prepare` failed (see above); set MNIST_MIRROR to a local MNIST copy "
+        raise BenchError("`dvc repro prepare` failed (see above); set MNIST_MIRROR to a local MNIST copy "
                          "if the download hosts cannot be reached")
 
 
@@ -517,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.epochs, args.limit, args.no_scaling = 1, args.limit or 6000, True
     if args.epochs < 1:
-        raise StageError("--epochs must be >= 1")
+        raise BenchError("--epochs must be >= 1")
     if args.list_gpus:
         print(json.dumps(gpu_names(args.list_gpus)))
         return 0
@@ -546,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(CPU_ONLY if device == "cpu" else {})}
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
         if proc.returncode != 0:
-            raise StageError(f"the {backend} {device} worker failed (exit {proc.returncode}); "
+            raise BenchError(f"the {backend} {device} worker failed (exit {proc.returncode}); "
                              "see its output above")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     top = summarize(runs, numpy_probes)
@@ -574,4 +578,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    try:
+        sys.exit(main())
+    except ProjectError as exc:  # one line, like a stage's, never a traceback for a fixable problem
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -183,14 +183,22 @@ def snapshot_app(root: Path) -> DashboardApp:
     return app
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15.0, what: str = "",
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 120.0, what: str = "",
                    ) -> None:
-    """Let the app run until `condition` holds (the dashboard polls files asynchronously)."""
+    """Let the app run until `condition` holds (the dashboard reads files and runs dvc asynchronously).
+    The timeout only guards against a hang: generous, since dvc takes seconds on a busy machine."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         await pilot.pause(0.05)
+
+
+async def poll_now(pilot: Pilot) -> None:
+    """Make the dashboard read the project's files now, as its timer would, and let the updates land:
+    a test that has just written a file sees its effect without waiting for the next poll."""
+    pilot.app.poll()
+    await pilot.pause()
 
 
 async def settle(pilot: Pilot) -> None:

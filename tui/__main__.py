@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 from mnist_dvc.core.errors import ProjectError
-from tui.data import DataSource
-from tui.experiments import ExperimentsError, collect
-from tui.exptable import FORMATS, TEXT, export, summary_line
-from tui.report import errors_report, summary
+from tui.compare.text import compare_lines
+from tui.experiments.collect import ExperimentsError, collect
+from tui.experiments.table import FORMATS, TEXT, export, summary_line
+from tui.ground.snapshot import Dashboard, DataSource
+from tui.training.text import training_lines
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -51,9 +52,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def summary(data: Dashboard) -> str:
+    """The plain-text `--once` report: the Training tab's lines, then Compare's, then any warnings."""
+    lines = [*training_lines(data), "", *compare_lines(data)]
+    if data.warnings:
+        lines += ["", *(f"warning: {warning}" for warning in data.warnings)]
+    return "\n".join(lines) + "\n"
+
+
 def print_errors(root: Path, model: str, seed: int | None) -> int:
     """The --once --errors report, or one `error:` line (exit 2) when there is nothing to report."""
-    from tui.errors_data import load_once
+    from tui.errors.data import load_once
+    from tui.errors.text import errors_report
 
     source = DataSource(root)
     source.poll()
@@ -62,8 +72,10 @@ def print_errors(root: Path, model: str, seed: int | None) -> int:
         has = ", ".join(known) or "none"
         print(f"error: no model {model!r} in this project; it has {has}", file=sys.stderr)
         return 2
+    params = source.snapshot.params
+    planned = params.train.seed_list if params else ()
     try:
-        where, errors, images, problem = load_once(root, model, seed)
+        where, errors, images, problem = load_once(root, model, seed, planned)
     except ProjectError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

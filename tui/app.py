@@ -1,4 +1,11 @@
-"""The dashboard: six tabs over the project's files, refreshed by polling their mtimes."""
+"""The dashboard: six tabs over the project's files, refreshed by polling their stamps.
+
+The app is the only place that knows every tab. It polls the workspace snapshot and binds it
+down to the tabs, and it carries what one tab does to another: the Experiments tab posts the
+run under its cursor up (`RunSelected`), the app hands it down to the Errors tab (`run`) and,
+while that run trains in a queue worker's folder, lets the Training tab follow it
+(`following`, with that folder's snapshot as its data). A tab never imports another tab.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +17,25 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from tui import repro
-from tui.data import Dashboard, DataSource
-from tui.experiments import Run
-from tui.panes import Pane
-from tui.panes.backprop import BackpropPane
-from tui.panes.compare import ComparePane
-from tui.panes.errors import ErrorsPane
-from tui.panes.experiments import ExperimentsPane
-from tui.panes.pipeline import PipelinePane
-from tui.panes.training import TrainingPane
+from tui.backprop.pane import BackpropPane
+from tui.compare.pane import ComparePane
+from tui.errors.pane import ErrorsPane
+from tui.experiments.pane import ExperimentsPane
+from tui.ground import jobs
+from tui.ground.runs import Run
+from tui.ground.snapshot import Dashboard, DataSource
+from tui.ground.widgets import Pane
+from tui.pipeline.pane import PipelinePane
 from tui.screens import ConfirmQuit, HelpScreen
+from tui.training.pane import TrainingPane
 
 POLL_S = 0.5
 
 
 class DashboardApp(App[None]):
-    CSS_PATH = "app.tcss"
+    # One stylesheet per tab beside its pane, after the app's own (in this order: later rules win ties).
+    CSS_PATH: ClassVar[list[str]] = ["app.tcss", *(f"{tab}/{tab}.tcss" for tab in (
+        "training", "compare", "backprop", "pipeline", "errors", "experiments"))]
     TITLE = "MNIST: two dense networks"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (150, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -142,7 +151,7 @@ class DashboardApp(App[None]):
         self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        run = repro.running(self.root)
+        run = jobs.running(self.root)
         if run is None:
             self.exit()
             return

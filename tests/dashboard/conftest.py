@@ -33,7 +33,7 @@ def finished_seeds(finished: Path) -> Path:
 def experiments_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git + DVC repository with a baseline commit and three saved experiments (no training);
     read it only: tests that change it use `experiments_copy`."""
-    from tests.fixtures.experiments import make_repo
+    from bench.experiment_repo import make_repo
 
     return make_repo(tmp_path_factory.mktemp("experiments") / "repo")
 

@@ -1,4 +1,4 @@
-"""The dashboard as a whole, driven with Textual's pilot: tab keys and focus, help, quit."""
+"""The dashboard as a whole (tui/app.py), driven with Textual's pilot: tab keys and focus, help, quit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from textual.widgets import Static, TabbedContent
 
 from mnist_dvc.core.atomic import write_json
 from tests.helpers import FIXTURES, SIZE, make_app
-from tui import repro
+from tui.ground import jobs
 from tui.screens import ConfirmQuit, HelpScreen
 
 
@@ -56,7 +56,7 @@ async def test_quit_without_a_repro_exits_at_once() -> None:
 
 async def test_quit_while_a_repro_runs_asks_first(finished: Path) -> None:
     """A repro is running when its runner's pid is alive and it wrote no exit status (this test's pid)."""
-    write_json(finished / repro.STATE, {"pid": os.getpid(), "command": ["/venv/bin/dvc", "repro", "hold"],
+    write_json(finished / jobs.STATE, {"pid": os.getpid(), "command": ["/venv/bin/dvc", "repro", "hold"],
                                         "started_at": "2025-01-01T12:00:00+00:00"})
     app = make_app(finished)
     async with app.run_test(size=SIZE) as pilot:

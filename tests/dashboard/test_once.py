@@ -1,4 +1,5 @@
-"""`python -m tui --once`: Training and Compare as plain text, without Textual."""
+"""`python -m tui --once`: Training and Compare as plain text, the Experiments table, a model's
+errors; never with Textual."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from tests.fixtures.errors import write_errors_project
 from tests.fixtures.runs import write_params, write_run
 from tests.helpers import FIXTURES, ROOT, tool_env
+from tui.__main__ import summary
+from tui.ground.snapshot import DataSource
 
 
 def run_once(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -37,6 +40,15 @@ def test_once_prints_training_and_compare() -> None:
     assert "> model_b (this project, MLP 784→256→512→128→10)" in out
     assert "warning" not in out
     assert "\x1b[" not in out, "plain text, no terminal escapes"
+
+
+def test_the_summary_of_an_empty_project_says_how_to_start() -> None:
+    source = DataSource(FIXTURES / "empty")
+    source.poll()
+    said = summary(source.snapshot)
+    assert "No training run yet. Start one with `dvc repro`" in said
+    assert "No comparison yet" in said
+    assert "model_a  784→64→128→64→10  waiting: not started yet" in said
 
 
 def test_once_outside_a_project_is_a_one_line_error(tmp_path: Path) -> None:

@@ -264,7 +264,7 @@ async def test_a_pulled_experiment_appears_in_the_experiments_tab(
     experiment_pulled_into_b: Path, shared: Shared
 ) -> None:
     """The dashboard on machine B lists the experiment made and pushed on A, with A's metrics."""
-    from tui.panes.experiments import ExperimentsPane
+    from tui.experiments.pane import ExperimentsPane
 
     app = make_app(experiment_pulled_into_b)
     async with app.run_test(size=(160, 40)) as pilot:

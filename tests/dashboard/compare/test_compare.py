@@ -1,0 +1,185 @@
+"""Compare tab (tui/compare/) on one seed and on five: its text, pilot tests, then snapshots with what
+they show asserted too."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from tests.dashboard.conftest import SEEDS
+from tests.fixtures.runs import write_params
+from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, poll_now, settle, snapshot_app, text
+from tui.__main__ import summary
+from tui.compare.text import COMPARE_HINT, comparison_rows, standing_sentence, standings
+from tui.ground.snapshot import Dashboard, DataSource
+from tui.ground.widgets import CurvesPlot
+
+
+def snapshot_of(root: Path) -> Dashboard:
+    source = DataSource(root)
+    source.poll()
+    return source.snapshot
+
+
+def test_comparison_rows_mark_the_better_model() -> None:
+    models, rows = comparison_rows(snapshot_of(FIXTURES / "finished").comparison)
+    assert models == ["model_a", "model_b"]
+    winners = {row.key: set(row.winners) for row in rows}
+    assert winners["best_test_accuracy"] == {"model_b"}
+    assert winners["train_time_s"] == {"model_a"}
+    assert winners["params"] == {"model_a"}
+    assert winners["best_test_epoch"] == set(), "an epoch number is not better or worse"
+    cells = {row.key: row.cells for row in rows}
+    assert cells["best_test_accuracy"] == {"model_a": "97.84%", "model_b": "98.37%"}
+    assert cells["params"] == {"model_a": "67,466", "model_b": "399,498"}
+
+
+def test_published_results_are_ranked_with_the_models() -> None:
+    rows = standings(snapshot_of(FIXTURES / "finished"))
+    labels = [row.label.split(" (")[0] for row in rows]
+    assert labels == ["Committee of 35 CNNs", "Capsule network, CapsNet", "LeNet-5 CNN",
+                      "Best plain MLPs, no augmentation", "model_b", "model_a"]
+    assert [row.ours for row in rows] == [False] * 4 + [True] * 2
+    assert standing_sentence("m", 0.9850) == (
+        "m: 98.50% final test accuracy, within the range of the best plain MLPs; "
+        "0.70 pts below LeNet-5 and 1.27 pts below the CNN committee."
+    )
+
+
+def test_the_models_stand_among_published_results_only_once_evaluated(finished: Path) -> None:
+    """The figure set beside published ones is the mean evaluate wrote, never one made up here."""
+    (finished / "reports/comparison.json").unlink()
+    assert [row.ours for row in standings(snapshot_of(finished))] == [False] * 4
+
+
+def test_the_summary_of_five_seeds_has_intervals_the_test_and_mcnemar_per_seed(finished_seeds: Path) -> None:
+    data = snapshot_of(finished_seeds)
+    comparison = data.comparison
+    said = summary(data)
+    spread = comparison.models["model_a"].stats["train_time_s"]
+    half = (spread.ci[1] - spread.ci[0]) / 2
+    assert f"{spread.mean:.1f} s ± {half:.2f} s *" in said
+    assert "  model_a − model_b (95% CI; paired t-test p):\n" in said
+    assert "    Parameters: -332,032 (same on every seed)\n" in said
+    assert "  (* = better on that row, significantly across seeds)\n" in said
+    assert f"  {comparison.seeds_note}\n" in said
+    assert [line.split(":")[0].strip() for line in said.splitlines() if line.startswith("    seed ")] == [
+        f"seed {seed}" for seed in SEEDS]
+    assert "model_a: 97.62% mean final test accuracy over 5 seeds, " in said
+
+
+async def test_compare_marks_winners_and_keeps_the_cursor_on_updates(finished: Path) -> None:
+    app = make_app(finished)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        table = app.query_one("#comparison", DataTable)
+        assert table.row_count == 9
+        assert str(table.get_cell("best_test_accuracy", "model_b")) == "★ 98.37%"
+        assert str(table.get_cell("best_test_accuracy", "model_a")) == "97.84%"
+        assert str(table.get_cell("train_time_s", "model_a")) == "★ 11.9 s"
+        await pilot.press("down", "down", "down")
+        assert table.cursor_row == 3
+        path = finished / "reports/comparison.json"
+        comparison = json.loads(path.read_text())
+        comparison["models"]["model_a"]["stats"]["train_time_s"]["mean"] = 99.5
+        comparison["winners"]["train_time_s"]["winner"] = "model_b"  # as evaluate decides it
+        path.write_text(json.dumps(comparison))
+        await poll_now(pilot)
+        assert str(table.get_cell("train_time_s", "model_a")) == "1 min 40 s"
+        assert str(table.get_cell("train_time_s", "model_b")) == "★ 27.2 s"
+        assert table.cursor_row == 3, "an update must not move the user's cursor"
+        verdicts = text(app, "#verdicts")
+        cheaper = "Time: model_a. model_a is cheaper: less training time (11.9 s vs 27.2 s for model_b)"
+        assert cheaper in verdicts
+        assert "McNemar's exact test (model_a vs model_b): b01 = 108, b10 = 61, p = 0.000372" in verdicts
+        assert verdicts.startswith("One seed per model: there is no spread across seeds to measure, so no "
+                                   "confidence intervals and no test across seeds;")
+        assert [str(column.label) for column in table.columns.values()] == ["criterion", "model_a", "model_b"]
+        overlay = app.query_one("#overlay", CurvesPlot)
+        assert [label for label, _, _ in overlay.series] == ["model_a", "model_b"]
+
+
+
+async def test_the_star_is_evaluates_decision_never_made_again_here(finished_seeds: Path) -> None:
+    """The tab marks the model comparison.json's `winners` names: a p-value above 0.05 alone does not
+    take the star away (the tab does not test again); the file saying no model is better does."""
+    path = finished_seeds / "reports/comparison.json"
+    comparison = json.loads(path.read_text())
+    assert comparison["winners"]["train_time_s"]["winner"] == "model_a"
+    comparison["differences"][0]["criteria"]["train_time_s"]["p_value"] = 0.2
+    path.write_text(json.dumps(comparison))
+    app = make_app(finished_seeds)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        table = app.query_one("#comparison", DataTable)
+        assert table.row_count == 9
+        assert str(table.get_cell("train_time_s", "model_a")).startswith("★")
+        assert str(table.get_cell("train_time_s", "difference")).endswith("; p 0.2)")
+        comparison["winners"]["train_time_s"] = {"winner": None, "why": "not significantly lower"}
+        path.write_text(json.dumps(comparison))
+        await poll_now(pilot)
+        assert not str(table.get_cell("train_time_s", "model_a")).startswith("★")
+        assert str(table.get_cell("best_test_accuracy", "model_b")).startswith("★")
+
+
+async def test_no_comparison_yet_says_how_to_get_one(tmp_path: Path) -> None:
+    write_params(tmp_path)
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        compare_hint = app.query_one("#compare-hint", Static)
+        assert compare_hint.display
+        assert str(compare_hint.render()) == COMPARE_HINT
+        assert not app.query_one("#comparison").display
+        assert not app.query_one("#verdicts").display
+
+# --- snapshots ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "200x60"])
+def test_compare(snap_compare: Callable, finished: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(snapshot_app(finished), press=["2"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "200x60"])
+def test_compare_five_seeds(snap_compare: Callable, finished_seeds: Path, size: tuple[int, int]) -> None:
+    """Five seeds: mean ± half the interval, the test across seeds, McNemar seed by seed."""
+    comparison = json.loads((finished_seeds / "reports/comparison.json").read_text())
+
+    async def shown(pilot: Pilot) -> None:
+        await settle(pilot)
+        app = pilot.app
+        table = app.query_one("#comparison", DataTable)
+        assert table.row_count == 9
+        assert [str(column.label) for column in table.columns.values()] == [
+            "criterion", "model_a", "model_b", "model_a − model_b (95% CI; paired t-test p)"]
+        spread = comparison["models"]["model_b"]["stats"]["best_test_accuracy"]
+        half = (spread["ci"][1] - spread["ci"][0]) / 2
+        assert str(table.get_cell("best_test_accuracy", "model_b")) == \
+            f"★ {100 * spread['mean']:.2f}% ± {100 * half:.2f} pts"
+        diff = comparison["differences"][0]["criteria"]["best_test_accuracy"]
+        low, high = diff["ci"]
+        assert str(table.get_cell("best_test_accuracy", "difference")) == (
+            f"-{-100 * diff['difference']:.2f} pts (-{-100 * low:.2f} pts to -{-100 * high:.2f} pts; "
+            f"p {diff['p_value']:.3g})")
+        assert str(table.get_cell("params", "model_a")) == "★ 67,466"
+        epoch = comparison["models"]["model_a"]["stats"]["best_test_epoch"]
+        assert str(table.get_cell("best_test_epoch", "model_a")) == \
+            f"{int(epoch['mean'])} ± {int((epoch['ci'][1] - epoch['ci'][0]) / 2)}"
+        verdicts = text(app, "#verdicts")
+        assert verdicts.startswith("5 seeds per model, the same for every model (seeds 42-46): ")
+        assert "Accuracy: model_b. model_b performs better: higher best testing accuracy (mean " in verdicts
+        assert ("McNemar's test of the final models, seed by seed (model_a vs model_b): model_b "
+                "significantly better on 5 of 5 seeds") in verdicts
+        per_seed = [line.strip() for line in verdicts.splitlines() if line.startswith("  seed ")]
+        assert [line.split(":")[0] for line in per_seed] == [f"seed {s}" for s in SEEDS]
+        test = comparison["mcnemar"][0]
+        assert per_seed[0] == (f"seed 42: {test['b01']} images only model_b gets right, {test['b10']} only "
+                               f"model_a; p = {test['p_value']:.3g}, model_b significantly better")
+
+    assert snap_compare(snapshot_app(finished_seeds), press=["2"], terminal_size=size, run_before=shown)

@@ -1,0 +1,114 @@
+"""Compare tab: the assignment's comparison side by side (with several seeds: mean ± half the
+95% CI, and the models' difference with its test across seeds), what the seeds allow to say,
+the verdicts, McNemar per seed, an overlay of both models' test accuracy, and where the models
+stand among published results."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import DataTable, Static
+
+from mnist_dvc.core.records.comparison import Comparison
+from tui.compare.text import (
+    COMPARE_HINT,
+    comparison_rows,
+    difference_header,
+    mcnemar_lines,
+    standing_sentences,
+    standings,
+    verdict_lines,
+)
+from tui.ground.snapshot import Dashboard
+from tui.ground.widgets import CurvesPlot
+
+WINNER = "★ "
+
+
+class ComparePane(VerticalScroll):
+    """Tables are updated cell by cell (never cleared on a poll), so the cursor stays put."""
+
+    data: reactive[Dashboard | None] = reactive(None, layout=False)
+
+    def focus_default(self) -> None:
+        """The comparison table: its cursor moves over the criteria."""
+        self.query_one("#comparison", DataTable).focus()
+
+    def compose(self) -> ComposeResult:
+        yield Static(COMPARE_HINT, id="compare-hint", classes="hint")
+        yield DataTable(id="comparison", cursor_type="row", zebra_stripes=True)
+        yield Static(id="verdicts")
+        yield CurvesPlot("test accuracy % per epoch", percent=True, id="overlay")
+        yield Static("Published MNIST results (test accuracy) and this project's models", classes="title")
+        yield DataTable(id="references", cursor_type="none", show_cursor=False)
+        yield Static(id="standing")
+
+    def on_mount(self) -> None:
+        references = self.query_one("#references", DataTable)
+        references.add_column("result", key="result")
+        references.add_column("test accuracy", key="test accuracy")
+
+    def watch_data(self, data: Dashboard | None) -> None:
+        if data is None:
+            return
+        comparison = data.comparison
+        self.query_one("#compare-hint").display = comparison is None
+        self.query_one("#comparison").display = comparison is not None
+        self.query_one("#verdicts").display = comparison is not None
+        if comparison is not None:
+            self._show_comparison(comparison)
+        self.query_one("#overlay", CurvesPlot).show(
+            [(run.name, run.history.epoch, run.history.test_accuracy) for run in data.runs]
+        )
+        self._show_references(data)
+
+    def _show_comparison(self, comparison: Comparison) -> None:
+        table = self.query_one("#comparison", DataTable)
+        models, rows = comparison_rows(comparison)
+        header = difference_header(comparison)
+        columns = ["criterion", *models, *(["difference"] if header else [])]
+        if [str(key.value) for key in table.columns] != columns:
+            table.clear(columns=True)
+            table.add_column("criterion", key="criterion")
+            for name in models:
+                table.add_column(name, key=name)
+            if header:
+                table.add_column(header, key="difference")
+        for row in rows:
+            cells = {name: self._cell(row.cells[name], name in row.winners) for name in models}
+            if header:
+                cells["difference"] = Text(row.difference or "", justify="right")
+            if row.key not in table.rows:
+                table.add_row(row.label, *cells.values(), key=row.key)
+                continue
+            for name, cell in cells.items():
+                if table.get_cell(row.key, name) != cell:
+                    table.update_cell(row.key, name, cell, update_width=True)
+        note = comparison.seeds_note
+        lines = [*([note, ""] if note else []), *verdict_lines(comparison), *mcnemar_lines(comparison)]
+        self.query_one("#verdicts", Static).update("\n".join(lines))
+
+    @staticmethod
+    def _cell(value: str, winner: bool) -> Text:
+        if winner:
+            return Text(WINNER + value, style="bold green", justify="right")
+        return Text(value, justify="right")
+
+    def _show_references(self, data: Dashboard) -> None:
+        table = self.query_one("#references", DataTable)
+        rows = standings(data)
+        keys = [row.label for row in rows]
+        if [key.value for key in table.rows] != keys:
+            table.clear()
+            for row in rows:
+                style = "bold" if row.ours else ""
+                table.add_row(Text(("▶ " if row.ours else "  ") + row.label, style=style),
+                              Text(row.accuracy, style=style, justify="right"), key=row.label)
+        else:
+            for row in rows:
+                cell = Text(row.accuracy, style="bold" if row.ours else "", justify="right")
+                if table.get_cell(row.label, "test accuracy") != cell:
+                    table.update_cell(row.label, "test accuracy", cell, update_width=True)
+        self.query_one("#standing", Static).update("\n".join(standing_sentences(data)))

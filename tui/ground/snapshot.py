@@ -1,0 +1,245 @@
+"""The workspace snapshot: everything the Training, Compare and Backprop tabs and `python -m tui
+--once` show, read from the files the pipeline writes (docs/contracts.md).
+
+`DataSource` polls a project folder (the workspace, or a queue worker's copy the Training tab
+follows) through the one change watcher (tui.ground.watch) and keeps one consistent, frozen
+`Dashboard`; the app binds it down to the tabs. No reader raises: a missing file means "no
+data yet", a damaged one keeps the last good data and adds a one-line warning. A model's seeds
+are those params.yaml asks for plus the `seed_<s>` folders found on disk; each seed has its own
+progress.json and log. No Textual here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from mnist_dvc.analysis.history import COLUMNS, History, load_history, mean_history
+from mnist_dvc.core.contracts import (
+    BACKPROP_REPORT,
+    COMPARISON_FILE,
+    SERIES,
+    eval_file,
+    progress_file,
+    seed_dir,
+    series_file,
+)
+from mnist_dvc.core.errors import BadInput
+from mnist_dvc.core.params import PARAMS_FILE, ModelParams, Params, ParamsError
+from mnist_dvc.core.records.backprop import Backprop
+from mnist_dvc.core.records.base import Record
+from mnist_dvc.core.records.comparison import Comparison
+from mnist_dvc.core.records.evaluation import Evaluation
+from mnist_dvc.core.records.progress import Progress
+from tui.ground import params as params_file
+from tui.ground.process import pid_alive
+from tui.ground.runs import on_disk
+from tui.ground.watch import Watched
+
+# What a panel shows for a model with no progress.json yet.
+WAITING = "waiting"
+# A model's state is the first of these that one of its seeds is in: it is finished only
+# when every seed is, and a problem with one seed is the model's problem.
+MODEL_STATES = ("running", "failed", "interrupted", WAITING, "finished")
+
+R = TypeVar("R", bound=Record)
+
+
+def empty_history() -> History:
+    return History(**{column: [] for column in COLUMNS})
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    """One seed of a model: its live progress and its per-epoch log."""
+
+    seed: int
+    progress: Progress | None
+    history: History
+    status: str
+    reason: str | None
+    epochs_total: int
+
+    @property
+    def epochs_done(self) -> int:
+        if self.progress is not None:
+            return self.progress.epoch
+        return self.history.epoch[-1] if self.history.epoch else 0
+
+    @property
+    def has_data(self) -> bool:
+        return self.progress is not None or len(self.history) > 0
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """Everything known about one model: its spec, each seed's run and its evaluation."""
+
+    name: str
+    spec: ModelParams | None
+    seeds: tuple[SeedRun, ...]
+    evaluation: Evaluation | None
+    epochs_total: int
+
+    @property
+    def status(self) -> str:
+        states = {seed.status for seed in self.seeds}
+        return next((state for state in MODEL_STATES if state in states), WAITING)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the model is in its state, naming the seed when its seeds say different things."""
+        status = self.status
+        if status == WAITING:
+            waiting = [seed.seed for seed in self.seeds if seed.status == WAITING]
+            if len(waiting) < len(self.seeds):
+                return f"seed{'s' if len(waiting) > 1 else ''} {', '.join(map(str, waiting))} not trained yet"
+            return None
+        reasons = [(seed.seed, seed.reason) for seed in self.seeds if seed.status == status and seed.reason]
+        if not reasons:
+            return None
+        if len({reason for _, reason in reasons}) == 1 and len(reasons) == len(self.seeds):
+            return reasons[0][1]
+        return f"seed {reasons[0][0]}: {reasons[0][1]}"
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs every seed has finished (seeds trained together advance in step)."""
+        return min((seed.epochs_done for seed in self.seeds), default=0)
+
+    @property
+    def history(self) -> History:
+        """The mean over seeds of each column, per epoch every seed has logged."""
+        logged = [seed.history for seed in self.seeds if len(seed.history)]
+        return mean_history(logged) if logged else empty_history()
+
+    @property
+    def has_data(self) -> bool:
+        return any(seed.has_data for seed in self.seeds)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """One consistent view of the project, rebuilt whenever a watched file changes."""
+
+    root: Path
+    params: Params | None
+    runs: tuple[ModelRun, ...]
+    comparison: Comparison | None
+    backprop: Backprop | None
+    warnings: tuple[str, ...]
+
+    def run(self, name: str) -> ModelRun | None:
+        return next((run for run in self.runs if run.name == name), None)
+
+    @property
+    def has_training(self) -> bool:
+        return any(run.has_data for run in self.runs)
+
+
+class DataSource:
+    """Polls a project folder and keeps the latest consistent `Dashboard`."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._files = on_disk(self.root)
+        self._params = Watched(self.root / PARAMS_FILE, self._load_params, str(PARAMS_FILE), required=True)
+        self._comparison = self._record(COMPARISON_FILE, Comparison)
+        self._backprop = self._record(BACKPROP_REPORT, Backprop)
+        self._progress: dict[tuple[str, int], Watched[Progress]] = {}
+        self._history: dict[tuple[str, int], Watched[History]] = {}
+        self._evaluation: dict[str, Watched[Evaluation]] = {}
+        self.snapshot = Dashboard(self.root, None, (), None, None, ())
+
+    def _load_params(self) -> Params:
+        try:
+            return params_file.load(self.root)
+        except ParamsError as exc:
+            raise BadInput(PARAMS_FILE, str(exc).removeprefix(f"{PARAMS_FILE}: ")) from None
+
+    def _record(self, path: Path, kind: type[R]) -> Watched[R]:
+        """A contract file read as its record (its path relative to the root names it in warnings)."""
+        return Watched(self.root / path, lambda: kind.read(self.root / path), str(path))
+
+    def _model_names(self) -> list[str]:
+        names = list(self._params.value.models) if self._params.value else []
+        return names + [name for name in self._files.models() if name not in names]
+
+    def _seeds(self, name: str) -> list[int]:
+        """The seeds params.yaml asks for and those on disk (another seed list's, until the
+        stage runs again), in order."""
+        params = self._params.value
+        wanted = set(params.train.seed_list) if params and name in params.models else set()
+        return sorted(wanted | set(self._files.seeds(name)))
+
+    def _watch(self, name: str, seed: int) -> None:
+        if (name, seed) in self._progress:
+            return
+        self._progress[name, seed] = self._record(progress_file(name, seed), Progress)
+        folder = seed_dir(name, seed, self.root)
+        self._history[name, seed] = Watched([series_file(folder, column) for column in SERIES],
+                                            lambda: load_history(folder), f"{seed_dir(name, seed)}/",
+                                            absent=empty_history())
+
+    def poll(self) -> bool:
+        """Re-read what changed; True when the snapshot is different from the last one."""
+        self._params.refresh()
+        self._comparison.refresh()
+        self._backprop.refresh()
+        models = {name: self._seeds(name) for name in self._model_names()}
+        for name, seeds in models.items():
+            if name not in self._evaluation:
+                self._evaluation[name] = self._record(eval_file(name), Evaluation)
+            self._evaluation[name].refresh()
+            for seed in seeds:
+                self._watch(name, seed)
+                self._progress[name, seed].refresh()
+                self._history[name, seed].refresh()
+        snapshot = self._build(models)
+        changed = snapshot != self.snapshot
+        self.snapshot = snapshot
+        return changed
+
+    def _build(self, models: dict[str, list[int]]) -> Dashboard:
+        params = self._params.value
+        watched: list[Watched] = [self._params, self._comparison, self._backprop]
+        runs = []
+        for name, seeds in models.items():
+            default_total = params.train.epochs if params else 1
+            seed_runs = []
+            for seed in seeds:
+                progress, history = self._progress[name, seed], self._history[name, seed]
+                watched += [progress, history]
+                status, reason = self._status(progress.value)
+                if progress.value is not None:
+                    total = progress.value.epochs
+                else:
+                    total = params.train.epochs if params else max(len(history.value), 1)
+                seed_runs.append(SeedRun(seed, progress.value, history.value, status, reason, total))
+            watched.append(self._evaluation[name])
+            runs.append(
+                ModelRun(
+                    name=name,
+                    spec=params.models.get(name) if params else None,
+                    seeds=tuple(seed_runs),
+                    evaluation=self._evaluation[name].value,
+                    epochs_total=max((seed.epochs_total for seed in seed_runs), default=default_total),
+                )
+            )
+        warnings = tuple(item.problem for item in watched if item.problem)
+        return Dashboard(
+            root=self.root,
+            params=params,
+            runs=tuple(runs),
+            comparison=self._comparison.value,
+            backprop=self._backprop.value,
+            warnings=warnings,
+        )
+
+    def _status(self, progress: Progress | None) -> tuple[str, str | None]:
+        if progress is None:
+            return WAITING, None
+        if progress.state == "running" and not pid_alive(progress.pid):
+            return "interrupted", f"the training process (pid {progress.pid}) ended without saying so"
+        return progress.state, progress.error
