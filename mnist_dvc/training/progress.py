@@ -7,6 +7,7 @@ every epoch and on every change of state; its keys are a contract
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -72,7 +73,14 @@ class Progress:
         }
         if error:
             doc["error"] = error
-        write_json(self.path, doc)
+        try:
+            write_json(self.path, doc)
+        except OSError:
+            if error is None or not self.path.is_file():
+                raise
+            # The folder refuses a new file (no permission, full): say how the run ended in the old
+            # file itself, not atomically, since nothing else can say it.
+            self.path.write_text(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
     def snapshot(self) -> dict:
         """What a checkpoint must remember to continue this record exactly."""
