@@ -296,6 +296,8 @@ def committed(root: Path) -> remote.Remote | None:
     """The local server's remote as .dvc/config has it (the endpoint a clone inherits), if it has one."""
     from dvc.config import Config
 
+    if not (root / ".dvc").is_dir():
+        return None
     section = Config(str(root / ".dvc"))["remote"].get(REMOTE_NAME)
     return remote.Remote(REMOTE_NAME, section["url"], section.get("endpointurl")) if section else None
 
@@ -305,11 +307,11 @@ def cmd_start(root: Path, state_dir: Path, bucket: str, port: int | None, timeou
     previous = committed(root)
     committed_at = previous.endpoint if previous else None
     running = _running(state_dir)
+    own = (state_dir / CREDENTIALS_FILE).is_file()
     if running is not None:
         endpoint, bucket = running["endpoint"], running["bucket"]
         print(f"SeaweedFS is already running (pid {running['pid']}) at {endpoint}, bucket '{bucket}'")
     else:
-        own = (state_dir / CREDENTIALS_FILE).is_file()
         if committed_at and not own and not new:
             owner = serving(committed_at)
             if owner is not None:
@@ -318,10 +320,11 @@ def cmd_start(root: Path, state_dir: Path, bucket: str, port: int | None, timeou
                     f"server of {owner}; use it from here with `make s3-local-join`, or start a new, empty "
                     "server for this clone with `make s3-local NEW=1` (it rewrites the endpoint)")
             raise S3ServerError(
-                f"the remote '{REMOTE_NAME}' in .dvc/config ({committed_at}) belongs to a local server this "
-                f"clone has no data of ({state_dir} is empty) and no server answers there; start it in the "
-                "clone that holds its data (`make s3-local` there), then `make s3-local-join` here; or start "
-                "a new, empty server for this clone with `make s3-local NEW=1` (it rewrites the endpoint)")
+                f"the remote '{REMOTE_NAME}' in .dvc/config ({committed_at}) belongs to a local server whose "
+                f"data is not in this clone ({state_dir} holds none) and no server answers there; start it "
+                "in the clone that holds its data (`make s3-local` there), then `make s3-local-join` here; "
+                "or start a new, empty server for this clone with `make s3-local NEW=1` (it rewrites the "
+                "endpoint)")
         record = _recorded(state_dir)
         inherited = urlparse(committed_at).port if committed_at and own else None
         wanted = port or (record or {}).get("port") or inherited
@@ -342,8 +345,9 @@ def cmd_start(root: Path, state_dir: Path, bucket: str, port: int | None, timeou
         access_key=credentials.access_key, secret_key=credentials.secret_key,
     )
     if committed_at and committed_at != endpoint:
-        print(f"The remote's endpoint in .dvc/config changes from {committed_at} to {endpoint}"
-              f"{' (a new, empty server)' if new else ''}: commit .dvc/config so that clones follow.")
+        empty = " (a new, empty server)" if new and not own else ""
+        print(f"The remote's endpoint in .dvc/config changes from {committed_at} to {endpoint}{empty}: "
+              "commit .dvc/config so that clones follow.")
     print(f"DVC remote '{configured.name}' ({configured.url}) is now the default: endpoint in .dvc/config, "
           "credentials in .dvc/config.local. `make push` sends the results; `make s3-local-stop` stops "
           "the server; other clones of this project use it after `make s3-local-join`.")
