@@ -31,7 +31,7 @@ import socket
 import subprocess
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from dvc.config import Config
 
 from mnist_dvc.core.atomic import write_text
 from mnist_dvc.core.errors import ProjectError
+from tools import remote_store
 
 DEFAULT_NAME = "team"
 LOCAL_SERVER_REMOTE = "local-s3"  # tools/s3_server.py's remote
@@ -290,8 +291,6 @@ def push(root: Path, extra: list[str]) -> int:
         return _fail("push", root, output, remote)
     _show(output)
     if options.run_cache:
-        from tools import remote_store
-
         try:
             outcome = _with_store(root, options, remote_store.push_runs)
         except Exception:
@@ -301,7 +300,7 @@ def push(root: Path, extra: list[str]) -> int:
     return 0
 
 
-def _runs_line(outcome: Any) -> str:
+def _runs_line(outcome: remote_store.Outcome) -> str:
     line = (f"run records: {outcome.records_pushed} pushed"
             + (f" with {outcome.objects_pushed} more output file(s)" if outcome.objects_pushed else ""))
     if outcome.records_removed:
@@ -340,7 +339,7 @@ def repair(root: Path, extra: list[str]) -> int:
     options = DvcOptions.parse(extra)
     remote = _announce("repair", root, options)
     try:
-        outcome = _with_store(root, options, _repair)
+        outcome = _with_store(root, options, remote_store.repair)
     except Exception:
         return _fail("repair", root, traceback.format_exc(), remote)
     line = (f"remote {remote.where}: {outcome.checked} file(s) read back and hashed, "
@@ -358,16 +357,9 @@ def repair(root: Path, extra: list[str]) -> int:
     return 2
 
 
-def _repair(store: Any) -> Any:
-    from tools import remote_store
-
-    return remote_store.repair(store, remote_store.workspace_objects(store.repo))
-
-
-def _with_store(root: Path, options: DvcOptions, work: Any) -> Any:
+def _with_store(root: Path, options: DvcOptions,
+                work: Callable[[remote_store.Store], remote_store.Outcome]) -> remote_store.Outcome:
     from dvc.repo import Repo
-
-    from tools import remote_store
 
     with remote_store.quiet_dvc(), Repo(str(root)) as repo:
         return work(remote_store.Store(repo, options.remote, options.jobs))
@@ -414,8 +406,6 @@ def remove_partial_files(root: Path) -> list[Path]:
     only inside outputs DVC tracks: nothing of the user's is touched.
     """
     from dvc.repo import Repo
-
-    from tools import remote_store
 
     removed = []
     with remote_store.quiet_dvc(), Repo(str(root)) as repo:

@@ -235,11 +235,11 @@ def push_runs(store: Store) -> Outcome:
     return outcome
 
 
-def repair(store: Store, workspace: Iterable[str]) -> Outcome:
+def repair(store: Store) -> Outcome:
     """Check every object the workspace and the records name by its hash; replace or take off what is bad."""
     local = store.local_records()
     remote_paths = store.remote_record_paths()
-    names = set(workspace)
+    names = workspace_objects(store.repo)
     for record in local:
         names.update(record.outs)
     for (key, value), path in remote_paths.items():
