@@ -96,16 +96,34 @@ def weed_binary() -> Path:
     return Path(found)
 
 
-def sandbox_command(weed: Path, state_dir: Path, bucket: str, listen_fd: int) -> list[str]:
-    """`unshare` running tools/s3_sandbox.py (which runs `weed mini`) in namespaces of its own."""
+def _unshare() -> list[str]:
+    """`unshare` with the namespaces the server runs in (as root, or as a user mapped to root)."""
     unshare = shutil.which("unshare")
     if unshare is None:
         raise S3ServerError("`unshare` (util-linux) is missing: the local S3 server runs SeaweedFS in "
                             "namespaces of its own; install util-linux, or use a bucket with "
                             "`make remote URL=s3://BUCKET/PATH`")
-    user = [] if os.geteuid() == 0 else ["--map-root-user"]
-    return [unshare, *NAMESPACES, *user, "--", sys.executable, str(SANDBOX), "--state", str(state_dir),
-            "--bucket", bucket, "--weed", str(weed), "--listen-fd", str(listen_fd)]
+    return [unshare, *NAMESPACES, *([] if os.geteuid() == 0 else ["--map-root-user"])]
+
+
+def namespaces_problem() -> str | None:
+    """Why the server's namespaces cannot be made here (None if they can): asked of `unshare` itself."""
+    try:
+        proc = subprocess.run([*_unshare(), "--", "true"], capture_output=True, text=True, timeout=30)
+    except S3ServerError as exc:
+        return str(exc)
+    if proc.returncode == 0:
+        return None
+    said = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+    return (f"cannot make the namespaces the local S3 server runs in ({said}); run it as root or allow "
+            "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or use a bucket "
+            "with `make remote URL=s3://BUCKET/PATH`")
+
+
+def sandbox_command(weed: Path, state_dir: Path, bucket: str, listen_fd: int) -> list[str]:
+    """`unshare` running tools/s3_sandbox.py (which runs `weed mini`) in namespaces of its own."""
+    return [*_unshare(), "--", sys.executable, str(SANDBOX), "--state", str(state_dir), "--bucket", bucket,
+            "--weed", str(weed), "--listen-fd", str(listen_fd)]
 
 
 def listen(port: int | None) -> socket.socket:
@@ -163,6 +181,9 @@ def start(
     that is not ready within `timeout` seconds is stopped and reported with the end of its log.
     """
     weed = weed_binary()
+    problem = namespaces_problem()
+    if problem:
+        raise S3ServerError(problem)
     state_dir = Path(state_dir).resolve()
     for sub in ("data", "logs", "config", "tmp"):
         (state_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -189,14 +210,8 @@ def start(
     if not problem:
         return server
     server.stop()
-    tail = _log_tail(state_dir / LOG_FILE)
-    if any("unshare failed" in line for line in tail):
-        raise S3ServerError(
-            f"cannot make the namespaces the local S3 server runs in ({tail[-1]}); run it as root or "
-            "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or use a "
-            "bucket with `make remote URL=s3://BUCKET/PATH`")
     raise S3ServerError(f"SeaweedFS did not start: {problem}; see {state_dir / LOG_FILE} "
-                        f"(its end: {' | '.join(tail)})")
+                        f"(its end: {' | '.join(_log_tail(state_dir / LOG_FILE))})")
 
 
 def _wait_ready(server: Server, timeout: float) -> str:

