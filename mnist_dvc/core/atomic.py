@@ -55,11 +55,6 @@ def _name(exc: OSError, target: Path, tmp_path: Path) -> None:
                 exc.errno, exc.strerror = errno.ENOSPC, os.strerror(errno.ENOSPC)
 
 
-def write_bytes(target: Path | str, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-
-
 def write_text(target: Path | str, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text)
