@@ -47,6 +47,7 @@ from mnist_dvc.core.params import ModelParams, Params
 from mnist_dvc.data.prepared import load_split, one_hot
 from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key, loaded_sources
 from mnist_dvc.training.model import parameter_count, select_backend
+from mnist_dvc.training.model_file import save_model
 from mnist_dvc.training.progress import EpochTime, Progress
 from mnist_dvc.training.seeds import SeedsRunner, SeedState, seeds_runner
 
@@ -148,7 +149,7 @@ class Trainer:
 
         for index, seed in enumerate(self.seeds):
             with atomic_path(model_file(self.model.name, seed), suffix=".keras") as tmp_path:
-                runner.model(index).save(tmp_path)
+                save_model(runner.model(index), tmp_path)
         self.write_progress("finished")
         if _kill_point() == KILL_AT_END:
             os.kill(os.getpid(), signal.SIGKILL)
