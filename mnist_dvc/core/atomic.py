@@ -61,5 +61,9 @@ def write_text(target: Path | str, text: str) -> None:
 
 
 def write_json(target: Path | str, obj: Any) -> None:
+    write_text(target, json_text(obj))
+
+
+def json_text(obj: Any) -> str:
     """JSON with sorted keys and a trailing newline, so diffs of metrics stay small."""
-    write_text(target, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"

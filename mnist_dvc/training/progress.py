@@ -13,17 +13,15 @@ the run has taken, and what the time left (`eta_s`) is estimated from.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
-
 from mnist_dvc.core.contracts import PROGRESS_STATES, PROGRESS_TIMINGS
 from mnist_dvc.core.records import progress as records
+from mnist_dvc.core.records.base import record_text
 
 # Epoch times of the last few epochs predict the rest better than the first (compiling) one.
 ETA_WINDOW = 10
@@ -108,8 +106,7 @@ class Progress:
                 raise
             # The folder refuses a new file (no permission, full): say how the run ended in the old
             # file itself, not atomically, since nothing else can say it.
-            doc = msgspec.to_builtins(record, enc_hook=float)
-            self.path.write_text(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")
+            self.path.write_text(record_text(record))
 
     def snapshot(self) -> dict:
         """What a checkpoint must remember to continue this record exactly."""
