@@ -6,6 +6,11 @@ The faults happen where the test puts them: a tiny filesystem (tmpfs) mounted ov
 folder in a mount namespace of the stage's own (`unshare`), or a folder taken away (`chmod`)
 from a training stopped at the end of an epoch (tests/inject), which runs without root's right
 to ignore permissions (`setpriv`).
+
+Both tools are util-linux's (Essential on Debian, so on every CI machine). As root the tmpfs is
+mounted directly; as a user, in a user namespace of the stage's own (`unshare --map-root-user`),
+where the kernel allows those. Where it cannot be done the test skips on a developer's machine,
+saying why, and fails in CI (`CI=true`), which runs as root.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -33,6 +39,18 @@ NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
 CANNOT_MOUNT = 99
 
 
+def cannot(reason: str) -> None:
+    """Skip, saying why, on a developer's machine; in CI, where these tests must run, fail."""
+    if os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}:
+        pytest.fail(f"{reason}: CI runs as root on Debian (util-linux is Essential): a broken setup")
+    pytest.skip(reason)
+
+
+def needs_setpriv() -> None:
+    if NO_OVERRIDE and shutil.which("setpriv") is None:
+        cannot("needs setpriv (util-linux) to run without root's right to ignore permissions")
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory, shared_dvc_cache: Path, mnist_mirror: Path) -> Path:
     """The project with its tiny data prepared, one epoch of one seed to train."""
@@ -46,13 +64,15 @@ def on_small_filesystem(repo: Path, folder: str, size: str, *cmd: str) -> subpro
     """`cmd` in `repo`, in a mount namespace of its own where `folder` is an empty tmpfs of `size`;
     then a `left: PATH` line for every file left in it (the tmpfs goes with the namespace)."""
     if shutil.which("unshare") is None:
-        pytest.skip("needs unshare (util-linux)")
+        cannot("needs unshare (util-linux)")
     script = ('mkdir -p "$1" && mount -t tmpfs -o "size=$2" tmpfs "$1" || exit 99; dir=$1; shift 2; "$@"; '
               'code=$?; find "$dir" -type f -printf "left: %p\\n"; exit $code')
-    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", folder,
-                           size, *cmd], cwd=repo, env=tool_env(), capture_output=True, text=True)
-    if proc.returncode == CANNOT_MOUNT:
-        pytest.skip(f"cannot mount a tmpfs in a namespace of its own here: {proc.stderr.strip()}")
+    as_user = [] if os.geteuid() == 0 else ["--map-root-user"]  # mounting needs a namespace's root
+    namespace = ["unshare", *as_user, "--mount", "--propagation", "private"]
+    proc = subprocess.run([*namespace, "sh", "-c", script, "sh", folder, size, *cmd], cwd=repo,
+                          env=tool_env(), capture_output=True, text=True)
+    if proc.returncode == CANNOT_MOUNT or proc.stderr.startswith("unshare: "):
+        cannot(f"cannot mount a tmpfs in a namespace of its own here: {proc.stderr.strip()}")
     return proc
 
 
@@ -89,8 +109,7 @@ def test_a_full_disk_under_models_is_one_line_and_progress_says_failed(tiny: Pat
 def test_a_folder_taken_away_during_training_is_one_line_and_progress_says_failed(tiny: Path) -> None:
     """Stopped after its first epoch, the seed's folder made read-only, then let go: the next write
     fails, and progress.json is rewritten in place (a new file there is refused)."""
-    if NO_OVERRIDE and shutil.which("setpriv") is None:
-        pytest.skip("needs setpriv (util-linux) to run without root's right to ignore permissions")
+    needs_setpriv()
     fresh_run(tiny)
     folder = tiny / progress_file(MODEL, SEED).parent
     train = subprocess.Popen(
@@ -109,8 +128,10 @@ def test_a_folder_taken_away_during_training_is_one_line_and_progress_says_faile
             train.wait()
     line = one_error_line(subprocess.CompletedProcess(train.args, train.returncode, out, err))
     where = f"metrics/train/{MODEL}/seed_{SEED}"
-    assert line == (f"error: {MODEL}: {where}/progress.json: permission denied in {where}; make it writable "
-                    f"(`ls -ld {where}`, `chmod u+w`); then run `dvc repro` again")
+    # The first thing the epoch's logging makes there names it: DVCLive's plots/ folder, as DVCLive
+    # orders its writes; then progress.json, rewritten in place.
+    assert re.fullmatch(rf"error: {MODEL}: {where}/[^/ ]+: permission denied in {where}; make it writable "
+                        rf"\(`ls -ld {where}`, `chmod u\+w`\); then run `dvc repro` again", line), line
     state = progress(tiny)
     assert state["state"] == "failed" and state["error"] == line.removeprefix("error: ")
     assert [p.name for p in folder.iterdir() if ".tmp" in p.name] == []
@@ -122,6 +143,22 @@ def test_a_full_prepared_folder_is_one_line_and_leaves_no_partial_file(tiny: Pat
         "error: data/prepared/x_train.npy: no space left on the device of data/prepared; free some "
         "(`df -h data/prepared`); then run `dvc repro` again")
     assert "left:" not in proc.stdout
+
+
+def test_an_unwritable_prepared_folder_is_one_line_and_leaves_no_partial_file(tiny: Path) -> None:
+    needs_setpriv()
+    folder = tiny / "data/prepared"
+    before = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    folder.chmod(0o555)
+    try:
+        proc = subprocess.run([*NO_OVERRIDE, sys.executable, "-m", "stages.prepare"], cwd=tiny,
+                              env=tool_env(), capture_output=True, text=True)
+    finally:
+        folder.chmod(0o755)
+    assert one_error_line(proc) == (
+        "error: data/prepared/x_train.npy: permission denied in data/prepared; make it writable "
+        "(`ls -ld data/prepared`, `chmod u+w`); then run `dvc repro` again")
+    assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == before
 
 
 @pytest.mark.parametrize(("code", "says"), [
