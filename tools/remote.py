@@ -286,7 +286,9 @@ def push(root: Path, extra: list[str]) -> int:
     on failure."""
     options = DvcOptions.parse(extra)
     remote = _announce("push", root, options)
-    code, output = _dvc([sys.executable, "-m", "dvc", "push", *extra], root)
+    # DVC's own `--run-cache` would upload every record, outputs or not: the records go below instead.
+    dvc_args = [arg for arg in extra if arg != "--run-cache"]
+    code, output = _dvc([sys.executable, "-m", "dvc", "push", *dvc_args], root)
     if code != 0:
         return _fail("push", root, output, remote)
     _show(output)

@@ -302,6 +302,9 @@ def test_a_run_record_goes_to_the_remote_only_with_its_outputs(server: Server, n
     assert len(records(server, "runs-only")) == 1
     assert f"runs-only/files/md5/{second[:2]}/{second[2:]}" not in objects(server, "runs-only")
     assert f"runs-only/files/md5/{first[:2]}/{first[2:]}" in objects(server, "runs-only")
+    # DVC's own `--run-cache` is not passed on: it would upload the other record, outputs or not.
+    pushed = ok(python(noisy, "tools.remote", "push", "--run-cache"))
+    assert "Everything is up to date." in pushed and "run records: 0 pushed, 1 kept back" in pushed
 
     dvc(noisy, "push", "-q", "--run-cache")
     assert len(records(server, "runs-only")) == 2
