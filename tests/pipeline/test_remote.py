@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -96,6 +97,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     weed_or_skip()
     with running_server(tmp_path_factory.mktemp("s3")) as started:
         yield started
+
+
+def all_ended(procs: list[psutil.Process], timeout: float = 60.0) -> None:
+    """Return once every one of `procs` has ended (a zombie has). The deadline only guards a hang."""
+    deadline = time.monotonic() + timeout
+
+    def living(proc: psutil.Process) -> bool:
+        try:
+            return proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    while any(living(proc) for proc in procs):
+        assert time.monotonic() < deadline, f"still running after {timeout:g} s: {[p.pid for p in procs]}"
+        time.sleep(0.05)
 
 
 def s3(server: Server) -> Any:
@@ -572,8 +588,10 @@ def test_the_local_server_commands_for_two_clones(small: Path, tmp_path: Path) -
         ok(python(small, "tools.s3_server", "start"))
         again = json.loads((state / s3_server.STATE_FILE).read_text())
         assert again["endpoint"] == record["endpoint"], "a restart keeps the endpoint DVC knows"
-        os.kill(again["pid"], signal.SIGKILL)  # a crash: the namespaces take everything with them
-        psutil.Process(again["pid"]).wait(15)
+        crashed = psutil.Process(again["pid"])
+        tree = [crashed, *crashed.children(recursive=True)]
+        os.kill(crashed.pid, signal.SIGKILL)  # a crash: the namespaces take everything with them
+        all_ended(tree)  # the sandbox gets its SIGKILL as `unshare` dies, and ends a moment later
         stopped = ok(python(small, "tools.s3_server", "stop"))
         assert f"SeaweedFS (pid {again['pid']}) was not running any more (it crashed or was killed); " \
                "nothing of it was left" in stopped
