@@ -11,7 +11,8 @@ TEST_WORKERS ?= 2
 # DVC runs stage commands through the shell: `python` must be the venv's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint bench dashboard plots-offline s3-local s3-local-stop remote push pull clean-venv
+.PHONY: run test lint bench dashboard plots-offline s3-local s3-local-join s3-local-stop remote push pull \
+	remote-repair clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +56,17 @@ plots-offline: $(STAMP)
 	$(BIN)/python -m tools.offline_html build/vega
 	$(BIN)/dvc plots $(PLOTS) --html-template build/vega/offline.html
 
-## Sharing results (README: "Sharing results and scaling out"). None of this is needed by `make run`.
-## make s3-local: start a local S3 server (SeaweedFS on 127.0.0.1, data in the git-ignored .s3-local/),
-## create its bucket and make it the default DVC remote (endpoint in .dvc/config, keys in .dvc/config.local)
+## Sharing results (docs/sharing.md). None of this is needed by `make run`.
+## make s3-local: start a local S3 server (SeaweedFS in namespaces of its own, reachable only through its
+## S3 port on 127.0.0.1; data in the git-ignored .s3-local/) and make it the default DVC remote (endpoint
+## in .dvc/config, keys in .dvc/config.local). In a clone whose .dvc/config names another clone's server
+## it refuses; NEW=1 starts a new, empty server instead (and says that the endpoint changes).
 s3-local: $(STAMP_S3_LOCAL)
-	$(BIN)/python -m tools.s3_server start
+	$(BIN)/python -m tools.s3_server start $(if $(NEW),--new)
+
+## make s3-local-join [FROM=/path/to/clone]: use the local server another clone of this project started
+s3-local-join: $(STAMP_S3_LOCAL)
+	$(BIN)/python -m tools.s3_server join $(if $(FROM),--from "$(FROM)")
 
 ## make s3-local-stop: stop that server (its data stays in .s3-local/)
 s3-local-stop: $(STAMP_S3_LOCAL)
@@ -70,12 +77,18 @@ remote: $(STAMP_S3)
 	@test -n "$$URL" || { echo "error: name the remote, e.g. make remote URL=s3://my-bucket/mnist-dvc" >&2; exit 2; }
 	$(BIN)/python -m tools.remote use "$$URL"
 
-## make push / make pull: dvc push --run-cache / dvc pull; a failure is one line saying how to fix it
+## make push / make pull [ARGS="-j 4 ..."]: dvc push (then the run records whose outputs are on the remote)
+## / dvc pull (after removing what an interrupted pull left); ARGS go to DVC; a failure is one line
 push: $(STAMP_S3)
-	$(BIN)/python -m tools.remote push
+	$(BIN)/python -m tools.remote push $(ARGS)
 
 pull: $(STAMP_S3)
-	$(BIN)/python -m tools.remote pull
+	$(BIN)/python -m tools.remote pull $(ARGS)
+
+## make remote-repair: read back every file the workspace and the run records name on the remote; delete
+## damaged copies and send them, and missing ones, again from this clone's cache
+remote-repair: $(STAMP_S3)
+	$(BIN)/python -m tools.remote repair $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from mnist_dvc.core.errors import ProjectError
+from mnist_dvc.core.errors import ProjectError, StorageError
 
 
 class StageError(ProjectError):
@@ -19,6 +19,9 @@ def run_stage(main: Callable[[], int | None]) -> None:
         code = main()
     except ProjectError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:  # a full disk, a read-only or unwritable output folder
+        print(f"error: {StorageError(exc)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

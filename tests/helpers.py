@@ -7,6 +7,7 @@ Imported as `from tests.helpers import ...` (conftest.py holds only pytest fixtu
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import shutil
 import subprocess
@@ -64,6 +65,37 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **env: str) -> subprocess
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}")
     return proc
+
+
+# --- faults made to happen when a test wants them (tests/inject/sitecustomize.py) -------------------
+
+INJECT = ROOT / "tests" / "inject"
+
+
+def stop_env(function: str, when: str = "before", where: Path | str = "") -> dict[str, str]:
+    """Environment for a subprocess that stops itself (SIGSTOP) at the first call of `function`
+    ("module:attribute.path") whose arguments mention `where`, before or after the call."""
+    return {"PYTHONPATH": os.pathsep.join([str(INJECT), str(ROOT)]), "MNIST_TEST_STOP": function,
+            "MNIST_TEST_STOP_WHEN": when, "MNIST_TEST_STOP_WHERE": str(where)}
+
+
+def wait_until_stopped(proc: subprocess.Popen, timeout: float = 180.0) -> None:
+    """Return once a process of `proc`'s tree has stopped itself at its injected fault.
+
+    The deadline only guards against a hang: what the test checks never depends on it.
+    """
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"it ended (status {proc.returncode}) before reaching its injected fault")
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parent = psutil.Process(proc.pid)
+            if any(p.status() == psutil.STATUS_STOPPED for p in [parent, *parent.children(recursive=True)]):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"it did not reach its injected fault within {timeout:g} s")
 
 
 def new_project(repo: Path, cache: Path, overrides: dict[str, Any] | None = None) -> Path:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mnist_dvc.core.contracts import PROGRESS_STATES, PROGRESS_TIMINGS
 from mnist_dvc.core.records import progress as records
+from mnist_dvc.core.records.base import record_text
 
 # Epoch times of the last few epochs predict the rest better than the first (compiling) one.
 ETA_WINDOW = 10
@@ -80,7 +81,7 @@ class Progress:
     def write(self, state: str, error: str | None = None) -> None:
         if state not in PROGRESS_STATES:
             raise ValueError(f"unknown state {state!r}")
-        records.Progress(
+        record = records.Progress(
             model=self.model,
             seed=self.seed,
             state=state,
@@ -97,7 +98,15 @@ class Progress:
             last=records.LastEpoch(**self.last),
             best=records.BestSoFar(**self.best),
             error=error or None,
-        ).write(self.path)
+        )
+        try:
+            record.write(self.path)
+        except OSError:
+            if error is None or not self.path.is_file():
+                raise
+            # The folder refuses a new file (no permission, full): say how the run ended in the old
+            # file itself, not atomically, since nothing else can say it.
+            self.path.write_text(record_text(record))
 
     def snapshot(self) -> dict:
         """What a checkpoint must remember to continue this record exactly."""

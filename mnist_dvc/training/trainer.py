@@ -22,6 +22,7 @@ finishes from without training).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -41,11 +42,12 @@ from mnist_dvc.core.contracts import (
     run_dir,
     seed_dir,
 )
-from mnist_dvc.core.errors import ProjectError
+from mnist_dvc.core.errors import ProjectError, StorageError
 from mnist_dvc.core.params import ModelParams, Params
 from mnist_dvc.data.prepared import load_split, one_hot
 from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key, loaded_sources
 from mnist_dvc.training.model import parameter_count, select_backend
+from mnist_dvc.training.model_file import save_model
 from mnist_dvc.training.progress import EpochTime, Progress
 from mnist_dvc.training.seeds import SeedsRunner, SeedState, seeds_runner
 
@@ -147,7 +149,7 @@ class Trainer:
 
         for index, seed in enumerate(self.seeds):
             with atomic_path(model_file(self.model.name, seed), suffix=".keras") as tmp_path:
-                runner.model(index).save(tmp_path)
+                save_model(runner.model(index), tmp_path)
         self.write_progress("finished")
         if _kill_point() == KILL_AT_END:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -234,15 +236,26 @@ def train_model(params: Params, model: ModelParams) -> dict[int, Progress]:
                                "stopped by a second interrupt; resumes from the last checkpoint")
         raise
     except ProjectError as exc:
-        trainer.write_progress("failed", str(exc))
+        _say_failed(trainer, str(exc))
         raise
+    except OSError as exc:  # a full disk, a read-only or unwritable output folder
+        message = f"{model.name}: {StorageError(exc)}"
+        _say_failed(trainer, message)
+        raise TrainingFailed(message) from None
     except MemoryError:
-        trainer.write_progress("failed", _out_of_memory(model.name))
+        _say_failed(trainer, _out_of_memory(model.name))
         raise TrainingFailed(_out_of_memory(model.name)) from None
     except Exception as exc:
         if type(exc).__name__ != "ResourceExhaustedError":  # TensorFlow's out-of-memory error
-            trainer.write_progress("failed", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            _say_failed(trainer, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             raise
-        trainer.write_progress("failed", _out_of_memory(model.name))
+        _say_failed(trainer, _out_of_memory(model.name))
         raise TrainingFailed(_out_of_memory(model.name)) from None
     return trainer.progress
+
+
+def _say_failed(trainer: Trainer, message: str) -> None:
+    """progress.json says `failed` and why if its folder can still be written at all; if not, the
+    dashboard's check of the dead pid tells the rest, and the stage's own line is what counts."""
+    with contextlib.suppress(OSError):
+        trainer.write_progress("failed", message)

@@ -5,7 +5,7 @@ Records are msgspec Structs: measured against pydantic and against json.loads wi
 validators, msgspec imports in a few milliseconds and decodes several times faster (the numbers
 are in docs/contracts.md). Keys a reader does not know are ignored, so a newer file still
 reads; a field with a default is left out of the file while it holds that default (`error` of
-progress.json, the `note`s). Writing goes through `mnist_dvc.core.atomic.write_json`, so files
+progress.json, the `note`s). Writing goes through `mnist_dvc.core.atomic` (`json_text`), so files
 keep its format: sorted keys, two-space indent, Python's float repr.
 """
 
@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, Self, TypeVar, Union, get_args, get_
 import msgspec
 from msgspec import Meta
 
-from mnist_dvc.core.atomic import write_json
+from mnist_dvc.core.atomic import json_text, write_text
 from mnist_dvc.core.contracts import rerun_hint
 from mnist_dvc.core.errors import BadInput
 from mnist_dvc.core.jsonfile import parse_json, read_text
@@ -74,7 +74,12 @@ def decode(kind: type[T], text: str | bytes, path: Path | str) -> T:
 
 def write_record(path: Path | str, record: Record | dict[str, Record]) -> None:
     """The record as JSON at `path`, atomically, in the format of every JSON output."""
-    write_json(path, msgspec.to_builtins(record, str_keys=True, enc_hook=_plain))
+    write_text(path, record_text(record))
+
+
+def record_text(record: Record | dict[str, Record]) -> str:
+    """The record as JSON in the format of every JSON output (`mnist_dvc.core.atomic.json_text`)."""
+    return json_text(msgspec.to_builtins(record, str_keys=True, enc_hook=_plain))
 
 
 def _plain(value: Any) -> Any:
