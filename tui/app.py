@@ -55,7 +55,7 @@ class DashboardApp(App[None]):
     selected_run: var[Run | None] = var(None)
     training: var[Dashboard | None] = var(None)
     following: var[Run | None] = var(None)
-    pane_warnings: var[tuple[str, ...]] = var(())  # problems a pane reads on its own (Errors)
+    pane_warnings: var[tuple[str, ...]] = var(())  # problems of the files the Errors tab reads on its own
 
     def __init__(self, root: Path | str, poll_s: float = POLL_S) -> None:
         super().__init__()
@@ -122,10 +122,20 @@ class DashboardApp(App[None]):
     def watch_data(self) -> None:
         self._show_warnings()
 
+    def watch_training(self) -> None:
+        self._show_warnings()
+
     def _show_warnings(self) -> None:
-        """One line per problem of the files the app polls and of those a pane reads itself."""
+        """One line per problem of the files the open tab reads, and only on that tab: the
+        Training tab's snapshot (the workspace or the followed folder), the workspace snapshot's
+        files Compare and Backprop read, the files the Errors tab reads itself."""
+        tab = self.query_one(TabbedContent).active
+        if tab == "errors":
+            problems = self.pane_warnings
+        else:
+            data = self.training if tab == "training" else self.data
+            problems = data.warnings_for(tab) if data is not None else ()
         warnings = self.query_one("#warnings", Static)
-        problems = (*(self.data.warnings if self.data else ()), *self.pane_warnings)
         warnings.update("\n".join(f"⚠ {problem}" for problem in problems))
         warnings.display = bool(problems)
 
@@ -137,6 +147,7 @@ class DashboardApp(App[None]):
 
     def on_tabbed_content_tab_activated(self) -> None:
         self._focus_active_pane()
+        self._show_warnings()
 
     def _focus_active_pane(self) -> None:
         """Tell the open tab's pane to take the focus; where it goes inside is the pane's choice."""

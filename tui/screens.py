@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 HELP = """\
 [b]Keys[/b]
-  1 2 3 4 5      Training · Compare · Backprop · Pipeline · Experiments
+  1-6            Training · Compare · Backprop · Pipeline · Experiments · Errors
   ?              this help          q   quit (asks first while a repro or experiment runs)
   Tab            move the focus
 

@@ -42,6 +42,8 @@ async def test_help_opens_and_closes() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        said = str(app.screen.query_one(Static).render())
+        assert "1-6            Training · Compare · Backprop · Pipeline · Experiments · Errors" in said
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -196,6 +196,12 @@ def load_once(root: Path, model: str, seed: int | None, planned: Sequence[int] =
     try:
         errors = source.load()
     except MissingInput:
+        others = [found.seed for found in sources(root, model) if found.path != source.path
+                  and (root / found.path).is_file()]
+        if seed is not None and others:
+            seeds = f"seed{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}"
+            raise MissingInput(source.path, f"{model} has predictions of {seeds}: pass one of them to --seed"
+                               ) from None
         raise MissingInput(source.path, rerun_hint(source.path)) from None
     except BadInput as exc:
         raise BadInput(source.path, exc.problem, rerun_hint(source.path, force=True)) from None

@@ -121,10 +121,22 @@ class ErrorsPane(Vertical):
     def errors(self) -> ModelErrors | None:
         return self.files.errors(self.source) if self.source is not None else None
 
+    def _seed_choices(self) -> list[PredictionsSource]:
+        """What `s` steps through: the shown model's seeds on disk, and the shown seed while its
+        file is gone (it stays on screen, empty and warned about, until the user moves on)."""
+        if self.source is None:
+            return []
+        found = self._sources(self.source.model)
+        return found if self.source in found else sorted([*found, self.source], key=lambda s: s.seed)
+
     def _wanted(self) -> list[PredictionsSource]:
-        """Every model's predictions of the shown seed: `m` and `o` then need no read."""
-        seed = self.source.seed if self.source is not None else None
-        return [self._source_of(model, seed) for model in self.models]
+        """The shown predictions (read even once deleted, so that they go), and every other
+        model's of the shown seed: `m` and `o` then need no read."""
+        if self.source is None:
+            return []
+        others = [self._source_of(model, self.source.seed) for model in self.models
+                  if model != self.source.model]
+        return [self.source, *others]
 
     def watch_run(self) -> None:
         """Another run selected: the same model and seed of that run, when it has them."""
@@ -151,7 +163,7 @@ class ErrorsPane(Vertical):
     def _poll(self) -> None:
         if self.source is None:
             return
-        seeds = len(self._sources(self.source.model))
+        seeds = len(self._seed_choices())
         if seeds != self._seeds:
             self._seeds = seeds
             self.refresh_bindings()
@@ -178,7 +190,7 @@ class ErrorsPane(Vertical):
         self._shown = (self.source, errors)
         self.query_one("#errors-hint").display = errors is None
         if self.source is not None:
-            several = len(self._sources(self.source.model)) > 1
+            several = len(self._seed_choices()) > 1
             heading = errors_heading(self.source.model, self.source.seed if several else None, errors)
             if self.source.rev is not None and self.run is not None:
                 heading = f"{self.run.name} · {heading}"
@@ -320,8 +332,8 @@ class ErrorsPane(Vertical):
     def action_next_seed(self) -> None:
         if self.source is None:
             return
-        found = self._sources(self.source.model)
-        self.source = found[(found.index(self.source) + 1) % len(found)] if self.source in found else found[0]
+        found = self._seed_choices()
+        self.source = found[(found.index(self.source) + 1) % len(found)]
 
     def action_other_model(self) -> None:
         """Show under each digit what the next other model predicted; after the last, none."""

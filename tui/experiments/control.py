@@ -228,9 +228,20 @@ def log_file(root: Path, run: Run) -> Path | None:
     return None
 
 
+def kill_question(run: Run) -> str:
+    """What stopping `run` will do, where it runs: the workspace keeps training's checkpoint; a
+    queue worker's temporary copy is deleted by DVC, checkpoint and all."""
+    if run.in_queue:
+        return (f"Stop `{run.name}` (`dvc queue kill`)? It runs in a queue worker's temporary copy, which "
+                "DVC discards with its checkpoint: run again, it starts from epoch 1.")
+    return (f"Stop `{run.name}` (Ctrl-C)? It runs in the workspace: training saves a checkpoint there, "
+            "and `dvc repro` resumes from it.")
+
+
 def kill(root: Path, run: Run) -> str:
-    """Stop a running experiment as Ctrl-C would: `dvc queue kill NAME` for a queue worker's,
-    the process group's SIGINT for one in the workspace. Training saves a checkpoint and stops.
+    """Stop a running experiment as Ctrl-C would: `dvc queue kill NAME` for a queue worker's (DVC
+    then deletes its temporary copy, the checkpoint with it), the process group's SIGINT for one
+    in the workspace (training saves a checkpoint there that `dvc repro` resumes from).
     A training process that missed the Ctrl-C (it can arrive while the stage starts) is then
     sent SIGTERM, so no training outlives its experiment."""
     if not run.running:
@@ -241,7 +252,7 @@ def kill(root: Path, run: Run) -> str:
         code, out = run_dvc(root, "queue", "kill", run.name)
         if code != 0:
             raise DvcError(f"dvc queue kill failed: {last_line(out)}")
-        said = last_line(out)
+        said = f"{last_line(out)}; DVC discards its temporary copy and the checkpoint in it"
     else:
         started_here = dashboard_run(root)
         pid = started_here.pid if started_here else run.pid
@@ -249,7 +260,8 @@ def kill(root: Path, run: Run) -> str:
             raise DvcError(f"{run.name}: no process id known; stop it where it was started")
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(os.getpgid(pid), signal.SIGINT)
-        said = f"sent Ctrl-C to {run.name} (pid {pid})"
+        said = (f"sent Ctrl-C to {run.name} (pid {pid}); training saves a checkpoint in the workspace, "
+                "and `dvc repro` resumes from it")
     _stop_stragglers(trainers)
     return said
 

@@ -494,8 +494,7 @@ class ExperimentsPane(Vertical):
         if run is None or not run.running:
             self.notify("x stops a running experiment: put the cursor on one", severity="warning")
             return
-        self._confirm(f"Stop `{run.name}` (Ctrl-C: training saves a checkpoint and stops)?",
-                      f"stopped {run.name}", expctl.kill, self.root, run)
+        self._confirm(expctl.kill_question(run), f"stopped {run.name}", expctl.kill, self.root, run)
 
     def action_apply(self) -> None:
         run = self._experiment("apply")

@@ -4,7 +4,9 @@
 `DataSource` polls a project folder (the workspace, or a queue worker's copy the Training tab
 follows) through the one change watcher (tui.ground.watch) and keeps one consistent, frozen
 `Dashboard`; the app binds it down to the tabs. No reader raises: a missing file means "no
-data yet", a damaged one keeps the last good data and adds a one-line warning. A model's seeds
+data yet", a damaged one keeps the last good data and adds a one-line warning, and a file deleted
+from a run that left its neighbours (a progress.json, one series of a log) shows no data and says
+so; each warning names the tabs that read its file, and only they show it. A model's seeds
 are those params.yaml asks for plus the `seed_<s>` folders found on disk; each seed has its own
 progress.json and log. No Textual here.
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from mnist_dvc.analysis.history import COLUMNS, History, load_history, mean_history
+from mnist_dvc.analysis.history import COLUMNS, History, aligned_history, mean_history, read_series
 from mnist_dvc.core.contracts import (
     BACKPROP_REPORT,
     COMPARISON_FILE,
@@ -35,19 +37,37 @@ from mnist_dvc.core.records.progress import Progress
 from tui.ground import params as params_file
 from tui.ground.process import pid_alive
 from tui.ground.runs import on_disk
-from tui.ground.watch import Watched
+from tui.ground.watch import Incomplete, Watched
 
 # What a panel shows for a model with no progress.json yet.
 WAITING = "waiting"
+# A seed whose progress.json is gone while its per-epoch log is there: nothing says its state.
+UNKNOWN = "unknown"
 # A model's state is the first of these that one of its seeds is in: it is finished only
 # when every seed is, and a problem with one seed is the model's problem.
-MODEL_STATES = ("running", "failed", "interrupted", WAITING, "finished")
+MODEL_STATES = ("running", "failed", "interrupted", UNKNOWN, WAITING, "finished")
+
+# The tabs that read each kind of file: a file's warning shows on those tabs only.
+TRAINING, COMPARE, BACKPROP = "training", "compare", "backprop"
 
 R = TypeVar("R", bound=Record)
 
 
 def empty_history() -> History:
     return History(**{column: [] for column in COLUMNS})
+
+
+def load_log(folder: Path, model: str) -> History:
+    """One seed's per-epoch log. A series file missing while another series has logged a second
+    epoch (so every series wrote the first) was deleted: `Incomplete`, rather than a log without
+    that column's epochs."""
+    series = {column: read_series(series_file(folder, column)) for column in SERIES}
+    gone = [column for column in SERIES if not series_file(folder, column).exists()]
+    if gone and any(max(steps, default=0) >= 2 for steps in series.values()):
+        names = ", ".join(str(series_file(Path(), column)) for column in gone)
+        raise Incomplete(f"{names} not found, though the seed's other per-epoch logs are there; "
+                         f"run `dvc checkout` or `dvc repro train@{model}`")
+    return aligned_history(series)
 
 
 @dataclass(frozen=True)
@@ -128,10 +148,19 @@ class Dashboard:
     runs: tuple[ModelRun, ...]
     comparison: Comparison | None
     backprop: Backprop | None
-    warnings: tuple[str, ...]
+    problems: tuple[tuple[frozenset[str], str], ...]  # (the tabs that read the file, the line)
 
     def run(self, name: str) -> ModelRun | None:
         return next((run for run in self.runs if run.name == name), None)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every file problem, one line each."""
+        return tuple(line for _, line in self.problems)
+
+    def warnings_for(self, tab: str) -> tuple[str, ...]:
+        """The problems of the files that tab reads."""
+        return tuple(line for tabs, line in self.problems if tab in tabs)
 
     @property
     def has_training(self) -> bool:
@@ -179,7 +208,7 @@ class DataSource:
         self._progress[name, seed] = self._record(progress_file(name, seed), Progress)
         folder = seed_dir(name, seed, self.root)
         self._history[name, seed] = Watched([series_file(folder, column) for column in SERIES],
-                                            lambda: load_history(folder), f"{seed_dir(name, seed)}/",
+                                            lambda: load_log(folder, name), f"{seed_dir(name, seed)}/",
                                             absent=empty_history())
 
     def poll(self) -> bool:
@@ -203,21 +232,33 @@ class DataSource:
 
     def _build(self, models: dict[str, list[int]]) -> Dashboard:
         params = self._params.value
-        watched: list[Watched] = [self._params, self._comparison, self._backprop]
+        watched: list[tuple[Watched, frozenset[str]]] = [
+            (self._params, frozenset({TRAINING, COMPARE})),
+            (self._comparison, frozenset({COMPARE})),
+            (self._backprop, frozenset({BACKPROP})),
+        ]
+        missing: list[tuple[frozenset[str], str]] = []
         runs = []
         for name, seeds in models.items():
             default_total = params.train.epochs if params else 1
             seed_runs = []
             for seed in seeds:
                 progress, history = self._progress[name, seed], self._history[name, seed]
-                watched += [progress, history]
+                watched += [(progress, frozenset({TRAINING})), (history, frozenset({TRAINING, COMPARE}))]
                 status, reason = self._status(progress.value)
+                logged = len(history.value) if history.value is not None else 0
+                if progress.value is None and progress.problem is None and logged:
+                    status, reason = UNKNOWN, f"{progress_file(name, seed).name} is missing"
+                    missing.append((frozenset({TRAINING}), (
+                        f"{progress_file(name, seed)}: not found, though its per-epoch log has {logged} "
+                        f"epoch{'s' if logged != 1 else ''}; the state is unknown until training writes "
+                        "it again (`dvc checkout` restores a finished run's)")))
                 if progress.value is not None:
                     total = progress.value.epochs
                 else:
                     total = params.train.epochs if params else max(len(history.value), 1)
                 seed_runs.append(SeedRun(seed, progress.value, history.value, status, reason, total))
-            watched.append(self._evaluation[name])
+            watched.append((self._evaluation[name], frozenset({COMPARE})))
             runs.append(
                 ModelRun(
                     name=name,
@@ -227,14 +268,14 @@ class DataSource:
                     epochs_total=max((seed.epochs_total for seed in seed_runs), default=default_total),
                 )
             )
-        warnings = tuple(item.problem for item in watched if item.problem)
+        problems = (*((tabs, item.problem) for item, tabs in watched if item.problem), *missing)
         return Dashboard(
             root=self.root,
             params=params,
             runs=tuple(runs),
             comparison=self._comparison.value,
             backprop=self._backprop.value,
-            warnings=warnings,
+            problems=problems,
         )
 
     def _status(self, progress: Progress | None) -> tuple[str, str | None]:

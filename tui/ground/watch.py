@@ -72,6 +72,12 @@ class Watch:
         return True
 
 
+class Incomplete(ValueError):
+    """Some of the files a value is made of are gone while the others are there (deleted by
+    hand, not by a stage, which deletes them all): no value, since part of it would come from
+    a file that is no more, and one warning line."""
+
+
 class Watched(Generic[T]):
     """What `load` makes of some files, made again when their stamps change; a bad read keeps the
     last good value.
@@ -100,6 +106,8 @@ class Watched(Generic[T]):
                 self.value, self.problem = self.absent, None
             else:
                 self.value, self.problem = self._load(), None
+        except Incomplete as exc:
+            self.value, self.problem = self.absent, f"{self.label}: {exc}"
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             if isinstance(exc, MissingInput) and not self.required:
                 # deleted between the stat and the read: no data, as if it had never been there

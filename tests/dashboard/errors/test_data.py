@@ -127,3 +127,12 @@ def test_another_runs_predictions_are_read_at_its_revision_once(experiments_repo
     assert files.problems([missing], set())[0] == (
         f"{rev[:7]}:reports/predictions/model_z/seed_42.csv not found; "
         "that run did not evaluate this model and seed")
+
+
+def test_load_once_of_a_seed_the_run_does_not_have_names_the_seeds_it_has(errors_project: Path) -> None:
+    """`--once --errors model_b --seed 44` on a run evaluated with seeds 42 and 43: no rerun advice."""
+    write_seed(errors_project, "model_b", 43)
+    with pytest.raises(FileNotFoundError) as error:
+        load_once(errors_project, "model_b", 44)
+    assert str(error.value) == ("reports/predictions/model_b/seed_44.csv not found; "
+                                "model_b has predictions of seeds 42, 43: pass one of them to --seed")

@@ -206,6 +206,44 @@ async def test_a_corrupt_predictions_file_warns_keeps_the_last_data_and_recovers
         await wait_for(pilot, lambda: not warnings.display, what="the warning to clear")
 
 
+async def test_a_deleted_seed_file_is_not_shown_and_the_other_seeds_stay_reachable(errors_project: Path,
+                                                                                   ) -> None:
+    """Seed 42's predictions deleted while shown: no mistakes under its name, one warning line on
+    this tab only, `s` still reaches seed 43; the file back, the warning clears."""
+    write_seed(errors_project, "model_a", 43, source="model_a")
+    path = errors_project / "reports/predictions/model_a/seed_42.csv"
+    kept = path.read_text()
+    app = make_app(errors_project)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_tab(app, pilot)
+        warnings = app.query_one("#warnings", Static)
+        heading = "model_a · seed 42 · 12 of 200 test digits misclassified (6.00%)"
+        assert text(app, "#errors-heading") == heading
+        path.unlink()
+        await wait_for(pilot, lambda: warnings.display, what="the warning bar")
+        assert str(warnings.render()) == (
+            "⚠ reports/predictions/model_a/seed_42.csv: not found, though model_a was evaluated; "
+            "run `dvc repro evaluate`")
+        assert text(app, "#errors-heading") == "model_a · seed 42 · no predictions"
+        assert pane.errors is None and app.query_one(ConfusionHeatmap).counts is None
+        await pilot.press("1")
+        await pilot.pause()
+        assert not warnings.display, "the Training tab does not read the predictions"
+        await pilot.press("6")
+        await pilot.pause()
+        assert warnings.display
+        await pilot.press("s")
+        await wait_for(pilot, lambda: pane.errors is not None, what="seed 43")
+        assert text(app, "#errors-heading") == "model_a · 12 of 200 test digits misclassified (6.00%)", (
+            "seed 43 is the only seed left: named only once there are several again")
+        assert not warnings.display, "seed 43 is all there"
+        path.write_text(kept)
+        await wait_for(pilot, lambda: pane.check_action("next_seed", ()), what="two seeds again")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: text(app, "#errors-heading") == heading, what="seed 42 again")
+        assert not warnings.display
+
+
 async def test_before_any_evaluation_the_tab_says_how_to_get_predictions(tmp_path: Path) -> None:
     write_params(tmp_path)
     app = make_app(tmp_path)

@@ -159,6 +159,70 @@ async def test_a_failed_seed_fails_the_model_and_is_named(tmp_path: Path) -> Non
         assert panel_b.query_one(ProgressBar).progress == 2, "the model is as far as its slowest seed"
 
 
+async def test_a_progress_file_deleted_while_training_is_a_warning_on_this_tab_only(tmp_path: Path) -> None:
+    """progress.json gone while its log has epochs: the state is unknown, not "not started yet";
+    one warning line, on the Training tab only; it clears when training writes the file again."""
+    write_params(tmp_path, epochs=30)
+    write_run(tmp_path, "model_b", 28, epochs=30, state="running", pid=os.getpid())
+    progress = tmp_path / "metrics/train/model_b/seed_42/progress.json"
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
+        panel = app.query_one("#panel-model_b", ModelPanel)
+        assert panel.border_subtitle == "running"
+        progress.unlink()
+        await poll_now(pilot)
+        assert "not started" not in panel.border_subtitle and "waiting" not in panel.border_subtitle
+        assert panel.border_subtitle == "unknown: progress.json is missing"
+        warnings = app.query_one("#warnings", Static)
+        assert warnings.display
+        assert str(warnings.render()) == (
+            "⚠ metrics/train/model_b/seed_42/progress.json: not found, though its per-epoch log has 28 "
+            "epochs; the state is unknown until training writes it again (`dvc checkout` restores a "
+            "finished run's)")
+        await pilot.press("2")
+        await pilot.pause()
+        assert not warnings.display, "the Compare tab does not read progress.json"
+        await pilot.press("1")
+        await pilot.pause()
+        assert warnings.display
+        write_run(tmp_path, "model_b", 29, epochs=30, state="running", pid=os.getpid())
+        await poll_now(pilot)
+        assert panel.border_subtitle == "running" and not warnings.display
+
+
+async def test_a_deleted_series_file_is_a_warning_and_its_curve_is_not_drawn(finished: Path) -> None:
+    """plots/metrics/eval/accuracy.tsv gone: one warning line naming it (Training and Compare read
+    the log), no curve from the log it was part of; back, the warning clears."""
+    tsv = finished / "metrics/train/model_a/seed_42/plots/metrics/eval/accuracy.tsv"
+    kept = tsv.read_text()
+    app = make_app(finished)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
+        panel = app.query_one("#panel-model_a", ModelPanel)
+        accuracy = panel.query_one(".accuracy-chart", CurvesPlot)
+        assert all(len(xs) == EPOCHS for _, xs, _ in accuracy.series)
+        tsv.unlink()
+        await poll_now(pilot)
+        warnings = app.query_one("#warnings", Static)
+        said = ("⚠ metrics/train/model_a/seed_42/: plots/metrics/eval/accuracy.tsv not found, though the "
+                "seed's other per-epoch logs are there; run `dvc checkout` or `dvc repro train@model_a`")
+        assert warnings.display and str(warnings.render()) == said
+        assert all(len(xs) == 0 for _, xs, _ in accuracy.series), "no curve from a log that is gone"
+        await pilot.press("2")
+        await pilot.pause()
+        assert warnings.display and str(warnings.render()) == said, "Compare draws the log's curves too"
+        await pilot.press("3")
+        await pilot.pause()
+        assert not warnings.display, "Backprop reads no training log"
+        tsv.write_text(kept)
+        await poll_now(pilot)
+        await pilot.press("1")
+        await pilot.pause()
+        assert not warnings.display
+        assert all(len(xs) == EPOCHS for _, xs, _ in accuracy.series)
+
+
 # --- snapshots ------------------------------------------------------------------------
 
 
