@@ -1,4 +1,4 @@
-"""Two or more runs side by side: curves of one model, metrics with deltas, param diff, McNemar.
+"""Two or more runs side by side: curves of one model, the statistics between runs, param diff.
 
 It shows a `Comparison` it is given (tui.experiments.compare builds it in a worker, never here),
 updating its tables in place so a live refresh keeps the scroll position.
@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from tui.experiments.between_view import BetweenPanel
 from tui.experiments.compare import Comparison
 from tui.experiments.table import DiffRow
 from tui.ground.widgets import CurvesPlot
@@ -23,8 +24,7 @@ class RunComparison(VerticalScroll):
             yield CurvesPlot("test accuracy % per epoch", percent=True, id="compare-accuracy")
             yield CurvesPlot("test loss per epoch", id="compare-loss")
         yield Static(id="compare-notes")
-        yield Static("Metrics (Δ against the baseline run)", classes="title")
-        yield DataTable(id="compare-metrics", cursor_type="none", zebra_stripes=True)
+        yield BetweenPanel(id="between")
         yield Static("Params that differ", classes="title")
         yield DataTable(id="compare-params", cursor_type="none", zebra_stripes=True)
 
@@ -33,7 +33,7 @@ class RunComparison(VerticalScroll):
         self.query_one("#compare-accuracy", CurvesPlot).show(view.accuracy)
         self.query_one("#compare-loss", CurvesPlot).show(view.loss)
         self.query_one("#compare-notes", Static).update("\n".join(view.notes))
-        self._fill(self.query_one("#compare-metrics", DataTable), "metric", view.runs, view.metrics)
+        self.query_one(BetweenPanel).show(view.between)
         self._fill(self.query_one("#compare-params", DataTable), "param", view.runs, view.params)
 
     @staticmethod
