@@ -21,8 +21,8 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from tui.backprop.pane import BackpropPane
 from tui.compare.pane import ComparePane
 from tui.errors.pane import ErrorsPane
-from tui.experiments.between_view import BetweenPanel
 from tui.experiments.pane import ExperimentsPane
+from tui.experiments.widgets import BetweenPanel
 from tui.ground import jobs
 from tui.ground.runs import Run
 from tui.ground.snapshot import Dashboard, DataSource
