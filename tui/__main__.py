@@ -1,8 +1,9 @@
 """`python -m tui`: open the dashboard; `--once` prints its Training and Compare screens
 as plain text and exits, for scripts and CI logs (Textual is not even imported then);
 `--once --experiments` prints the Experiments table instead (`--format md` for a pull
-request, `csv` for a spreadsheet); `--once --errors MODEL` prints that model's top confusions
-and first misclassified digits."""
+request, `csv` for a spreadsheet), or with `--vs PARAM` a criterion of every finished run
+against that param, mean and 95% CI over its seeds (text or csv); `--once --errors MODEL`
+prints that model's top confusions and first misclassified digits."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="with --experiments: text (aligned columns), md (a Markdown table) or csv")
     parser.add_argument("--all-params", action="store_true",
                         help="with --experiments: every param, not only those that differ among the runs")
+    parser.add_argument("--vs", metavar="PARAM",
+                        help="with --experiments: a criterion of every finished run against this numeric "
+                             "param (e.g. train.learning_rate): per model and run the mean over its seeds, "
+                             "the 95%% CI and each seed's value, from each run's reports/comparison.json")
+    parser.add_argument("--criterion", default="final_test_accuracy", metavar="KEY",
+                        help="with --vs: best_test_accuracy, final_test_accuracy (default), min_test_loss or "
+                             "generalization_gap")
     parser.add_argument("--errors", metavar="MODEL",
                         help="with --once: print MODEL's top confusions and first misclassified digits")
     parser.add_argument("--seed", type=int, metavar="S",
@@ -43,6 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--experiments, --format and --all-params go with --once")
     if (args.format != TEXT or args.all_params) and not args.experiments:
         parser.error("--format and --all-params go with --experiments")
+    if args.vs is not None and not args.experiments:
+        parser.error("--vs PARAM goes with --once --experiments")
+    if args.vs is not None and args.format == "md":
+        parser.error("--vs writes text or csv")
+    if args.criterion != "final_test_accuracy" and args.vs is None:
+        parser.error("--criterion goes with --vs PARAM")
     if args.errors is None and args.seed is not None:
         parser.error("--seed goes with --errors MODEL")
     if args.errors is not None and not args.once:
@@ -91,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {root}: no params.yaml here; run from the project root or pass --root DIR",
               file=sys.stderr)
         return 2
+    if args.once and args.experiments and args.vs is not None:
+        return print_vs(root, args.vs, args.criterion, args.format)
     if args.once and args.experiments:
         return print_experiments(root, args.format, args.all_params)
     if args.errors is not None:
@@ -116,6 +132,36 @@ def print_experiments(root: Path, fmt: str, all_params: bool) -> int:
     sys.stdout.write(export(table, fmt, all_params))
     if fmt == TEXT:
         sys.stdout.write(summary_line(table, len(table.runs), 0) + "\n")
+    return 0
+
+
+def print_vs(root: Path, param: str, criterion: str, fmt: str) -> int:
+    """`--vs PARAM`: every finished run's criterion against the param, from its comparison.json."""
+    from mnist_dvc.analysis.vs_param import vs_csv, vs_text
+    from tui.experiments.between import CRITERIA, vs_of, vs_runs
+    from tui.ground.runs import RunFiles
+
+    if criterion not in CRITERIA:
+        print(f"error: --criterion {criterion!r}: one of {', '.join(CRITERIA)}", file=sys.stderr)
+        return 2
+    try:
+        table = collect(root)
+    except ExperimentsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runs, values, skipped = vs_runs(RunFiles(root), table.runs)
+    runs = [run for run in runs if param in run.params]
+    if not runs:
+        print(f"error: no finished run with a reports/comparison.json has the param {param!r}",
+              file=sys.stderr)
+        return 2
+    found, problem = vs_of(runs, values, criterion, param)
+    if found is None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    for line in skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    sys.stdout.write(vs_csv(found) if fmt == "csv" else vs_text(found))
     return 0
 
 

@@ -2,7 +2,8 @@
 
 The app is the only place that knows every tab. It polls the workspace snapshot and binds it
 down to the tabs, and it carries what one tab does to another: the Experiments tab posts the
-run under its cursor up (`RunSelected`), the app hands it down to the Errors tab (`run`) and,
+run under its cursor up (`RunSelected`), the app hands it down to the Errors tab (`run`), a McNemar
+count chosen there (`OpenDisagreement`) becomes the Errors tab's `versus` images, and,
 while that run trains in a queue worker's folder, lets the Training tab follow it
 (`following`, with that folder's snapshot as its data). A tab never imports another tab.
 """
@@ -21,6 +22,7 @@ from tui.backprop.pane import BackpropPane
 from tui.compare.pane import ComparePane
 from tui.errors.pane import ErrorsPane
 from tui.experiments.pane import ExperimentsPane
+from tui.experiments.widgets import BetweenPanel
 from tui.ground import jobs
 from tui.ground.runs import Run
 from tui.ground.snapshot import Dashboard, DataSource
@@ -112,6 +114,11 @@ class DashboardApp(App[None]):
         self.training_source = DataSource(folder) if following is not None else self.source
         self.training = None
         self.poll()
+
+    def on_between_panel_open_disagreement(self, message: BetweenPanel.OpenDisagreement) -> None:
+        """A McNemar count chosen in the Experiments tab: the Errors tab shows those images."""
+        self.query_one(ErrorsPane).versus = message.disagreement
+        self.action_show_tab("errors")
 
     def on_errors_pane_warnings(self, message: ErrorsPane.Warnings) -> None:
         self.pane_warnings = message.problems

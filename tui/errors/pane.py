@@ -29,7 +29,9 @@ from mnist_dvc.analysis.errors import ModelErrors
 from mnist_dvc.core.contracts import CLASSES
 from tui.errors.data import ErrorsData, PredictionsSource, sources
 from tui.errors.text import ERRORS_HINT, caption_lines, cell_title, confusion_line, errors_heading, other_line
+from tui.errors.versus import VERSUS_HINT, versus_lines, versus_problem, versus_sources
 from tui.errors.widgets import Card, ConfusionHeatmap, DigitGallery
+from tui.ground.disagreement import Disagreement
 from tui.ground.runs import DONE, WORKSPACE, Run
 from tui.ground.snapshot import Dashboard
 
@@ -57,6 +59,7 @@ class ErrorsPane(Vertical):
         Binding("m", "next_model", "Model"),
         Binding("s", "next_seed", "Seed"),
         Binding("o", "other_model", "Other model"),
+        Binding("v", "leave_versus", "Back to confusions"),
     ]
 
     data: reactive[Dashboard | None] = reactive(None, layout=False)
@@ -64,6 +67,8 @@ class ErrorsPane(Vertical):
     source: reactive[PredictionsSource | None] = reactive(None, layout=False)
     cell: reactive[Cell] = reactive((0, 0), layout=False)
     other: reactive[str | None] = reactive(None, layout=False)
+    # Set by the app from the Experiments tab's McNemar table: two runs' predictions of these images.
+    versus: reactive[Disagreement | None] = reactive(None, layout=False)
 
     def __init__(self, root: Path, poll_s: float, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -227,7 +232,38 @@ class ErrorsPane(Vertical):
         if confusions.highlighted != index:
             confusions.highlighted = index
 
+    def watch_versus(self, pair: Disagreement | None) -> None:
+        if pair is not None:
+            self.files.poll(versus_sources(self.files.root, pair))
+            self.add_class("-open")
+            self.query_one(DigitGallery).focus()
+        self.refresh_bindings()
+        self._show_cell(keep_page=False)
+
+    def _show_versus(self, pair: Disagreement) -> None:
+        """The images only one run gets right, each with both runs' predictions under it."""
+        first, second = (self.files.errors(source) for source in versus_sources(self.files.root, pair))
+        title = Text(f"{pair.title} · {VERSUS_HINT}", style="bold")
+        problem = versus_problem(pair, first, second)
+        gallery = self.query_one(DigitGallery)
+        if problem is not None:
+            title.append(f" · {problem}", style="dim")
+            gallery.show(title, (), lambda index: Card(None, ()), 3)
+            return
+        images = self.files.drawable(first)
+
+        def card(index: int) -> Card:
+            head, a, b = versus_lines(pair, first.predictions, second.predictions, index)
+            return Card(images.x[index] if images is not None else None,
+                        (Text(head, style="dim"), Text(a, style="green" if "✓" in a else "red"),
+                         Text(b, style="green" if "✓" in b else "red")))
+
+        gallery.show(title, pair.indices, card, 3)
+
     def _show_cell(self, keep_page: bool) -> None:
+        if self.versus is not None:
+            self._show_versus(self.versus)
+            return
         errors = self.errors
         if errors is None:
             self.query_one(DigitGallery).show("", (), lambda index: Card(None, ()), 2)
@@ -302,6 +338,11 @@ class ErrorsPane(Vertical):
 
     def on_digit_gallery_closed(self, message: DigitGallery.Closed) -> None:
         message.stop()
+        self.versus = None
+        self.focus_default()
+
+    def action_leave_versus(self) -> None:
+        self.versus = None
         self.focus_default()
 
     def open_cell(self) -> None:
@@ -317,6 +358,8 @@ class ErrorsPane(Vertical):
             return len(self.models) > 1
         if action == "next_seed":
             return self._seeds > 1
+        if action == "leave_versus":
+            return self.versus is not None
         return True
 
     def action_next_model(self) -> None:

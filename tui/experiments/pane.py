@@ -52,9 +52,11 @@ from tui.ground.watch import Watch
 TICK_S = 0.5
 CHECK_EVERY = 2  # ticks between two looks at what DVC would list (the fingerprint)
 MARK = Column("mark", "", "mark")
+INTERVAL = "interval"
+SEEDS_COLUMN = Column("seed-group", "seeds (same group: pairable)", "seed-group")
 STATE_STYLES = {RUNNING: "bold cyan", QUEUED: "yellow", FAILED: "bold red", DONE: "green"}
-HINT = ("space select · / filter · s sort by this column · a all params · n new · w workers · "
-        "l log · x kill · ? more keys")
+HINT = ("space select · / filter · s sort by this column · a all params · i intervals · n new · "
+        "w workers · l log · x kill · ? more keys")
 
 
 class ExperimentsPane(Vertical):
@@ -72,6 +74,8 @@ class ExperimentsPane(Vertical):
         Binding("a", "all_params", "All params"),
         Binding("b", "baseline", "Baseline", show=False),
         Binding("m", "next_model", "Model", show=False),
+        Binding("c", "next_criterion", "Criterion", show=False),
+        Binding("i", "intervals", "Intervals"),
         Binding("n", "new", "New"),
         Binding("w", "workers", "Workers"),
         Binding("Q", "queue_status", "Queue status", show=False),
@@ -96,6 +100,12 @@ class ExperimentsPane(Vertical):
         self.all_params = False
         self.baseline_key: str | None = None
         self.model: str | None = None
+        self.criterion = "final_test_accuracy"  # drawn against the param the compared runs differ in
+        self.intervals = False  # `i`: each run's metrics as mean ± 95% CI over its seeds (comparison.json)
+        self.interval_columns: list[Column] = []
+        self.interval_cells: dict[str, dict[str, str]] = {}  # column key -> run key -> cell
+        self.interval_groups: dict[str, str] = {}  # run key -> its seed group
+        self.interval_scope = ""  # what the intervals cover, said under the table while they show
         self.progress: dict[str, dict[str, Progress]] = {}
         self.files = RunFiles(self.root)
         self._git: tuple[Path, ...] | None = None
@@ -170,6 +180,8 @@ class ExperimentsPane(Vertical):
             if self.baseline_key not in self.selected:
                 self.baseline_key = None
         self._read_progress()
+        if self.intervals and table is not None:
+            self._load_intervals(tuple(table.runs))
         self._show_table()
         self._compare()
 
@@ -213,7 +225,13 @@ class ExperimentsPane(Vertical):
 
     def _all_columns(self, shown: list[Run]) -> list[Column]:
         assert self.table is not None
-        return exptable.columns(self.table, shown, self.all_params, live=bool(self.progress))
+        found = exptable.columns(self.table, shown, self.all_params, live=bool(self.progress))
+        if not self.intervals:
+            return found
+        # the intervals replace DVC's metric columns (means only): mean ± 95% CI over the seeds, n
+        cells = self.interval_columns
+        rest = [column for column in found if column.kind != exptable.METRIC]
+        return [*rest[:len(exptable.FIXED) - 1], SEEDS_COLUMN, *cells, *rest[len(exptable.FIXED) - 1:]]
 
     def _show_table(self) -> None:
         table = self.query_one("#exp-table", DataTable)
@@ -262,6 +280,10 @@ class ExperimentsPane(Vertical):
             return Text(indent + run.name, style="bold" if run.kind != EXPERIMENT else "")
         if column.kind == exptable.STATE:
             return Text(run.state, style=STATE_STYLES.get(run.state, ""))
+        if column.kind == INTERVAL:
+            return Text(self.interval_cells.get(column.key, {}).get(run.key, ""), justify="right")
+        if column.kind == SEEDS_COLUMN.kind:
+            return Text(self.interval_groups.get(run.key, ""))
         if column.kind == exptable.LIVE:
             progress = self.progress.get(run.key)
             return Text(exptable.live_text(progress) if progress is not None else "", style="cyan")
@@ -299,6 +321,8 @@ class ExperimentsPane(Vertical):
             run = self.cursor_run()
             if run is not None:
                 lines.append(self._run_line(run))
+            if self.intervals and self.interval_scope:
+                lines.append(self.interval_scope)
         lines.append(HINT)
         status = self.query_one("#exp-status", Static)
         status.update("\n".join(lines))
@@ -362,6 +386,42 @@ class ExperimentsPane(Vertical):
             at = models.index(self.model) + 1 if self.model in models else 0
             self.model = models[at % len(models)]
             self._compare()
+
+    def action_next_criterion(self) -> None:
+        from tui.experiments.between import CRITERIA
+
+        self.criterion = CRITERIA[(CRITERIA.index(self.criterion) + 1) % len(CRITERIA)]
+        self._compare()
+
+    def action_intervals(self) -> None:
+        """Each run's metrics as the mean and 95% CI over its seeds, from its comparison.json (read in
+        a worker), or DVC's metric columns again."""
+        self.intervals = not self.intervals
+        if self.intervals and self.table is not None:
+            self._load_intervals(tuple(self.table.runs))
+        self._show_table()
+
+    @work(exclusive=True, group="exp-intervals", thread=True)
+    def _load_intervals(self, runs: tuple[Run, ...]) -> None:
+        from tui.experiments import between
+
+        worker = get_current_worker()
+        found = between.intervals(self.files, runs)
+        models = list(dict.fromkeys(m for item in found.values() for m in item.estimates))
+        columns = between.interval_columns(models)
+        cells = {key: between.interval_cells(found, *which.split(":")) for key, _, which in columns}
+        groups = {key: item.group or (item.problem or "") for key, item in found.items()}
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._intervals_loaded, [Column(key, label, INTERVAL)
+                                                               for key, label, _ in columns], cells, groups,
+                                      between.SCOPE)
+
+    def _intervals_loaded(self, columns: list[Column], cells: dict[str, dict[str, str]],
+                          groups: dict[str, str], scope: str) -> None:
+        self.interval_columns, self.interval_cells, self.interval_groups = columns, cells, groups
+        self.interval_scope = scope
+        self._columns = []  # new columns: rebuild
+        self._show_table()
 
     def selected_runs(self) -> list[Run]:
         return [run for key in self.selected if self.table and (run := self.table.run(key)) is not None]
@@ -430,7 +490,7 @@ class ExperimentsPane(Vertical):
         """Curves and predictions of each run: DVC reads a revision's files in a fraction of a second,
         once per revision (tui.ground.runs caches finished ones)."""
         worker = get_current_worker()
-        view = build_comparison(self.files, chosen, model, baseline, table)
+        view = build_comparison(self.files, chosen, model, baseline, table, self.criterion)
         if not worker.is_cancelled:
             self.app.call_from_thread(self.query_one("#exp-compare", RunComparison).show, view)
 

@@ -24,6 +24,7 @@ from typing import Any
 from mnist_dvc.analysis.history import History, aligned_history, mean_history, parse_series
 from mnist_dvc.analysis.predictions import Predictions, parse_predictions
 from mnist_dvc.core.contracts import (
+    COMPARISON_FILE,
     PREDICTIONS_DIR,
     PREDICTIONS_SUFFIX,
     SERIES,
@@ -37,6 +38,7 @@ from mnist_dvc.core.contracts import (
 )
 from mnist_dvc.core.errors import BadInput
 from mnist_dvc.core.params import MODEL_NAME
+from mnist_dvc.core.records.comparison import Comparison
 from mnist_dvc.core.records.progress import Progress
 
 WORKSPACE, COMMIT, EXPERIMENT = "workspace", "commit", "experiment"
@@ -141,6 +143,11 @@ class Reader:
         it in errors). FileNotFoundError when the run has none, BadInput when they are damaged."""
         return parse_predictions(self.text(predictions_file(model, seed)), label)
 
+    def comparison(self) -> Comparison:
+        """The run's `reports/comparison.json` (every seed's figures, as evaluate wrote them).
+        FileNotFoundError when the run has none, BadInput when it is damaged."""
+        return Comparison.from_text(self.text(COMPARISON_FILE), COMPARISON_FILE)
+
 
 def on_disk(folder: Path) -> Reader:
     folder = Path(folder)
@@ -229,6 +236,39 @@ class RunFiles:
         self.root = root
         self._histories: dict[tuple[str, str], History] = {}
         self._predictions: dict[tuple[str, str], Predictions] = {}
+        self._seed_predictions: dict[tuple[str, str, int], Predictions] = {}
+        self._comparisons: dict[str, Comparison] = {}
+
+    def comparison(self, run: Run) -> Comparison:
+        """The run's `reports/comparison.json`, read at its revision (once for a fixed run);
+        RunFilesError names the run and says what writes the file."""
+        if run.rev in self._comparisons:
+            return self._comparisons[run.rev]
+        try:
+            found = reader(self.root, run).comparison()
+        except FileNotFoundError:
+            raise RunFilesError(f"{run.name}: no {COMPARISON_FILE}; the evaluate stage writes it") from None
+        except BadInput as exc:
+            raise RunFilesError(f"{run.name}: {exc.path}: {exc.problem}") from None
+        if run.fixed:
+            self._comparisons[run.rev] = found
+        return found
+
+    def seed_predictions(self, run: Run, model: str, seed: int) -> Predictions:
+        """One seed's test predictions of a model (once for a fixed run); RunFilesError names the run."""
+        key = (run.rev, model, seed)
+        if key in self._seed_predictions:
+            return self._seed_predictions[key]
+        path = predictions_file(model, seed)
+        try:
+            found = reader(self.root, run).predictions(model, seed, path)
+        except FileNotFoundError:
+            raise RunFilesError(f"{run.name}: no {path}; the evaluate stage writes it") from None
+        except BadInput as exc:
+            raise RunFilesError(f"{run.name}: {exc.path}: {exc.problem}") from None
+        if run.fixed:
+            self._seed_predictions[key] = found
+        return found
 
     def history(self, run: Run, model: str) -> History:
         key = (run.rev, model)
