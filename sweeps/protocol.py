@@ -1,0 +1,65 @@
+"""The lines a Ray job prints about itself, and how the driver reads them back from the job's log.
+
+A job's only channel back to the submitting machine is its log (Ray keeps it on the
+node and serves it through the job server), so the job prints one tagged line per event:
+
+    [sweep] progress {"model": "model_a", "epoch": 3, "epochs": 500, "eta_s": 412.0, ...}
+    [sweep] resumed 40          training went on from the checkpoint after epoch 40
+    [sweep] error <one line>    why the point failed
+    [sweep] pushed p-1a2b3c4d5e   its experiment reached the git and DVC remotes
+    [sweep] already-pushed p-…    an earlier run had pushed it: nothing ran
+
+The driver keeps the last of each. Everything else in the log is DVC's and the
+stages' own output, shown as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+TAG = "[sweep]"
+PROGRESS, RESUMED, ERROR, PUSHED, ALREADY_PUSHED = "progress", "resumed", "error", "pushed", "already-pushed"
+LINE = re.compile(rf"^{re.escape(TAG)} ({PROGRESS}|{RESUMED}|{ERROR}|{PUSHED}|{ALREADY_PUSHED}) ?(.*)$",
+                  re.MULTILINE)
+
+
+def line(event: str, detail: Any = "") -> str:
+    """One tagged line; a progress dict is written as compact JSON."""
+    text = json.dumps(detail, separators=(",", ":")) if isinstance(detail, dict) else str(detail)
+    return f"{TAG} {event} {' '.join(text.split())}".rstrip()
+
+
+@dataclass
+class Report:
+    """What a job's log says so far."""
+
+    progress: dict | None = None
+    resumed_from: int | None = None
+    error: str | None = None
+    pushed: bool = False
+    already_pushed: bool = False
+
+
+def read(log: str) -> Report:
+    report = Report()
+    for match in LINE.finditer(log):
+        event, detail = match[1], match[2].strip()
+        if event == PROGRESS:
+            try:
+                parsed = json.loads(detail)
+            except json.JSONDecodeError:
+                continue  # a line cut by the end of what the log holds so far
+            if isinstance(parsed, dict):
+                report.progress = parsed
+        elif event == RESUMED and detail.isdigit():
+            report.resumed_from = int(detail)
+        elif event == ERROR:
+            report.error = detail
+        elif event == PUSHED:
+            report.pushed = True
+        elif event == ALREADY_PUSHED:
+            report.already_pushed = True
+    return report
