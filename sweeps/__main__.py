@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stopped following; the sweep goes on (`python -m sweeps status`)", file=sys.stderr)
         return 130
-    except subprocess.SubprocessError as exc:
+    except (subprocess.SubprocessError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -35,11 +35,13 @@ from pathlib import Path
 import psutil
 
 from mnist_dvc.core.atomic import write_text
+from mnist_dvc.core.errors import ProjectError
 from sweeps import cluster, protocol
 from sweeps import state as st
 from sweeps.job import JobSpec
 
 POLL_S = 1.0
+START_TIMEOUT_S = 60.0
 SLOTS_EVERY_S = 5.0
 IN_FLIGHT = (cluster.PENDING, cluster.RUNNING)
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -48,7 +50,8 @@ BUSY = ("Unable to acquire lock", "is busy")
 
 
 def start(sweep: st.Sweep) -> int:
-    """Start the driver detached (its own session, output to driver.log); its pid."""
+    """Start the driver detached (its own session, output to driver.log) and wait until it has taken
+    the sweep over (its pid in sweep.json); its pid. DriverError with its last words if it could not."""
     log = st.folder(Path(sweep.root), sweep.id) / st.DRIVER_LOG
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -57,7 +60,18 @@ def start(sweep: st.Sweep) -> int:
         proc = subprocess.Popen([sys.executable, "-m", "sweeps.driver", sweep.root, sweep.id], cwd=sweep.root,
                                 env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while st.load(st.state_path(Path(sweep.root), sweep.id)).driver_pid != proc.pid:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            said = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+            raise DriverError(f"the sweep's driver did not start ({said[-1] if said else 'no output'}); "
+                              f"see {log}")
+        time.sleep(0.05)
     return proc.pid
+
+
+class DriverError(ProjectError):
+    """The driver could not start: one line."""
 
 
 def alive(sweep: st.Sweep) -> bool:
@@ -85,6 +99,7 @@ class Driver:
     def run(self) -> None:
         self.sweep.driver_pid = os.getpid()
         self.sweep.driver_started = psutil.Process().create_time()
+        self.save()  # the submitter waits for this: the sweep is the driver's from now on
         while True:
             try:
                 if self.client is None:
@@ -115,9 +130,8 @@ class Driver:
                 self.observe(point)
         self.submit_waiting()
         if self.sweep.pull:
-            for point in self.sweep.points:
-                if point.state == st.DONE and not (point.pulled or point.already_pushed or point.pull_error):
-                    pull(self.sweep, point)
+            pull(self.sweep, [point for point in self.sweep.points if point.state == st.DONE
+                              and not (point.pulled or point.already_pushed or point.pull_error)])
         if all(point.state in st.TERMINAL for point in self.sweep.points):
             self.sweep.finished = True
 
@@ -226,20 +240,26 @@ def stop_unreachable(sweep: st.Sweep, why: str) -> None:
     sweep.stopped = sweep.finished = True
 
 
-def pull(sweep: st.Sweep, point: st.PointState) -> None:
-    """`dvc exp pull REMOTE NAME` into the submitting repository; a busy repository is tried again later."""
-    dvc = Path(sys.executable).parent / "dvc"
-    proc = subprocess.run([str(dvc), "exp", "pull", sweep.git_remote, point.name], cwd=sweep.root,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if proc.returncode == 0:
-        point.pulled = True
+def pull(sweep: st.Sweep, points: list[st.PointState]) -> None:
+    """`dvc exp pull REMOTE NAME...` into the submitting repository; a busy repository is tried again
+    later."""
+    if not points:
         return
+    dvc = Path(sys.executable).parent / "dvc"
+    names = [point.name for point in points]
+    proc = subprocess.run([str(dvc), "exp", "pull", sweep.git_remote, *names], cwd=sweep.root,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
     output = proc.stdout + proc.stderr
-    if not any(words in output for words in BUSY):
-        from tools.remote import last_error
+    if proc.returncode != 0 and any(words in output for words in BUSY):
+        return
+    from tools.remote import last_error
 
-        point.pull_error = (f"`dvc exp pull {sweep.git_remote} {point.name}` failed here: "
-                            f"{last_error(output) or 'see its output'}")
+    for point in points:
+        if proc.returncode == 0:
+            point.pulled = True
+        else:
+            point.pull_error = (f"`dvc exp pull {sweep.git_remote} {point.name}` failed here: "
+                                f"{last_error(output) or 'see its output'}")
 
 
 def _progress(doc: dict, now: float) -> st.Progress:

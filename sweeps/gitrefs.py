@@ -37,7 +37,9 @@ def git(args: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT_S
         raise GitError(f"git {args[0]} took over {timeout:g} s") from None
     if proc.returncode != 0:
         said = [line.strip() for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
-        raise GitError(f"git {args[0]} failed: {said[-1] if said else f'exit status {proc.returncode}'}")
+        # git's first `fatal:`/`error:` line says what went wrong; the lines after it, what to check
+        worst = [line for line in said if line.startswith(("fatal:", "error:"))] or said[-1:]
+        raise GitError(f"git {args[0]} failed: {worst[0] if worst else f'exit status {proc.returncode}'}")
     return proc.stdout
 
 

@@ -175,9 +175,10 @@ def _prepare_clone(spec: JobSpec) -> None:
     except GitError as exc:
         raise PointFailed(f"cannot prepare the clone of {spec.git_url} at {spec.baseline[:12]}: "
                           f"{exc}") from None
-    code, out = _dvc(clone, ["cache", "dir", "--local", str(spec.base / "dvc-cache")])
-    if code != 0:
-        raise PointFailed(f"dvc cache dir failed: {_last_error(out)}")
+    from dvc.config import Config
+
+    with Config(str(clone / ".dvc")).edit("local") as conf:  # what `dvc cache dir --local DIR` writes
+        conf["cache"]["dir"] = str(spec.base / "dvc-cache")
 
 
 def _git_config(clone: Path, key: str) -> str:

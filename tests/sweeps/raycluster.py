@@ -108,14 +108,22 @@ class RayCluster:
         nodes = list_nodes(address=self.address, raise_on_missing_output=False)
         return next(node.node_name for node in nodes if node.node_id == node_id)
 
+    def _tree(self, name: str) -> list[psutil.Process]:
+        root = psutil.Process(self.nodes[name].pid)
+        return [root, *root.children(recursive=True)]
+
+    def freeze(self, name: str) -> None:
+        """Everything on the node stops where it is (SIGSTOP), the jobs it runs included."""
+        for member in self._tree(name):
+            with contextlib.suppress(psutil.Error):
+                member.send_signal(signal.SIGSTOP)
+
     def kill(self, name: str) -> None:
         """The node dies at once with everything on it (its `ray start`, daemons, workers, jobs)."""
-        proc = self.nodes.pop(name)
-        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-        for member in tree:
+        for member in self._tree(name):
             with contextlib.suppress(psutil.Error):
                 member.send_signal(signal.SIGKILL)
-        proc.wait()
+        self.nodes.pop(name).wait()
         self.wait_alive(lambda alive: name not in alive, f"the cluster to notice {name} is gone")
 
     def stop(self) -> None:

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -56,6 +57,13 @@ class World:
         if check:
             assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc
+
+
+def set_keys(repo: Path, server: s3_server.Server) -> None:
+    """The DVC remote's keys as a user sets them (`--local`: never committed)."""
+    for option, value in (("access_key_id", server.credentials.access_key),
+                          ("secret_access_key", server.credentials.secret_key)):
+        run([str(BIN / "dvc"), "remote", "modify", "--local", "team", option, value], repo)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +104,7 @@ def world(namespace: Path, tmp_path_factory: pytest.TempPathFactory, mnist_mirro
         run([sys.executable, "-m", "tools.remote", "use", f"s3://{BUCKET}/cache",
              "--endpoint", server.endpoint], project, PYTHONPATH=str(ROOT))
         run(["git", "commit", "-qm", "the team's remote", "--", ".dvc/config"], project)
-        for option, value in (("access_key_id", server.credentials.access_key),
-                              ("secret_access_key", server.credentials.secret_key)):
-            run([str(BIN / "dvc"), "remote", "modify", "--local", "team", option, value], project)
+        set_keys(project, server)
         run(["git", "remote", "add", "origin", str(bare)], project)
         run(["git", "push", "-q", "origin", "main"], project)
         node_extra = {"PYTHONPATH": str(ROOT), "MNIST_MIRROR": str(mnist_mirror),
@@ -120,59 +126,123 @@ def world(namespace: Path, tmp_path_factory: pytest.TempPathFactory, mnist_mirro
         server.stop()
 
 
-def wait_for(condition, what: str, timeout: float = SWEEP_TIMEOUT_S, world: World | None = None):
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = SWEEP_TIMEOUT_S,
+             poll: float = 0.2) -> Any:
     deadline = time.monotonic() + timeout
     while not (found := condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(poll)
     return found
+
+
+def grid_args(*specs: str) -> list[str]:
+    return [arg for spec in specs for arg in ("-S", spec)]
 
 
 def sweep_id(proc: subprocess.CompletedProcess) -> str:
     return proc.stdout.split("sweep ", 1)[1].split(":", 1)[0]
 
 
-def test_a_sweep_survives_losing_a_node(world: World) -> None:
-    """Four points on two nodes; the worker node dies once its job's training has checkpointed, a new
-    node joins; every point ends done, pushed, and pulled into a fresh clone."""
-    started = world.sweeps("run", "--detach", *[arg for spec in GRID for arg in ("-S", spec)])
-    sid = sweep_id(started)
+def one_error(proc: subprocess.CompletedProcess) -> str:
+    """The command's whole stderr: exactly one `error: ...` line, exit status 2."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
 
-    def running_on_worker():
+
+def jobs(world: World) -> list[str]:
+    from ray.job_submission import JobSubmissionClient
+
+    return [job.submission_id for job in JobSubmissionClient(world.cluster.address).list_jobs()]
+
+
+def test_a_client_without_the_cluster_token_is_refused(world: World, tmp_path: Path) -> None:
+    """No token, or another one: the job server says 401/403 and the sweep command says so in one line."""
+    strangers = {key: value for key, value in world.client_env.items() if not key.startswith("RAY_AUTH")}
+    strangers["HOME"] = str(tmp_path)  # no ~/.ray/auth_token there
+    for env in (strangers, {**strangers, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "0" * 64}):
+        line = one_error(world.sweeps("run", *grid_args("train.learning_rate=0.0007"), env=env, check=False))
+        assert line.startswith(f"error: the Ray cluster at {world.cluster.address} refused this client: "
+                               "no token, or not the cluster's; set RAY_AUTH_MODE=token"), line
+    assert jobs(world) == [] and not (world.project / st.SWEEPS_DIR).exists()
+
+
+def test_what_would_fail_is_one_line_before_anything_starts(world: World) -> None:
+    """A bad point, a DVC remote or git remote that does not answer, a commit the nodes cannot clone."""
+    line = one_error(world.sweeps("run", *grid_args("train.learning_rate=0.001,-1"), check=False))
+    assert line == ("error: point 2 (train.learning_rate=-1): params.yaml: train.learning_rate = -1 is "
+                    "invalid; expected a number > 0")
+    dvc_config = (world.project / ".dvc/config").read_text()
+    run([str(BIN / "dvc"), "remote", "modify", "team", "endpointurl", "http://127.0.0.1:9"], world.project)
+    try:
+        line = one_error(world.sweeps("run", *grid_args("train.learning_rate=0.0007"), check=False))
+    finally:
+        (world.project / ".dvc/config").write_text(dvc_config)
+    assert line.startswith("error: cannot reach remote 'team' (s3://sweeps/cache at http://127.0.0.1:9)")
+    assert line.endswith("nothing was started, run it again once it answers")
+    run(["git", "remote", "add", "gone", str(world.base / "no-such-repo.git")], world.project)
+    line = one_error(world.sweeps("run", "--git-remote", "gone", *grid_args("train.learning_rate=0.0007"),
+                                  check=False))
+    gone = world.base / "no-such-repo.git"
+    assert line.startswith("error: cannot reach git remote 'gone': fetch failed: fatal: "
+                           f"'{gone}' does not appear to be a git repository"), line
+    run(["git", "commit", "-q", "--allow-empty", "-m", "not pushed"], world.project)
+    try:
+        line = one_error(world.sweeps("run", *grid_args("train.learning_rate=0.0007"), check=False))
+    finally:
+        run(["git", "reset", "-q", "--hard", "HEAD~1"], world.project)
+    assert "is not on git remote 'origin', so the nodes cannot clone it; push it first" in line
+    assert jobs(world) == [] and not (world.project / st.SWEEPS_DIR).exists()
+
+
+def test_a_sweep_survives_losing_a_node(world: World) -> None:
+    """Four points on two nodes. Once the worker node's job has written its first checkpoint, the node
+    is frozen and killed, and a new node joins: every point ends done, the lost one resubmitted and
+    carried on from its clone's checkpoint; all of them are pushed, pulled here, and pulled into a fresh
+    clone of the remotes; submitting the grid again runs nothing."""
+    sid = sweep_id(world.sweeps("run", "--detach", *grid_args(*GRID)))
+
+    def on_the_worker() -> tuple[str, str] | None:
         from ray.job_submission import JobSubmissionClient
 
         client = JobSubmissionClient(world.cluster.address)
-        for point in reader.sweep(world.project, sid).points:
-            if point.state == st.RUNNING and point.progress and point.progress.epoch >= 1:
-                record = st.load(st.state_path(world.project, sid)).point(point.name)
-                node = world.cluster.node_of(client.get_job_info(record.job).driver_node_id)
+        for point in st.load(st.state_path(world.project, sid)).points:
+            if point.state == st.RUNNING:
+                node = world.cluster.node_of(client.get_job_info(point.job).driver_node_id)
                 if node != "head":
-                    return point, node
+                    return point.name, node
         return None
 
-    victim, node = wait_for(running_on_worker, "a job on the worker node to report its first epoch")
+    victim, node = wait_for(on_the_worker, "a job to run on the worker node")
     clones = Path(world.cluster.env["HOME"]) / ".cache/mnist-dvc/sweeps/clones"
-    clone = next(clones.glob(f"*-{victim.name}"))
-    wait_for(lambda: list(clone.glob(".checkpoints/*/*/epoch-*")), "its first checkpoint")
+    clone = wait_for(lambda: next(clones.glob(f"*-{victim}"), None), "its clone")
+    wait_for(lambda: list(clone.glob(".checkpoints/*/*/epoch-*")), "its first checkpoint", poll=0.02)
+    world.cluster.freeze(node)
+    from ray.job_submission import JobSubmissionClient
+
+    lost_job = st.load(st.state_path(world.project, sid)).point(victim).job
+    assert JobSubmissionClient(world.cluster.address).get_job_status(lost_job).value == "RUNNING"
     world.cluster.kill(node)
     world.cluster.add_worker()
-    view = wait_for(lambda: (v := reader.sweep(world.project, sid)).finished and v, "the sweep to end")
+
+    view = wait_for(lambda: (found := reader.sweep(world.project, sid)).finished and found,
+                    "the sweep to end")
     assert [p.state for p in view.points] == [st.DONE] * 4, reader.text(world.project, [view])
-    lost = view.point(victim.name)
-    assert lost.attempts == 2
-    second = reader.log_text(world.project, sid, victim.name).split("--- attempt 2 ---")[1]
+    assert view.point(victim).attempts == 2
+    second = reader.log_text(world.project, sid, victim).split("--- attempt 2 ---")[1]
     assert "reusing the clone" in second
     assert any(words in second for words in ("[sweep] resumed", "is cached - skipping run",
                                              "trained by an earlier attempt")), second
     record = st.load(st.state_path(world.project, sid))
+    # Every job's epochs reached this machine, and every point was pulled into this repository.
+    assert [(p.progress.epoch, p.progress.epochs) for p in record.points] == [(2, 2)] * 4
     assert all(p.pulled for p in record.points), [(p.name, p.pull_error) for p in record.points]
 
     fresh = world.base / "fresh"
     run(["git", "clone", "-q", str(world.bare), str(fresh)], world.base)
-    for option, value in (("access_key_id", world.server.credentials.access_key),
-                          ("secret_access_key", world.server.credentials.secret_key)):
-        run([str(BIN / "dvc"), "remote", "modify", "--local", "team", option, value], fresh)
+    set_keys(fresh, world.server)
     run([str(BIN / "dvc"), "exp", "pull", "origin", *[p.name for p in view.points]], fresh)
     import dvc.api
 
@@ -181,5 +251,19 @@ def test_a_sweep_survives_losing_a_node(world: World) -> None:
     assert all(any(key.endswith("model_a.acc") and isinstance(value, float) for key, value in row.items())
                for row in shown.values()), shown
 
-    again = world.sweeps("run", *[arg for spec in GRID for arg in ("-S", spec)])
+    again = world.sweeps("run", *grid_args(*GRID))
     assert "4 already pushed (not run again)" in again.stdout and "nothing to run" in again.stdout
+    assert len(jobs(world)) == 5
+
+
+def test_a_failing_point_fails_alone(world: World) -> None:
+    """A point whose loss becomes NaN fails with the trainer's one line; the other one is done."""
+    specs = grid_args("train.optimizer=sgd", "train.learning_rate=1e15,0.01")
+    proc = world.sweeps("run", *specs, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    view = reader.sweep(world.project, sweep_id(proc))
+    nan, fine = view.points
+    assert nan.state == st.FAILED and fine.state == st.DONE
+    assert nan.error == ("model_a seed 42: loss became nan at epoch 1; lower train.learning_rate in "
+                         "params.yaml")
+    assert f"{nan.name} train.optimizer=sgd train.learning_rate=1000000000000000.0: failed: " in proc.stdout
