@@ -11,7 +11,7 @@ TEST_WORKERS ?= 2
 # DVC runs stage commands through the shell: `python` must be the venv's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint bench dashboard plots-offline s3-local s3-local-stop remote push pull clean-venv
+.PHONY: run test lint bench dashboard plots-offline s3-local s3-local-stop remote push pull sweep clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,11 @@ push: $(STAMP_S3)
 
 pull: $(STAMP_S3)
 	$(BIN)/python -m tools.remote pull
+
+## make sweep ARGS="run -S 'train.learning_rate=0.001,0.0005'": a grid of experiments in DVC's queue, or on a
+## Ray cluster with --ray ADDRESS; ARGS="status", "log SWEEP POINT -f", "stop SWEEP" (docs/sweeps.md)
+sweep: $(STAMP)
+	$(BIN)/python -m sweeps $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

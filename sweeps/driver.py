@@ -147,7 +147,7 @@ class Driver:
             point.progress = _progress(report.progress, now)
         if job.status == cluster.RUNNING:
             point.state = st.RUNNING
-            point.started_at = point.started_at or now
+            point.started_at = report.started or point.started_at or now
             return
         point.finished_at = now
         if job.status == cluster.SUCCEEDED:

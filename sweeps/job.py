@@ -112,6 +112,7 @@ _PRINT_LOCK = threading.Lock()
 def main() -> int:
     try:
         spec = JobSpec.from_env()
+        say(protocol.STARTED, round(time.time(), 3))
         print(f"point {spec.name} (attempt {spec.attempt}) on {socket.gethostname()} with {spec.cpus:g} "
               f"CPU(s): {' '.join(spec.overrides)}", flush=True)
         return run(spec)

@@ -113,14 +113,14 @@ def states(root: Path, sweep: st.Sweep) -> dict[str, LocalState]:
 
 
 def progress(folder: Path) -> st.Progress | None:
-    """The model training now in a worker's copy (the last to have written its progress)."""
+    """The training in a worker's copy: the model that wrote its progress last (still training, or
+    finished while the stages after it run)."""
     import time
 
     docs = read_progress(folder)
-    running = [(model, doc) for model, doc in docs.items() if doc.get("state") == "running"]
-    if not running:
+    if not docs:
         return None
-    model, doc = running[-1]
+    model, doc = max(docs.items(), key=lambda item: str(item[1].get("updated_at", "")))
     last = doc.get("last") if isinstance(doc.get("last"), dict) else {}
     now = time.time()
     return st.Progress(model=model, epoch=int(doc.get("epoch") or 0), epochs=int(doc.get("epochs") or 0),

@@ -3,6 +3,7 @@
 A job's only channel back to the submitting machine is its log (Ray keeps it on the
 node and serves it through the job server), so the job prints one tagged line per event:
 
+    [sweep] started 1796690257.896    the job's entrypoint began (the node's clock)
     [sweep] progress {"model": "model_a", "epoch": 3, "epochs": 500, "eta_s": 412.0, ...}
     [sweep] resumed 40          training went on from the checkpoint after epoch 40
     [sweep] error <one line>    why the point failed
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 TAG = "[sweep]"
-PROGRESS, RESUMED, ERROR, PUSHED, ALREADY_PUSHED = "progress", "resumed", "error", "pushed", "already-pushed"
-LINE = re.compile(rf"^{re.escape(TAG)} ({PROGRESS}|{RESUMED}|{ERROR}|{PUSHED}|{ALREADY_PUSHED}) ?(.*)$",
-                  re.MULTILINE)
+STARTED, PROGRESS, RESUMED, ERROR = "started", "progress", "resumed", "error"
+PUSHED, ALREADY_PUSHED = "pushed", "already-pushed"
+EVENTS = (STARTED, PROGRESS, RESUMED, ERROR, PUSHED, ALREADY_PUSHED)
+LINE = re.compile(rf"^{re.escape(TAG)} ({'|'.join(EVENTS)}) ?(.*)$", re.MULTILINE)
 
 
 def line(event: str, detail: Any = "") -> str:
@@ -36,6 +38,7 @@ def line(event: str, detail: Any = "") -> str:
 class Report:
     """What a job's log says so far."""
 
+    started: float | None = None
     progress: dict | None = None
     resumed_from: int | None = None
     error: str | None = None
@@ -47,7 +50,12 @@ def read(log: str) -> Report:
     report = Report()
     for match in LINE.finditer(log):
         event, detail = match[1], match[2].strip()
-        if event == PROGRESS:
+        if event == STARTED:
+            try:
+                report.started = float(detail)
+            except ValueError:
+                continue
+        elif event == PROGRESS:
             try:
                 parsed = json.loads(detail)
             except json.JSONDecodeError:

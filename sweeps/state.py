@@ -64,7 +64,7 @@ class PointState:
     already_pushed: bool = False  # done by an earlier sweep: not run again
     resumed_from: int | None = None  # the epoch the last attempt resumed training from
     progress: Progress | None = None
-    started_at: float | None = None
+    started_at: float | None = None  # Ray: when its last job's entrypoint began (the node's clock)
     finished_at: float | None = None
     pulled: bool = False  # `dvc exp pull` brought it into the submitting repository
     pull_error: str | None = None
