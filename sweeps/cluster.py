@@ -86,12 +86,17 @@ def submission_id(spec: JobSpec) -> str:
     return f"sweep-{spec.sweep}-{spec.name}-{spec.attempt}"
 
 
+def entrypoint(python: str) -> str:
+    """The shell command Ray runs for every point: the same for all, quoted; no param is in it."""
+    return shlex.join([python, "-m", "sweeps.job"])
+
+
 def submit(client: JobSubmissionClient, spec: JobSpec, python: str, gpus: float) -> str:
     """Start the point's job: the entrypoint is a fixed argument list; the point travels in runtime_env."""
     job_id = submission_id(spec)
     try:
         client.submit_job(
-            entrypoint=shlex.join([python, "-m", "sweeps.job"]), submission_id=job_id,
+            entrypoint=entrypoint(python), submission_id=job_id,
             entrypoint_num_cpus=spec.cpus, entrypoint_num_gpus=gpus or None,
             runtime_env={"env_vars": spec.to_env()},
             metadata={"sweep": spec.sweep, "point": spec.name, "attempt": str(spec.attempt)},

@@ -3,9 +3,10 @@
 The module makes the namespace, then a SeaweedFS S3 server (the DVC remote), a bare git
 repository (the git remote), a project that uses both, with its data stages run and pushed,
 and a Ray cluster of a head and a worker node, token authentication on. The nodes have no MNIST
-source: the jobs get the data from the DVC remote. One sweep of five points runs on it
-(`sweep`): four good ones and one whose loss becomes NaN; once the worker node's job has written
-its first checkpoint, that node is frozen and killed, and a new node joins. The tests drive
+source: the jobs get the data from the DVC remote. One sweep of six points runs on it
+(`sweep`): four good ones, one whose loss becomes NaN, and one stopped while it waits; once the
+worker node's job has written its first checkpoint, that node is frozen and killed, and a new
+node joins. The tests drive
 the real command (`python -m sweeps`) and read what it left with sweeps.reader, the
 dashboard's API. On the way out every process of the namespace is stopped by pid, Ray's
 orphans included, and the module fails if one is left (tests/sweeps/netns.py).
@@ -40,10 +41,12 @@ BUCKET = "sweeps"
 # A point trains one small model for two epochs on a few hundred images: seconds of training,
 # the rest is TensorFlow starting in each stage.
 POINT = {**TINY, "data.train_limit": 256, "data.test_limit": 128, "train.epochs": 2}
-# Four good points, and a learning rate that makes plain SGD's loss NaN in the first epoch.
+# Four good points, a learning rate that makes plain SGD's loss NaN in the first epoch, and a
+# point stopped while it waits for a slot (the last one: the driver submits in order).
 GOOD = "train.learning_rate=0.05,0.1,0.2,0.3"
-GRID = ["train.optimizer=sgd", GOOD.replace("0.3", "0.3,1e15")]
+GRID = ["train.optimizer=sgd", GOOD.replace("0.3", "0.3,1e15,0.4")]
 NAN_LABEL = "train.optimizer=sgd train.learning_rate=1000000000000000.0"
+STOPPED_LABEL = "train.optimizer=sgd train.learning_rate=0.4"
 SWEEP_TIMEOUT_S = 600
 
 
@@ -219,16 +222,21 @@ class Sweep:
 
 @pytest.fixture(scope="module")
 def sweep(world: World) -> Sweep:
-    """The five points on two nodes. Once the worker node's job has written its first checkpoint,
-    the node is frozen and killed, and a new node joins; the sweep then runs to its end."""
+    """The six points on two nodes. The last one is stopped while it waits. Once the worker node's
+    job has written its first checkpoint, the node is frozen and killed, and a new node joins; the
+    sweep then runs to its end."""
     sid = sweep_id(world.sweeps("run", "--detach", *grid_args(*GRID)))
+    waiting = reader.sweep(world.project, sid).points[-1]
+    assert waiting.label == STOPPED_LABEL and waiting.state == st.QUEUED
+    said = world.sweeps("stop", sid, waiting.name).stdout
+    assert said == f"stop of {waiting.name} requested; the sweep's driver stops it\n"
     from ray.job_submission import JobSubmissionClient
 
     client = JobSubmissionClient(world.cluster.address)
 
     def on_the_worker() -> tuple[str, str] | None:
         for point in st.load(st.state_path(world.project, sid)).points:
-            if point.state == st.RUNNING and point.label != NAN_LABEL:
+            if point.state == st.RUNNING and point.label not in (NAN_LABEL, STOPPED_LABEL):
                 node = world.cluster.node_of(client.get_job_info(point.job).driver_node_id)
                 if node != "head":
                     return point.name, node
@@ -251,10 +259,10 @@ def sweep(world: World) -> Sweep:
 def test_every_good_point_is_done_pushed_and_pulled(world: World, sweep: Sweep) -> None:
     """Into this repository by the driver, and into a fresh clone of the remotes with `dvc exp pull`;
     every job's epochs reached this machine on the way."""
-    good = [p for p in sweep.view.points if p.label != NAN_LABEL]
+    good = [p for p in sweep.view.points if p.label not in (NAN_LABEL, STOPPED_LABEL)]
     assert [p.state for p in good] == [st.DONE] * 4, reader.text(world.project, [sweep.view])
     record = st.load(st.state_path(world.project, sweep.id))
-    epochs = [(p.progress.epoch, p.progress.epochs) for p in record.points if p.label != NAN_LABEL]
+    epochs = [(p.progress.epoch, p.progress.epochs) for p in record.points if p.state == st.DONE]
     assert epochs == [(2, 2)] * 4
     assert all(p.pulled for p in record.points if p.state == st.DONE)
     fresh = world.base / "fresh"
@@ -276,7 +284,7 @@ def test_the_lost_node_s_point_ran_again_from_its_checkpoint(world: World, sweep
     assert "reusing the clone" in second
     assert any(words in second for words in ("[sweep] resumed", "is cached - skipping run",
                                              "trained by an earlier attempt")), second
-    assert len(jobs(world)) == len(sweep.view.points) + 1
+    assert len(jobs(world)) == len(sweep.view.points)  # five run, one twice, one stopped before it ran
 
 
 def test_a_failing_point_fails_alone(world: World, sweep: Sweep) -> None:
@@ -292,4 +300,10 @@ def test_points_already_pushed_are_not_run_again(world: World, sweep: Sweep) -> 
     again = world.sweeps("run", *grid_args("train.optimizer=sgd", GOOD))
     assert "4 points on the Ray cluster" in again.stdout
     assert "4 already pushed (not run again)" in again.stdout
-    assert len(jobs(world)) == len(sweep.view.points) + 1
+    assert len(jobs(world)) == len(sweep.view.points)
+
+
+def test_a_point_stopped_while_it_waits_never_runs(world: World, sweep: Sweep) -> None:
+    stopped = next(p for p in sweep.view.points if p.label == STOPPED_LABEL)
+    assert (stopped.state, stopped.error, stopped.attempts) == (st.FAILED, "not run: stopped", 0)
+    assert "failed: not run: stopped" in world.sweeps("status", sweep.id).stdout

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from mnist_dvc.core.errors import BadInput
-from sweeps import grid, protocol, reader
+from sweeps import cluster, grid, protocol, reader
 from sweeps import state as st
-from sweeps.job import thread_env
+from sweeps.job import JobSpec, thread_env
 from tests.helpers import ROOT
 
 PARAMS = (ROOT / "params.yaml").read_text()
@@ -63,6 +63,18 @@ def test_the_job_report_is_read_back_from_its_log() -> None:
     assert report.progress == progress and report.resumed_from == 2
     assert report.error == "model_a: loss became nan" and not report.pushed
     assert protocol.read(protocol.line(protocol.PUSHED, "p-1")).pushed
+
+
+def test_a_param_value_never_reaches_a_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray runs a job's entrypoint with a shell: it is fixed; the point's overrides travel in an
+    environment variable of the job and come back exactly as given."""
+    hostile = "backprop.expression='x1*w1; $(touch /tmp/owned) `id` \\' \"'"
+    spec = JobSpec("s", "p-1", [hostile], "/srv/git/project.git", "0" * 40, 1.0, "~/w", 1)
+    assert cluster.entrypoint("python") == "python -m sweeps.job"
+    assert cluster.entrypoint("/opt/my env/bin/python") == "'/opt/my env/bin/python' -m sweeps.job"
+    for name, value in spec.to_env().items():
+        monkeypatch.setenv(name, value)
+    assert JobSpec.from_env() == spec
 
 
 def test_thread_counts_follow_the_cpus_given() -> None:
