@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,17 @@ def test_a_torn_record_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match=r"sweep\.json: not a sweep record .*delete its folder"):
         st.load(path)
     assert reader.sweeps(tmp_path) == []  # the dashboard lists the others, not this one
+
+
+def test_sweeps_import_neither_the_dashboard_nor_the_stages() -> None:
+    """The dashboard will import sweeps.reader: the layers go one way, and reading loads no Ray."""
+    from tests.helpers import imported_names
+
+    offenders = [f"{path.name} imports {name}" for path in sorted((ROOT / "sweeps").glob("*.py"))
+                 for name in imported_names(path, f"sweeps.{path.stem}")
+                 if name.split(".")[0] in ("tui", "stages", "bench")]
+    assert offenders == []
+    heavy = {"ray", "tensorflow", "keras", "jax", "dvc"}
+    probe = f"import sys, sweeps.reader\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy!r}))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
