@@ -70,7 +70,7 @@ def synthetic_project(folder: Path, mirror: Path) -> Path:
     for i, (model, rate) in enumerate(MODELS.items()):
         classes, probabilities = synthetic_predictions(y, rate, seed=i)
         write_text(folder / predictions_file(model, SEED), predictions_csv(y, classes, probabilities))
-    print(f"prepared {metrics['test']['count']:,} test images from {mirror}; synthetic predictions")
+    print(f"prepared {metrics.test.count:,} test images from {mirror}; synthetic predictions")
     return folder
 
 

@@ -21,8 +21,7 @@ from mnist_dvc.backprop.check import check_record, finite_difference_gradients, 
 from mnist_dvc.backprop.expression import ExpressionError
 from mnist_dvc.backprop.record import trace
 from mnist_dvc.backprop.walkthrough import render_walkthrough
-from mnist_dvc.core.atomic import write_json
-from mnist_dvc.core.contracts import BACKPROP_FILE, BACKPROP_HEADLINE, BACKPROP_REPORT
+from mnist_dvc.core.contracts import BACKPROP_FILE, BACKPROP_REPORT
 from mnist_dvc.core.params import load_params
 from stages.cli import StageError, run_stage
 
@@ -49,20 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     except ExpressionError as exc:
         raise StageError(f"finite differences step outside the expression's domain: {exc}") from None
     record = check_record(result, tf_f, tf_grads, fd_grads)
-    write_json(BACKPROP_REPORT, record)
-    write_json(BACKPROP_FILE, {key: record[key] for key in BACKPROP_HEADLINE})
+    record.write(BACKPROP_REPORT)
+    record.headline().write(BACKPROP_FILE)
 
-    check = record["check"]
+    check = record.check
     for key, label in CHECK_LABELS.items():
-        c = check[key]
-        if not c["ok"]:
+        c = getattr(check, key)
+        if not c.ok:
             hint = " (is an input on a kink of relu?)" if key == "finite_difference" else ""
-            diff = "a non-finite amount" if c["max_abs_diff"] is None else f"{c['max_abs_diff']:.3g}"
-            raise StageError(f"engine's ∂f/∂{c['worst']} differs from {label} by {diff} "
-                             f"> {c['tolerance']:g}{hint}; see {BACKPROP_REPORT}")
+            diff = "a non-finite amount" if c.max_abs_diff is None else f"{c.max_abs_diff:.3g}"
+            raise StageError(f"engine's ∂f/∂{c.worst} differs from {label} by {diff} "
+                             f"> {c.tolerance:g}{hint}; see {BACKPROP_REPORT}")
     print(f"backprop: f = {result.f:.12g}; {len(result.grads)} gradients agree with TensorFlow "
-          f"(max diff {check['tensorflow']['max_abs_diff']:.2g}) and finite differences "
-          f"(max diff {check['finite_difference']['max_abs_diff']:.2g}); wrote {BACKPROP_FILE} "
+          f"(max diff {check.tensorflow.max_abs_diff:.2g}) and finite differences "
+          f"(max diff {check.finite_difference.max_abs_diff:.2g}); wrote {BACKPROP_FILE} "
           f"and {BACKPROP_REPORT}")
     return 0
 

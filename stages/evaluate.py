@@ -9,7 +9,8 @@ and writes:
 - `reports/predictions/<model>/seed_<s>.csv`: one `actual,predicted,p_predicted,second,p_second` row
   per test image (DVC's confusion-plot data, and the dashboard's Errors tab's);
 - `reports/comparison.json`: each seed's run summary, each criterion's spread over the seeds, the
-  models' differences with their test across seeds, McNemar's test per seed, and the verdicts.
+  models' differences with their test across seeds, McNemar's test per seed, the better model on
+  each criterion, and the verdicts.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from mnist_dvc.analysis.comparison import compare, headline, run_summary
 from mnist_dvc.analysis.evaluation import evaluation_report, seed_record, test_model
 from mnist_dvc.analysis.history import load_trained_history, trained_seeds
 from mnist_dvc.analysis.predictions import predictions_csv
-from mnist_dvc.core.atomic import write_json, write_text
+from mnist_dvc.core.atomic import write_text
 from mnist_dvc.core.contracts import COMPARISON_FILE, SUMMARY_FILE, eval_file, model_file, predictions_file
 from mnist_dvc.core.errors import MissingInput
 from mnist_dvc.core.params import load_params
+from mnist_dvc.core.records.base import write_record
 from mnist_dvc.data.prepared import load_split
 from mnist_dvc.training.model import parameter_count, select_backend
 from stages.cli import run_stage
@@ -50,17 +52,17 @@ def main() -> int:
             records[seed] = seed_record(result, y_test)
             write_text(predictions_file(name, seed), predictions_csv(y_test, result.top2, result.p_top2))
             runs[name][seed] = run_summary(histories[name][seed], count)
-            print(f"{name} seed {seed}: test accuracy {records[seed]['test_accuracy']:.4f}, "
+            print(f"{name} seed {seed}: test accuracy {records[seed].test_accuracy:.4f}, "
                   f"loss {result.loss:.4f}")
-        write_json(eval_file(name), evaluation_report(name, count, records))
+        evaluation_report(name, count, records).write(eval_file(name))
 
     comparison = compare(runs, y_test, predictions)
-    write_json(COMPARISON_FILE, comparison)
-    write_json(SUMMARY_FILE, headline(comparison))
-    print(comparison["seeds_note"])
-    for verdict in comparison["verdicts"].values():
-        print(verdict["sentence"])
-    for line in comparison["mcnemar_summary"] or [t["sentence"] for t in comparison["mcnemar"]]:
+    comparison.write(COMPARISON_FILE)
+    write_record(SUMMARY_FILE, headline(comparison))
+    print(comparison.seeds_note)
+    for verdict in comparison.verdicts.values():
+        print(verdict.sentence)
+    for line in comparison.mcnemar_summary or [t.sentence for t in comparison.mcnemar]:
         print(line)
     return 0
 

@@ -17,7 +17,7 @@ from stages.cli import run_stage
 def main() -> int:
     params = load_params()
     report = prepare(params.data)
-    print(f"prepared {report['train']['count']} training and {report['test']['count']} test images "
+    print(f"prepared {report.train.count} training and {report.test.count} test images "
           f"({params.data.normalize}) in {PREPARED_DIR}")
     return 0
 

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + stop.signum
     first = next(iter(progress.values()))
     accuracies = ", ".join(f"seed {seed} {p.last['test_accuracy']:.4f}" for seed, p in progress.items())
-    print(f"{args.model}: {first.epochs} epochs of {len(progress)} seed(s) in {first.elapsed_s:.1f} s; "
+    print(f"{args.model}: {first.epochs} epochs of {len(progress)} seed(s) in {first.model_elapsed_s:.1f} s; "
           f"final test accuracy {accuracies}")
     return 0
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import msgspec
 import numpy as np
 from scipy import stats
 
 from mnist_dvc.core.contracts import SEED_TESTS
+from mnist_dvc.core.records.comparison import Difference, Spread
 
 LEVEL = 0.95
 PAIRED, WELCH = SEED_TESTS
@@ -29,11 +31,11 @@ PAIRED, WELCH = SEED_TESTS
 EXACT = "none needed: the same difference on every seed"
 
 
-def _ci(low: float, high: float) -> list[float]:
-    return [float(low), float(high)]
+def _ci(low: float, high: float) -> tuple[float, float]:
+    return float(low), float(high)
 
 
-def spread(values: Sequence[float]) -> dict:
+def spread(values: Sequence[float]) -> Spread:
     """`n`, `mean`, `sd` (n − 1 in the denominator) and `ci`, the 95% t interval of the mean;
     `sd` and `ci` are None for a single value. Values all equal: sd 0, the interval a point."""
     x = np.asarray(values, dtype=float)
@@ -41,13 +43,13 @@ def spread(values: Sequence[float]) -> dict:
         raise ValueError("no values to describe")
     mean = float(x.mean())
     if x.size == 1:
-        return {"n": 1, "mean": mean, "sd": None, "ci": None}
+        return Spread(n=1, mean=mean, sd=None, ci=None)
     sd = float(x.std(ddof=1))
     half = float(stats.t.ppf((1 + LEVEL) / 2, x.size - 1)) * sd / math.sqrt(x.size)
-    return {"n": int(x.size), "mean": mean, "sd": sd, "ci": _ci(mean - half, mean + half)}
+    return Spread(n=int(x.size), mean=mean, sd=sd, ci=_ci(mean - half, mean + half))
 
 
-def difference(first: Mapping[int, float], second: Mapping[int, float]) -> dict | None:
+def difference(first: Mapping[int, float], second: Mapping[int, float]) -> Difference | None:
     """first − second over seeds (seed -> value for each model), or None when no test is
     possible (a model with fewer than two seeds).
 
@@ -63,18 +65,18 @@ def difference(first: Mapping[int, float], second: Mapping[int, float]) -> dict 
     seeds = sorted(first)
     a = np.array([first[s] for s in seeds] if paired else list(first.values()), dtype=float)
     b = np.array([second[s] for s in seeds] if paired else list(second.values()), dtype=float)
-    base = {"test": PAIRED if paired else WELCH, "n": [int(a.size), int(b.size)]}
+    test, n = PAIRED if paired else WELCH, (int(a.size), int(b.size))
     exact = np.ptp(a - b) == 0 if paired else np.ptp(a) == 0 and np.ptp(b) == 0
     if exact:
         d = float(a.mean() - b.mean())
-        return {**base, "difference": d, "ci": _ci(d, d), "p_value": None, "df": None, "note": EXACT}
+        return Difference(test=test, n=n, difference=d, ci=_ci(d, d), p_value=None, df=None, note=EXACT)
     result = stats.ttest_rel(a, b) if paired else stats.ttest_ind(a, b, equal_var=False)
     interval = result.confidence_interval(LEVEL)
-    return {**base, "difference": float(a.mean() - b.mean()), "ci": _ci(interval.low, interval.high),
-            "p_value": float(result.pvalue), "df": float(result.df)}
+    return Difference(test=test, n=n, difference=float(a.mean() - b.mean()),
+                      ci=_ci(interval.low, interval.high), p_value=float(result.pvalue), df=float(result.df))
 
 
-def flipped(diff: dict) -> dict:
+def flipped(diff: Difference) -> Difference:
     """The same comparison told the other way round: second − first."""
-    low, high = diff["ci"]
-    return {**diff, "difference": -diff["difference"], "ci": _ci(-high, -low), "n": diff["n"][::-1]}
+    low, high = diff.ci
+    return msgspec.structs.replace(diff, difference=-diff.difference, ci=_ci(-high, -low), n=diff.n[::-1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_dvc.core.contracts import CLASSES
+from mnist_dvc.core.records.evaluation import ClassScores
 
 
 def confusion_counts(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -14,7 +15,7 @@ def confusion_counts(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return counts
 
 
-def per_class(counts: np.ndarray) -> dict[str, dict[str, float]]:
+def per_class(counts: np.ndarray) -> dict[int, ClassScores]:
     """Precision, recall and F1 of each digit (0 where undefined: no predictions or no samples)."""
     result = {}
     for digit in range(CLASSES):
@@ -23,6 +24,6 @@ def per_class(counts: np.ndarray) -> dict[str, dict[str, float]]:
         precision = hit / predicted if predicted else 0.0
         recall = hit / actual if actual else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        result[str(digit)] = {"precision": float(precision), "recall": float(recall),
-                              "f1": float(f1), "support": int(actual)}
+        result[digit] = ClassScores(precision=float(precision), recall=float(recall), f1=float(f1),
+                                    support=int(actual))
     return result

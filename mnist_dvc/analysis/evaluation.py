@@ -14,6 +14,7 @@ import numpy as np
 
 from mnist_dvc.analysis.confusion import confusion_counts, per_class
 from mnist_dvc.analysis.predictions import top_two
+from mnist_dvc.core.records.evaluation import Evaluation, SeedEvaluation
 from mnist_dvc.data.prepared import one_hot
 
 BATCH = 2000
@@ -40,18 +41,18 @@ def test_model(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> TestResult
     return TestResult(top2, p_top2, float(scores["loss"]))
 
 
-def seed_record(result: TestResult, y_test: np.ndarray) -> dict:
+def seed_record(result: TestResult, y_test: np.ndarray) -> SeedEvaluation:
     """One seed's final model on the test set: accuracy, loss, error, per-digit scores, confusion matrix."""
     counts = confusion_counts(y_test, result.predictions)
-    return {
-        "test_accuracy": float(np.mean(result.predictions == y_test)),
-        "test_loss": result.loss,
-        "test_error": float(np.mean(result.predictions != y_test)),
-        "per_class": per_class(counts),
-        "confusion_matrix": counts.tolist(),
-    }
+    return SeedEvaluation(
+        test_accuracy=float(np.mean(result.predictions == y_test)),
+        test_loss=result.loss,
+        test_error=float(np.mean(result.predictions != y_test)),
+        per_class=per_class(counts),
+        confusion_matrix=counts.tolist(),
+    )
 
 
-def evaluation_report(model: str, params: int, records: Mapping[int, dict]) -> dict:
+def evaluation_report(model: str, params: int, records: Mapping[int, SeedEvaluation]) -> Evaluation:
     """`reports/eval/<model>.json`: the parameter count and each seed's `seed_record`, by seed."""
-    return {"model": model, "params": params, "seeds": {str(seed): records[seed] for seed in sorted(records)}}
+    return Evaluation(model=model, params=params, seeds={seed: records[seed] for seed in sorted(records)})

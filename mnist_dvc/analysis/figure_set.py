@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -20,16 +21,10 @@ from mnist_dvc.analysis import figures
 from mnist_dvc.analysis.history import load_trained_history, trained_seeds
 from mnist_dvc.analysis.predictions import read_predictions
 from mnist_dvc.core.atomic import atomic_path
-from mnist_dvc.core.contracts import (
-    COMPARISON_FILE,
-    SERIES,
-    SUMMARY_KEYS,
-    eval_file,
-    predictions_file,
-    rerun_hint,
-)
+from mnist_dvc.core.contracts import COMPARISON_FILE, SERIES, eval_file, predictions_file, rerun_hint
 from mnist_dvc.core.errors import BadInput
-from mnist_dvc.core.jsonfile import finite_number, read_json_object
+from mnist_dvc.core.records.comparison import Comparison
+from mnist_dvc.core.records.evaluation import Evaluation
 from mnist_dvc.data.prepared import load_split
 
 
@@ -39,7 +34,7 @@ class Inputs:
 
     models: list[str]
     curves: dict[str, pd.DataFrame]  # per model: `seed_curves` of its seeds
-    comparison: dict
+    comparison: Comparison
     shown_seed: dict[str, int]  # per model: the seed whose confusion matrix and mistakes are drawn
     predictions: dict[str, pd.DataFrame]  # the shown seed's `actual,predicted` rows
     test_loss: dict[str, float]  # the shown seed's final test loss
@@ -47,7 +42,7 @@ class Inputs:
 
     def label(self, model: str) -> str:
         """The model's name in a per-seed figure's title; a one-seed run's titles stay plain."""
-        seeds = self.comparison["models"][model]["seeds"]
+        seeds = self.comparison.models[model].seeds
         return model if len(seeds) == 1 else f"{model} (seed {self.shown_seed[model]})"
 
 
@@ -71,27 +66,19 @@ def _read_predictions(path: Path, y_test: np.ndarray) -> pd.DataFrame:
                              f"{len(y_test)} test images, or other labels): it is stale", rerun_hint(path))
     return pd.DataFrame({"actual": rows.actual, "predicted": rows.predicted})
 
-def _checked_comparison(models: list[str], seeds: dict[str, list[int]]) -> dict:
+def _checked_comparison(models: list[str], seeds: dict[str, list[int]]) -> Comparison:
     """reports/comparison.json, which must compare these models on the seeds found on disk."""
-    comparison = read_json_object(COMPARISON_FILE)
-    compared = comparison.get("models")
-    if not isinstance(compared, dict) or set(compared) != set(models):
-        found = ", ".join(compared) if isinstance(compared, dict) else "none"
-        raise BadInput(COMPARISON_FILE, f"compares {found} but params.yaml has {', '.join(models)}",
-                       rerun_hint(COMPARISON_FILE).removesuffix(" first"))
+    comparison = Comparison.read(COMPARISON_FILE)
+    compared = comparison.models
+    rerun = rerun_hint(COMPARISON_FILE).removesuffix(" first")
+    if set(compared) != set(models):
+        raise BadInput(COMPARISON_FILE, f"compares {', '.join(compared) or 'none'} but params.yaml has "
+                                        f"{', '.join(models)}", rerun)
     for name in models:
-        entry = compared[name] if isinstance(compared[name], dict) else {}
-        if entry.get("seeds") != seeds[name]:
-            raise BadInput(COMPARISON_FILE, f"compares {name}'s seeds {entry.get('seeds')} but the training "
-                                            f"logs have {seeds[name]}",
-                           rerun_hint(COMPARISON_FILE).removesuffix(" first"))
-        stats = entry.get("stats") if isinstance(entry.get("stats"), dict) else {}
-        missing = [key for key in SUMMARY_KEYS if key != "epochs"
-                   and finite_number((stats.get(key) or {}).get("mean")) is None]
-        if missing:
-            raise BadInput(COMPARISON_FILE, f"models.{name}.stats lacks {', '.join(missing)}",
-                           rerun_hint(COMPARISON_FILE, force=True))
-    return {**comparison, "models": {name: compared[name] for name in models}}
+        if compared[name].seeds != seeds[name]:
+            raise BadInput(COMPARISON_FILE, f"compares {name}'s seeds {compared[name].seeds} but the "
+                                            f"training logs have {seeds[name]}", rerun)
+    return msgspec.structs.replace(comparison, models={name: compared[name] for name in models})
 
 
 def load_inputs(models: list[str]) -> Inputs:
@@ -104,13 +91,10 @@ def load_inputs(models: list[str]) -> Inputs:
     shown = {name: seeds[name][0] for name in models}
     predictions, test_loss = {}, {}
     for name in models:
-        report = read_json_object(eval_file(name))
-        record = (report.get("seeds") or {}).get(str(shown[name]))
-        loss = finite_number(record.get("test_loss")) if isinstance(record, dict) else None
-        if loss is None:
-            raise BadInput(eval_file(name), f"has no numeric test_loss for seed {shown[name]}",
-                           rerun_hint(eval_file(name), force=True))
-        test_loss[name] = loss
+        record = Evaluation.read(eval_file(name)).seeds.get(shown[name])
+        if record is None:
+            raise BadInput(eval_file(name), f"`seeds.{shown[name]}` is missing", rerun_hint(eval_file(name)))
+        test_loss[name] = record.test_loss
         predictions[name] = _read_predictions(predictions_file(name, shown[name]), np.asarray(y_test))
     return Inputs(models, curves, comparison, shown, predictions, test_loss, x_test)
 

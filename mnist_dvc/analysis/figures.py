@@ -1,7 +1,7 @@
 """The pictures of the assignment's Question 2 (and a few more), as pure functions.
 
 Each function takes data (a training history as a pandas DataFrame with the
-columns of `history.History`, the comparison mapping, label arrays, test
+columns of `history.History`, the `records.Comparison`, label arrays, test
 images) and returns a matplotlib `Figure`. A history may be the mean of several
 seeds (`figure_set.seed_curves`: `<column>_min` / `<column>_max` and `seeds`
 columns beside the means): curves then show the mean with a min–max band over the
@@ -32,6 +32,7 @@ from matplotlib.ticker import MaxNLocator
 
 from mnist_dvc.analysis.confusion import confusion_counts
 from mnist_dvc.core.contracts import CLASSES, IMAGE_SIDE
+from mnist_dvc.core.records.comparison import Comparison, ModelEntry, Spread
 
 DPI = 100
 LINE_SIZE = (8.0, 5.0)  # inches: 800 x 500 px
@@ -258,13 +259,12 @@ def _grouped_bars(ax, models: Sequence[str], colors: Mapping[str, str], labels: 
     ax.grid(True, axis="y", alpha=0.3)
 
 
-def _criterion_bars(stats: Mapping, keys: Sequence[str], scale: float = 1.0,
+def _criterion_bars(stats: Mapping[str, Spread], keys: Sequence[str], scale: float = 1.0,
                     as_error: bool = False) -> tuple[list[float], np.ndarray | None]:
     """The means of `keys` (× `scale`; as 100 − accuracy for `as_error`) and their CI distances."""
     means, below, above = [], [], []
     for key in keys:
-        spread = stats[key]
-        mean, ci = spread["mean"], spread.get("ci")
+        mean, ci = stats[key].mean, stats[key].ci
         low, high = (ci if ci is not None else (mean, mean))
         if as_error:
             mean, low, high = 100 * (1 - mean), 100 * (1 - high), 100 * (1 - low)
@@ -273,27 +273,26 @@ def _criterion_bars(stats: Mapping, keys: Sequence[str], scale: float = 1.0,
         means.append(mean)
         below.append(mean - low)
         above.append(high - mean)
-    has_interval = all(stats[key].get("ci") is not None for key in keys)
+    has_interval = all(stats[key].ci is not None for key in keys)
     return means, np.array([below, above]) if has_interval else None
 
 
-def _seed_count(entry: Mapping) -> str:
-    n = len(entry["seeds"])
+def _seed_count(entry: ModelEntry) -> str:
+    n = len(entry.seeds)
     return "1 seed" if n == 1 else f"{n} seeds"
 
 
-def comparison_bars(comparison: Mapping) -> Figure:
+def comparison_bars(comparison: Comparison) -> Figure:
     """The assignment's comparison criteria, side by side per model: the mean over seeds, with
     its 95% confidence interval as an error bar when a model has several seeds.
 
     Accuracies are drawn as errors (100 − accuracy) so the bars start at zero and
     the differences between ~98% models are visible without a truncated axis.
-    Takes the mapping of `reports/comparison.json`.
     """
-    entries = comparison["models"]
+    entries = comparison.models
     models = list(entries)
     colors = model_colors(models)
-    stats = {m: entries[m]["stats"] for m in models}
+    stats = {m: entries[m].stats for m in models}
     fig = _figure(COMPARISON_SIZE)
     (acc, loss), (gap, time) = fig.subplots(2, 2)
 
@@ -322,9 +321,9 @@ def comparison_bars(comparison: Mapping) -> Figure:
     time.set_title("Training time (lower is cheaper)")
     time.set_ylabel("time (s)")
 
-    several = any(len(entries[m]["seeds"]) > 1 for m in models)
+    several = any(len(entries[m].seeds) > 1 for m in models)
     handles, _ = acc.get_legend_handles_labels()
-    fig.legend(handles, [f"{m} ({entries[m]['params']:,} parameters, {entries[m]['epochs']} epochs"
+    fig.legend(handles, [f"{m} ({entries[m].params:,} parameters, {entries[m].epochs} epochs"
                          + (f", {_seed_count(entries[m])})" if several else ")") for m in models],
                loc="outside lower center", ncols=len(models))
     title = f"Comparison of {' and '.join(models)} on the assignment's criteria"
@@ -332,11 +331,11 @@ def comparison_bars(comparison: Mapping) -> Figure:
     return fig
 
 
-def best_accuracy_per_seed(comparison: Mapping) -> Figure:
+def best_accuracy_per_seed(comparison: Comparison) -> Figure:
     """Each seed's best test accuracy (max over epochs, selected on the test set) per model, one
     dot per seed, with the mean and its 95% confidence interval; grey lines join the same seed
     across models, since a paired test compares the models seed by seed."""
-    entries = comparison["models"]
+    entries = comparison.models
     models = list(entries)
     colors = model_colors(models)
     fig = _figure(LINE_SIZE)
@@ -344,18 +343,18 @@ def best_accuracy_per_seed(comparison: Mapping) -> Figure:
     points: dict[str, dict[int, tuple[float, float]]] = {}
     for i, model in enumerate(models):
         entry = entries[model]
-        seeds = entry["seeds"]
+        seeds = entry.seeds
         offsets = np.linspace(-0.12, 0.12, len(seeds)) if len(seeds) > 1 else np.zeros(1)
-        values = [100 * entry["runs"][str(seed)]["best_test_accuracy"] for seed in seeds]
+        values = [100 * entry.runs[seed].best_test_accuracy for seed in seeds]
         points[model] = {seed: (i + offset, value) for seed, offset, value in zip(seeds, offsets, values,
                                                                                   strict=True)}
         ax.plot(i + offsets, values, linestyle="none", marker="o", markersize=7, color=colors[model],
                 label=f"{model}: {_seed_count(entry)}")
         for seed, (x, y) in points[model].items():
             ax.annotate(str(seed), (x, y), xytext=(5, 0), textcoords="offset points", fontsize=7, va="center")
-        spread = entry["stats"]["best_test_accuracy"]
-        if spread["ci"] is not None:
-            mean, (low, high) = 100 * spread["mean"], (100 * v for v in spread["ci"])
+        spread = entry.stats["best_test_accuracy"]
+        if spread.ci is not None:
+            mean, (low, high) = 100 * spread.mean, (100 * v for v in spread.ci)
             ax.errorbar(i + 0.3, mean, yerr=[[mean - low], [high - mean]], fmt="D", color="black", capsize=5,
                         label="mean and 95% CI" if i == 0 else None)
     for one, other in pairwise(models):
@@ -367,7 +366,7 @@ def best_accuracy_per_seed(comparison: Mapping) -> Figure:
     ax.margins(y=0.15)
     ax.set_ylabel("best test accuracy (%)")
     ax.grid(True, axis="y", alpha=0.3)
-    counts = {len(entry["seeds"]) for entry in entries.values()}
+    counts = {len(entry.seeds) for entry in entries.values()}
     note = "1 seed per model: no spread to show" if counts == {1} else "grey lines join the same seed"
     ax.set_title(f"Best test accuracy per seed (max over epochs, selected on test set)\n{note}")
     ax.legend(loc="lower right")

@@ -16,6 +16,7 @@ from typing import Any
 from mnist_dvc.backprop.expression import evaluate, parse
 from mnist_dvc.backprop.ops import OPS, Op
 from mnist_dvc.backprop.record import Trace, build
+from mnist_dvc.core.records.backprop import Backprop, Check, Checks
 
 TF_TOLERANCE = 1e-9
 FD_TOLERANCE = 1e-6
@@ -60,8 +61,10 @@ def finite_difference_gradients(
     return grads
 
 
-def compare(engine: Mapping[str, float], other: Mapping[str, float], tolerance: float) -> dict:
-    """The check record: the largest |difference| over all inputs, and which input it is.
+def compare(engine: Mapping[str, float], other: Mapping[str, float], tolerance: float,
+            **extra: float) -> Check:
+    """The check record: the largest |difference| over all inputs, and which input it is
+    (`extra`: what else the method reports, TensorFlow's `f` or the finite differences' `step`).
 
     A non-finite gradient from the reference (NaN from TensorFlow, say) counts
     as the worst possible disagreement and is written as null, since JSON has
@@ -70,28 +73,26 @@ def compare(engine: Mapping[str, float], other: Mapping[str, float], tolerance: 
     diffs = {name: abs(engine[name] - other[name]) for name in engine}
     worst = max(diffs, key=lambda name: diffs[name] if math.isfinite(diffs[name]) else math.inf)
     finite = math.isfinite(diffs[worst])
-    return {
-        "max_abs_diff": diffs[worst] if finite else None,
-        "worst": worst,
-        "tolerance": tolerance,
-        "ok": finite and diffs[worst] <= tolerance,
-        "grads": {name: g if math.isfinite(g) else None for name, g in other.items()},
-    }
+    return Check(
+        max_abs_diff=diffs[worst] if finite else None,
+        worst=worst,
+        tolerance=tolerance,
+        ok=finite and diffs[worst] <= tolerance,
+        grads={name: g if math.isfinite(g) else None for name, g in other.items()},
+        **extra,
+    )
 
 
 def check_record(result: Trace, tf_f: float, tf_grads: Mapping[str, float],
-                 fd_grads: Mapping[str, float]) -> dict:
-    """`reports/backprop.json`: the engine's results and both comparisons (its `f` and `grads`
-    are also the DVC metric `metrics/backprop.json`)."""
-    tensorflow = compare(result.grads, tf_grads, TF_TOLERANCE)
-    tensorflow["f"] = tf_f
-    finite = compare(result.grads, fd_grads, FD_TOLERANCE)
-    finite["step"] = FD_STEP
-    return {
-        "expression": result.expression,
-        "inputs": result.inputs,
-        "f": result.f,
-        "values": result.values,
-        "grads": result.grads,
-        "check": {"tensorflow": tensorflow, "finite_difference": finite},
-    }
+                 fd_grads: Mapping[str, float]) -> Backprop:
+    """`reports/backprop.json`: the engine's results and both comparisons (its `headline()`, f
+    and grads, is the DVC metric `metrics/backprop.json`)."""
+    return Backprop(
+        expression=result.expression,
+        inputs=result.inputs,
+        f=result.f,
+        values=result.values,
+        grads=result.grads,
+        check=Checks(tensorflow=compare(result.grads, tf_grads, TF_TOLERANCE, f=tf_f),
+                     finite_difference=compare(result.grads, fd_grads, FD_TOLERANCE, step=FD_STEP)),
+    )

@@ -1,4 +1,4 @@
-"""What every area shares: params, atomic writes, errors, the file contracts.
+"""What every area shares: params, atomic writes, errors, the file contracts and their records.
 
-Standard library, numpy and PyYAML only, so any entry point can import it cheaply.
+Standard library, numpy, PyYAML and msgspec only, so any entry point can import it cheaply.
 """

@@ -34,11 +34,6 @@ def atomic_path(target: Path | str, suffix: str = "") -> Iterator[Path]:
         raise
 
 
-def write_bytes(target: Path | str, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-
-
 def write_text(target: Path | str, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text)

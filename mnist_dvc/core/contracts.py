@@ -2,15 +2,17 @@
 
 Stages write these files; other stages, the dashboard, the plots and outside
 scripts read them. Writers and readers both import the names from here, so a
-path or key cannot drift between them. docs/contracts.md describes the same
-files for people; tests/unit/test_contracts.py checks that the two agree.
+path or key cannot drift between them; the shape of each JSON file is its record
+in mnist_dvc/core/records/. docs/contracts.md describes the same files for
+people; tests/unit/test_contracts.py checks that the three agree.
 Paths are relative to the project root (where dvc.yaml is).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
 # --- data: `download`, `prepare` ------------------------------------------------------------
 
@@ -41,8 +43,8 @@ def prepared_file(array: str, split: str, root: Path = PREPARED_DIR) -> Path:
 #
 # One stage run trains every seed of a model (params.yaml `train.seeds`). Its two outputs are
 # the model's folders: metrics/train/<model>/ (one DVCLive folder per seed) and models/<model>/
-# (one saved model per seed). Readers find the seeds on disk (`seeds_of`), so a folder from
-# another revision can be read without that revision's params.yaml.
+# (one saved model per seed). Readers find the seeds in a folder's entries (`seeds_in`), so a
+# folder from another revision can be read without that revision's params.yaml.
 
 TRAIN_DIR = Path("metrics/train")
 MODELS_DIR = Path("models")
@@ -50,10 +52,11 @@ SEED_PREFIX = "seed_"
 SEED_NAME = re.compile(rf"^{SEED_PREFIX}(0|[1-9][0-9]*)$")
 PROGRESS_NAME = "progress.json"
 PROGRESS_STATES = ("running", "finished", "failed", "interrupted")
-# Keys of progress.json; `error` is present only when failed or interrupted.
-PROGRESS_KEYS = ("model", "seed", "state", "epoch", "epochs", "elapsed_s", "eta_s", "epoch_s", "updated_at",
-                 "pid", "backend", "last", "best")
-PROGRESS_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+# How a seed's times (progress.json `epoch_s`, `elapsed_s`; the log's time/*.tsv) were found:
+# `measured` = the seed's own epochs, timed one seed after another; `stack_share` = the epoch of all
+# the model's seeds stacked in one compiled call, divided by the number of seeds (no per-seed spread).
+MEASURED, STACK_SHARE = "measured", "stack_share"
+PROGRESS_TIMINGS = (MEASURED, STACK_SHARE)
 
 # The training log: history column -> DVCLive TSV under <seed dir>/plots/metrics/;
 # the TSV's value column is named like the file's stem.
@@ -83,13 +86,26 @@ def progress_file(model: str, seed: int, root: Path = Path()) -> Path:
     return seed_dir(model, seed, root) / PROGRESS_NAME
 
 
+def seeds_in(names: Iterable[str], suffix: str = "") -> list[int]:
+    """Which seeds a model has: those named `seed_<s><suffix>` among a folder's entries, sorted.
+
+    The one answer for every listing: names or paths (a DVCFileSystem lists `a/b/seed_42`),
+    of a training folder (`seed_42`, suffix "") or a predictions folder (`seed_42.csv`).
+    """
+    seeds = set()
+    for name in names:
+        base = PurePosixPath(name).name
+        if base.endswith(suffix) and (match := SEED_NAME.match(base.removesuffix(suffix))):
+            seeds.add(int(match[1]))
+    return sorted(seeds)
+
+
 def seeds_of(run: Path) -> list[int]:
-    """The seeds whose folders are in a model's training folder, sorted (none: [])."""
+    """The seeds whose folders are in a model's training folder on disk, sorted (none: [])."""
     try:
-        names = [entry.name for entry in Path(run).iterdir() if entry.is_dir()]
+        return seeds_in(entry.name for entry in Path(run).iterdir() if entry.is_dir())
     except OSError:
         return []
-    return sorted(int(match[1]) for name in names if (match := SEED_NAME.match(name)))
 
 
 def series_file(run: Path, column: str) -> Path:
@@ -112,32 +128,25 @@ def model_file(model: str, seed: int, root: Path = Path()) -> Path:
 # `dvc metrics diff`); everything else is a report: committed (`cache: false` outs) but not
 # a metric, so DVC's tables stay narrow.
 
-# The headline: {<model>: {key: value}}, one file for all models so `dvc exp show` names the
-# columns `model_a.acc` (keys that collide across metric files get the file's path prefixed).
+# The headline (records.Summary): {<model>: {key: value}}, one file for all models so `dvc exp show`
+# names the columns `model_a.acc` (keys that collide across metric files get the path prefixed).
 SUMMARY_FILE = Path("metrics/summary.json")
-# Headline key -> the comparison criterion whose mean over seeds it is (`params`: the count).
-HEADLINE = {"acc": "final_test_accuracy", "best_acc": "best_test_accuracy", "loss": "min_test_loss",
-            "gap": "generalization_gap", "time_s": "train_time_s", "params": "params"}
 
 REPORTS_DIR = Path("reports")
 EVAL_DIR = REPORTS_DIR / "eval"
 PREDICTIONS_DIR = REPORTS_DIR / "predictions"
+PREDICTIONS_SUFFIX = ".csv"
 # The per-image test predictions: `actual,predicted` first (what DVC's confusion plot reads), then
 # the model's softmax probability of its prediction and its second choice with that probability.
 CONFUSION_COLUMNS = ("actual", "predicted")
 PREDICTION_COLUMNS = (*CONFUSION_COLUMNS, "p_predicted", "second", "p_second")
 COMPARISON_FILE = REPORTS_DIR / "comparison.json"
-# Keys of one seed's test figures in reports/eval/<model>.json (under `seeds` -> "<seed>").
-EVAL_KEYS = ("test_accuracy", "test_loss", "test_error", "per_class", "confusion_matrix")
-# Keys of each run summary (per model, per seed) in comparison.json.
-SUMMARY_KEYS = ("best_train_accuracy", "best_test_accuracy", "best_test_epoch", "final_test_accuracy",
-                "min_train_loss", "min_test_loss", "generalization_gap", "train_time_s", "params", "epochs")
-# The criteria compared across seeds: mean, sd and 95% CI per model, and the models' difference.
-SEED_CRITERIA = ("best_test_accuracy", "final_test_accuracy", "min_test_loss", "generalization_gap",
-                 "train_time_s")
-STATS_KEYS = ("n", "mean", "sd", "ci")
-DIFFERENCE_KEYS = ("difference", "ci", "p_value")
+# The criteria comparison.json compares the models on (keys of a run summary), in the table's order:
+# each has a spread over each model's seeds (`stats`) and a decision (`winners`).
+CRITERION_KEYS = ("best_test_accuracy", "best_test_epoch", "final_test_accuracy", "best_train_accuracy",
+                  "min_train_loss", "min_test_loss", "generalization_gap", "train_time_s", "params")
 SEED_TESTS = ("paired t-test", "Welch's t-test")
+# The assignment's questions, each answered by a verdict in comparison.json.
 VERDICTS = ("accuracy", "loss", "gap", "time")
 
 
@@ -147,13 +156,16 @@ def eval_file(model: str, root: Path = Path()) -> Path:
 
 def predictions_file(model: str, seed: int, root: Path = Path()) -> Path:
     """One seed's test predictions (PREDICTION_COLUMNS), one row per test image in test-set order."""
-    return Path(root) / PREDICTIONS_DIR / model / f"{SEED_PREFIX}{seed}.csv"
+    return Path(root) / PREDICTIONS_DIR / model / f"{SEED_PREFIX}{seed}{PREDICTIONS_SUFFIX}"
 
 
 def prediction_seeds(model: str, root: Path = Path()) -> list[int]:
     """The seeds whose predictions files are on disk, sorted (none: [])."""
-    names = (path.stem for path in (Path(root) / PREDICTIONS_DIR / model).glob(f"{SEED_PREFIX}*.csv"))
-    return sorted(int(match[1]) for name in names if (match := SEED_NAME.match(name)))
+    try:
+        return seeds_in((entry.name for entry in (Path(root) / PREDICTIONS_DIR / model).iterdir()
+                         if entry.is_file()), PREDICTIONS_SUFFIX)
+    except OSError:
+        return []
 
 
 # --- plots: `plots` ---------------------------------------------------------------------------
@@ -173,9 +185,7 @@ def error_file(model: str, root: Path = Path()) -> Path:
 
 # The headline (`f`, `grads`) is a DVC metric; the full record (values, checks) is a report.
 BACKPROP_FILE = Path("metrics/backprop.json")
-BACKPROP_HEADLINE = ("f", "grads")
 BACKPROP_REPORT = REPORTS_DIR / "backprop.json"
-BACKPROP_CHECKS = ("tensorflow", "finite_difference")
 
 
 # --- who writes what --------------------------------------------------------------------------

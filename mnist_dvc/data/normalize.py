@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_dvc.core.atomic import atomic_path, write_json
+from mnist_dvc.core.atomic import atomic_path
 from mnist_dvc.core.contracts import CLASSES, DATA_REPORT, PREPARED_DIR, RAW_DIR, RAW_FILES, prepared_file
 from mnist_dvc.core.params import DataParams, ParamsError
+from mnist_dvc.core.records.data import DataReport, SplitReport
 from mnist_dvc.data.idx import read_split
 
 
@@ -47,15 +48,15 @@ def to_inputs(images: np.ndarray, shift: float, scale: float) -> np.ndarray:
     return x
 
 
-def split_summary(labels: np.ndarray, mean: float, std: float) -> dict:
+def split_summary(labels: np.ndarray, mean: float, std: float) -> SplitReport:
     counts = np.bincount(labels, minlength=CLASSES)
-    return {
-        "count": len(labels),
-        "mean": mean,
-        "std": std,
-        "class_counts": {str(c): int(n) for c, n in enumerate(counts)},
-        "class_balance": {str(c): float(n / len(labels)) for c, n in enumerate(counts)},
-    }
+    return SplitReport(
+        count=len(labels),
+        mean=mean,
+        std=std,
+        class_counts={c: int(n) for c, n in enumerate(counts)},
+        class_balance={c: float(n / len(labels)) for c, n in enumerate(counts)},
+    )
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -68,7 +69,7 @@ def prepare(
     raw_dir: Path | str = RAW_DIR,
     out_dir: Path | str = PREPARED_DIR,
     report_file: Path | str = DATA_REPORT,
-) -> dict:
+) -> DataReport:
     """Parse, limit, normalize and write the arrays and `reports/data.json`; return the report."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     limits = {"train": (data.train_limit, "data.train_limit"), "test": (data.test_limit, "data.test_limit")}
@@ -86,13 +87,13 @@ def prepare(
     else:
         shift, scale = 0.0, 1.0
 
-    metrics: dict = {
-        "normalize": data.normalize, "train_pixel_mean": train_mean, "train_pixel_std": train_std,
-    }
+    summaries = {}
     for split, (images, labels) in splits.items():
         mean, std = pixel_stats(images)
         save_npy(prepared_file("x", split, out_dir), to_inputs(images, shift, scale))
         save_npy(prepared_file("y", split, out_dir), labels.astype(np.uint8))
-        metrics[split] = split_summary(labels, (mean - shift) / scale, std / scale)
-    write_json(report_file, metrics)
-    return metrics
+        summaries[split] = split_summary(labels, (mean - shift) / scale, std / scale)
+    report = DataReport(normalize=data.normalize, train_pixel_mean=train_mean, train_pixel_std=train_std,
+                        **summaries)
+    report.write(report_file)
+    return report

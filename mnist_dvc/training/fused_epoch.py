@@ -28,10 +28,46 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mnist_dvc.core.errors import ProjectError
+
 if TYPE_CHECKING:
     import keras
 
 SUPPORTED_LOSS = "categorical_crossentropy"
+# What `adam_slots` reads from Keras' Adam: private, so a Keras release may rename it.
+ADAM_PRIVATE = ("_get_variable_index", "_momentums", "_velocities")
+
+
+class KerasChanged(ProjectError):
+    """The installed Keras no longer has what the fused epoch reads from its Adam."""
+
+
+def adam_slots(optimizer, variables) -> list[tuple]:
+    """Adam's (m, v) variables of each of `variables`, from a built Adam.
+
+    Keras 3 keeps the moments in private lists and has no public way to ask which slot belongs to
+    which variable (`optimizer.variables` lists them without saying), so this is the one place the
+    project reads Keras' private attributes. A release that renames them, or fills them with
+    something else, stops training here in one line instead of failing deep inside a trace."""
+    import keras
+
+    def changed(what: str) -> KerasChanged:
+        return KerasChanged(f"Keras {keras.__version__}: its Adam {what}; the fused epoch reads Adam's "
+                            f"moments there (mnist_dvc/training/fused_epoch.py, adam_slots): install "
+                            f"keras 3.15 (pip install 'keras==3.15.*') or update adam_slots")
+
+    missing = [name for name in ADAM_PRIVATE if not hasattr(optimizer, name)]
+    if missing:
+        raise changed(f"has no {', '.join(missing)}")
+    index, momentums, velocities = (getattr(optimizer, name) for name in ADAM_PRIVATE)
+    slots = []
+    for variable in variables:
+        m, v = momentums[index(variable)], velocities[index(variable)]
+        if tuple(m.shape) != tuple(variable.shape) or tuple(v.shape) != tuple(variable.shape):
+            raise changed(f"slots of {variable.path} have shapes {tuple(m.shape)}, {tuple(v.shape)}, "
+                          f"not the variable's {tuple(variable.shape)}")
+        slots.append((m, v))
+    return slots
 
 
 def fused_unsupported(net: keras.Model, loss: str) -> str | None:
@@ -76,24 +112,24 @@ class Plan:
         opt = net.optimizer
         self.optimizer = opt
         self.beta_1, self.beta_2, self.epsilon = opt.beta_1, opt.beta_2, opt.epsilon
-        self.kernels = [layer.kernel for layer in self.layers]
-        self.biases = [layer.bias for layer in self.layers]
-        # Adam's moment slots of each variable (Keras keeps them in its private lists).
-        slot = opt._get_variable_index
-        pairs = list(zip(self.kernels, self.biases, strict=True))
-        self.m = [[opt._momentums[slot(v)] for v in pair] for pair in pairs]
-        self.v = [[opt._velocities[slot(v)] for v in pair] for pair in pairs]
+        variables = [v for layer in self.layers for v in (layer.kernel, layer.bias)]
+        self._state = [(w, m, v) for w, (m, v) in zip(variables, adam_slots(opt, variables), strict=True)]
 
     def keras_state(self):
         """Per trainable variable in Keras' order (kernel, bias per layer): (variable, m, v)."""
-        return [(w, m, v) for k, b, (mk, mb), (vk, vb) in zip(self.kernels, self.biases, self.m, self.v,
-                                                               strict=True)
-                for w, m, v in ((k, mk, vk), (b, mb, vb))]
+        return self._state
 
 
 def read_values(state):
     """The current values of (variable, m, v) triples."""
     return [tuple(v.value for v in triple) for triple in state]
+
+
+def assign_values(state, values) -> None:
+    """Write new values into (variable, m, v) triples."""
+    for triple, new in zip(state, values, strict=True):
+        for variable, value in zip(triple, new, strict=True):
+            variable.assign(value)
 
 
 def forward(activations, params, x):
@@ -141,14 +177,16 @@ def batch_sums(loss_fn, y, out):
 
 def tf_epoch(plan: Plan, batch: int, n: int, classes: int, seeds: int | None = None):
     """One training epoch on TensorFlow as a function `(state, iterations, lr, x, y, order) ->
-    (state, loss, accuracy)` to trace inside a compiled `tf.function`, `state` the (value, m, v)
-    triples in `plan.keras_state()`'s order, `iterations` Adam's counter before the epoch. With
+    (state, iterations, loss, accuracy)` to trace inside a compiled `tf.function`, `state` the
+    (value, m, v) triples in `plan.keras_state()`'s order, `iterations` Adam's counter before the
+    epoch and after it (one step per batch, the short last batch included). With
     `seeds`, every array of `state` and `order` has a leading seed axis (stacked_epoch.py), the
     loss differentiated is the sum of each seed's mean batch loss (so each seed's gradient is its
     own), and loss and accuracy are per seed."""
     import tensorflow as tf
 
     full, rest = divmod(n, batch)
+    steps = full + (rest > 0)
     lead = [] if seeds is None else [seeds]
 
     def step(x, y, rows, state, number, lr):
@@ -166,15 +204,15 @@ def tf_epoch(plan: Plan, batch: int, n: int, classes: int, seeds: int | None = N
         first = iterations + 1
         logits = []
         if full:
-            def body(i, state, steps):
+            def body(i, state, by_step):
                 rows = tf.slice(order, [0] * len(lead) + [i * batch], [*lead, batch])
                 state, z = step(x, y, rows, state, first + tf.cast(i, first.dtype), lr)
-                return i + 1, state, steps.write(i, z)
+                return i + 1, state, by_step.write(i, z)
 
-            steps = tf.TensorArray(tf.float32, size=full, element_shape=(*lead, batch, classes))
-            _, state, steps = tf.while_loop(lambda i, *_: i < full, body,
-                                            (tf.constant(0), state, steps), maximum_iterations=full)
-            by_step = steps.stack()  # (full, *lead, batch, classes)
+            by_step = tf.TensorArray(tf.float32, size=full, element_shape=(*lead, batch, classes))
+            _, state, by_step = tf.while_loop(lambda i, *_: i < full, body,
+                                              (tf.constant(0), state, by_step), maximum_iterations=full)
+            by_step = by_step.stack()  # (full, *lead, batch, classes)
             if lead:
                 by_step = tf.transpose(by_step, (1, 0, 2, 3))
             logits.append(tf.reshape(by_step, (*lead, full * batch, classes)))
@@ -187,7 +225,7 @@ def tf_epoch(plan: Plan, batch: int, n: int, classes: int, seeds: int | None = N
         else:
             sums = [epoch_sums(plan, tf.gather(y, order[s]), logits[s]) for s in range(seeds)]
             loss_sum, correct = (tf.stack(values) for values in zip(*sums, strict=True))
-        return state, loss_sum / n, correct / n
+        return state, iterations + steps, loss_sum / n, correct / n
 
     return train
 
@@ -203,17 +241,14 @@ class TensorFlowFusedRunner:
         self.data = tuple(tf.constant(a) for a in (x, y))
         n, classes = y.shape
         epoch = tf_epoch(plan, batch, n, classes)
-        iterations = plan.optimizer.iterations
-        steps = -(-n // batch)
+        optimizer = plan.optimizer
 
         def train(x, y, order):
             variables = plan.keras_state()
-            state, loss, accuracy = epoch(read_values(variables), iterations, plan.optimizer.learning_rate,
-                                          x, y, order)
-            for triple, values in zip(variables, state, strict=True):
-                for variable, value in zip(triple, values, strict=True):
-                    variable.assign(value)
-            iterations.assign_add(steps)
+            state, iterations, loss, accuracy = epoch(read_values(variables), optimizer.iterations,
+                                                      optimizer.learning_rate, x, y, order)
+            assign_values(variables, state)
+            optimizer.iterations.assign(iterations)
             return loss, accuracy
 
         self._train = tf.function(train, jit_compile=True)
@@ -225,13 +260,15 @@ class TensorFlowFusedRunner:
 
 def jax_epoch(plan: Plan, batch: int, n: int, classes: int):
     """One seed's training epoch on JAX as a pure function
-    `(state, iterations, lr, x, y, order) -> (state, loss, accuracy)`, `state` the (value, m, v)
-    triples in `plan.keras_state()`'s order: jitted as it is for one seed, or mapped over a
-    leading seed axis of `state` and `order` (stacked_epoch.py) for several."""
+    `(state, iterations, lr, x, y, order) -> (state, iterations, loss, accuracy)`, `state` the
+    (value, m, v) triples in `plan.keras_state()`'s order, `iterations` Adam's counter before and
+    after the epoch: jitted as it is for one seed, or mapped over a leading seed axis of `state`
+    and `order` (stacked_epoch.py) for several."""
     import jax
     import jax.numpy as jnp
 
     full, rest = divmod(n, batch)
+    steps = full + (rest > 0)
 
     def step(carry, rows, x, y, lr):
         state, number = carry
@@ -253,7 +290,7 @@ def jax_epoch(plan: Plan, batch: int, n: int, classes: int):
             carry, z = step(carry, order[full * batch:], x, y, lr)
             logits.append(z)
         loss_sum, correct = epoch_sums(plan, y[order], jnp.concatenate(logits))
-        return carry[0], loss_sum / n, correct / n
+        return carry[0], iterations + steps, loss_sum / n, correct / n
 
     return train
 
@@ -266,24 +303,18 @@ class JaxFusedRunner:
         import jax
         import jax.numpy as jnp
 
-        plan = Plan(net, loss)
-        self.plan = plan
+        self.plan = Plan(net, loss)
         self.data = tuple(jnp.asarray(a) for a in (x, y))
         n, classes = y.shape
-        self.steps = -(-n // batch)
-        self._train = jax.jit(jax_epoch(plan, batch, n, classes))
+        self._train = jax.jit(jax_epoch(self.plan, batch, n, classes))
 
     def train(self, order: np.ndarray) -> tuple[float, float]:
-        plan = self.plan
-        variables = plan.keras_state()
-        iterations = plan.optimizer.iterations
-        state, loss, accuracy = self._train(read_values(variables), iterations.value,
-                                            plan.optimizer.learning_rate.value, *self.data,
-                                            order.astype(np.int32))
-        for triple, values in zip(variables, state, strict=True):
-            for variable, value in zip(triple, values, strict=True):
-                variable.assign(value)
-        iterations.assign(iterations.value + self.steps)
+        variables, optimizer = self.plan.keras_state(), self.plan.optimizer
+        state, iterations, loss, accuracy = self._train(read_values(variables), optimizer.iterations.value,
+                                                        optimizer.learning_rate.value, *self.data,
+                                                        order.astype(np.int32))
+        assign_values(variables, state)
+        optimizer.iterations.assign(iterations)
         return float(loss), float(accuracy)
 
 

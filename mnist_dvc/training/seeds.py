@@ -12,19 +12,25 @@ behind the one `SeedsRunner` interface:
 - `StackedSeeds` trains all seeds in one compiled epoch (stacked_epoch.py), their weights
   and Adam moments stacked along a leading axis. It computes what `SequentialSeeds` computes,
   up to the summation order inside the batched matrix products (tests/unit/test_seeds.py).
+
+Each also says how long each seed's epoch took (`epoch`): one after another every seed is timed
+on its own (`measured`); stacked, the seeds share one compiled epoch, so each is given its share,
+the epoch's time divided by the number of seeds (`stack_share`), and there is no per-seed spread.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from mnist_dvc.core.contracts import MEASURED, STACK_SHARE
 from mnist_dvc.core.params import ModelParams, ParamsError, TrainParams
 from mnist_dvc.training.epoch import epoch_runner
-from mnist_dvc.training.fused_epoch import Plan, fused_unsupported
+from mnist_dvc.training.fused_epoch import Plan, assign_values, fused_unsupported
 from mnist_dvc.training.model import build_model, compile_model
 from mnist_dvc.training.stacked_epoch import STACKED_EPOCHS, Stack
 
@@ -44,10 +50,26 @@ class SeedState:
     optimizer: list[np.ndarray]
 
 
+@dataclass(frozen=True)
+class SeedEpoch:
+    """One seed's epoch: (loss, accuracy) of its training and on the test set, and its seconds
+    (training and validation), found as its runner's `timing` says."""
+
+    train: tuple[float, float]
+    test: tuple[float, float]
+    seconds: float
+
+
 class SeedsRunner(Protocol):
     """One model's seeds, trained together; list positions follow `seeds`."""
 
     seeds: tuple[int, ...]
+    timing: str  # how `epoch` finds each seed's seconds: contracts.MEASURED or STACK_SHARE
+
+    def epoch(self, orders: Sequence[np.ndarray]) -> list[SeedEpoch]:
+        """One epoch of every seed, training then validation, seed i on the batches `orders[i]`
+        defines, with each seed's time."""
+        ...
 
     def train(self, orders: Sequence[np.ndarray]) -> list[tuple[float, float]]:
         """One epoch of every seed, seed i on the batches `orders[i]` defines;
@@ -117,12 +139,24 @@ def _set_keras_state(net: keras.Model, state: SeedState) -> None:
 class SequentialSeeds:
     """One Keras model and one compiled epoch per seed, run one seed after another."""
 
+    timing = MEASURED
+
     def __init__(self, nets: list[keras.Model], train: TrainParams, x: np.ndarray, y: np.ndarray,
                  x_test: np.ndarray, y_test: np.ndarray) -> None:
         self.seeds = train.seed_list
         self.nets = nets
         self.runners = [epoch_runner(net, train.loss, train.batch_size, x, y, x_test, y_test)
                         for net in self.nets]
+
+    def epoch(self, orders: Sequence[np.ndarray]) -> list[SeedEpoch]:
+        """Each seed's epoch on its own clock: its training and its validation, then the next seed."""
+        epochs = []
+        for runner, order in zip(self.runners, orders, strict=True):
+            began = time.perf_counter()
+            trained = runner.train(order)
+            tested = runner.evaluate()
+            epochs.append(SeedEpoch(trained, tested, time.perf_counter() - began))
+        return epochs
 
     def train(self, orders: Sequence[np.ndarray]) -> list[tuple[float, float]]:
         return [runner.train(order) for runner, order in zip(self.runners, orders, strict=True)]
@@ -147,10 +181,14 @@ class StackedSeeds:
 
     Between epochs the state lives in the stack, not in Keras models; `state`, `restore` and
     `model` translate between the stack and Keras' layouts (`net.get_weights()`,
-    `net.optimizer.variables`) through one template model, so checkpoints and saved models are
-    exactly those of `SequentialSeeds`. The seeds share Adam's iteration counter and learning
-    rate, as they take the same steps with the same params.
+    `net.optimizer.variables`) through one template model, the first seed's, so checkpoints and
+    saved models are exactly those of `SequentialSeeds`. The seeds share Adam's iteration counter
+    and learning rate, as they take the same steps with the same params: both stay in the
+    template's Keras optimizer, where the stacked epoch reads and advances them as the
+    single-seed epoch does in its own model's.
     """
+
+    timing = STACK_SHARE
 
     def __init__(self, nets: list[keras.Model], train: TrainParams, x: np.ndarray, y: np.ndarray,
                  x_test: np.ndarray, y_test: np.ndarray) -> None:
@@ -160,61 +198,56 @@ class StackedSeeds:
         self.net = nets[0]
         for net in nets:
             net.optimizer.build(net.trainable_variables)
-        plan = Plan(self.net, train.loss)
-        triples = plan.keras_state()
-        if [id(w) for w, _, _ in triples] != [id(v) for v in self.net.weights]:
+        self.plan = Plan(self.net, train.loss)
+        if [id(w) for w, _, _ in self.plan.keras_state()] != [id(v) for v in self.net.weights]:
             raise ValueError(f"{self.net.name}: its weights are not the Dense stack's kernels and biases")
-        slots = {id(variable): (j, part) for j, triple in enumerate(triples)
-                 for part, variable in enumerate(triple) if part}
-        optimizer = self.net.optimizer
-        shared = {id(optimizer.iterations): "iterations", id(optimizer.learning_rate): "learning_rate"}
-        # What each of Keras' optimizer variables is: the shared counter or learning rate, or the
-        # Adam moment (m = part 1, v = part 2) of trainable variable j.
-        self.roles = [shared.get(id(v)) or slots[id(v)] for v in optimizer.variables]
-        self.dtypes = [np.array(v).dtype for v in optimizer.variables]
-        stack, iterations, learning_rate = self._stack([_keras_state(net) for net in nets])
-        self.epoch = STACKED_EPOCHS[keras.backend.backend()](plan, train.batch_size, x, y, x_test, y_test,
-                                                              stack, iterations, learning_rate)
+        stack = self._stack([_keras_state(net) for net in nets])
+        self.stacked = STACKED_EPOCHS[keras.backend.backend()](self.plan, train.batch_size, x, y, x_test,
+                                                               y_test, stack)
 
-    def _shared(self, states: Sequence[SeedState], role: str) -> float | int:
-        index = self.roles.index(role)
-        values = {state.optimizer[index].item() for state in states}
-        if len(values) != 1:
-            raise ValueError(f"the seeds' optimizer {role} differ ({sorted(values)}): stacked seeds "
+    def _stack(self, states: Sequence[SeedState]) -> Stack:
+        """The seeds' states as the stack: each put into the template in Keras' own layout and read
+        back as the fused step's (value, m, v) arrays. The template keeps the shared counter."""
+        per_seed, counters = [], set()
+        for state in states:
+            _set_keras_state(self.net, state)
+            per_seed.append([tuple(np.array(v) for v in triple) for triple in self.plan.keras_state()])
+            counters.add(int(np.array(self.net.optimizer.iterations)))
+        if len(counters) != 1:
+            raise ValueError(f"the seeds' optimizer iterations differ ({sorted(counters)}): stacked seeds "
                              f"share one; restore states of seeds trained together")
-        return values.pop()
+        return [tuple(np.stack(arrays) for arrays in zip(*triples, strict=True))
+                for triples in zip(*per_seed, strict=True)]
 
-    def _stack(self, states: Sequence[SeedState]) -> tuple[Stack, int, float]:
-        parts = {role: i for i, role in enumerate(self.roles)}
-        stack = [tuple(np.stack([state.weights[j] if part == 0 else state.optimizer[parts[j, part]]
-                                 for state in states]) for part in range(3))
-                 for j in range(len(states[0].weights))]
-        return stack, int(self._shared(states, "iterations")), float(self._shared(states, "learning_rate"))
+    def _load(self, stack: Stack, index: int) -> keras.Model:
+        """The template holding seed `seeds[index]` of `stack`, with the shared counter and rate."""
+        assign_values(self.plan.keras_state(), [tuple(a[index] for a in arrays) for arrays in stack])
+        return self.net
 
-    def _unstack(self, stack: Stack, iterations: int, learning_rate: float) -> list[SeedState]:
-        shared = {"iterations": iterations, "learning_rate": learning_rate}
-        return [SeedState([w[i].copy() for w, _, _ in stack],
-                          [np.asarray(shared[role] if role in shared else stack[role[0]][role[1]][i],
-                                      dtype=dtype).copy()
-                           for role, dtype in zip(self.roles, self.dtypes, strict=True)])
-                for i in range(len(self.seeds))]
+    def epoch(self, orders: Sequence[np.ndarray]) -> list[SeedEpoch]:
+        """All seeds' epoch on one clock; each seed is given an equal share of it."""
+        began = time.perf_counter()
+        trained = self.train(orders)
+        tested = self.evaluate()
+        share = (time.perf_counter() - began) / len(self.seeds)
+        return [SeedEpoch(t, e, share) for t, e in zip(trained, tested, strict=True)]
 
     def train(self, orders: Sequence[np.ndarray]) -> list[tuple[float, float]]:
-        loss, accuracy = self.epoch.train(np.stack(orders))
+        loss, accuracy = self.stacked.train(np.stack(orders))
         return [(float(a), float(b)) for a, b in zip(loss, accuracy, strict=True)]
 
     def evaluate(self) -> list[tuple[float, float]]:
-        loss, accuracy = self.epoch.evaluate()
+        loss, accuracy = self.stacked.evaluate()
         return [(float(a), float(b)) for a, b in zip(loss, accuracy, strict=True)]
 
     def state(self) -> list[SeedState]:
-        return self._unstack(*self.epoch.read())
+        stack = self.stacked.read()
+        return [_keras_state(self._load(stack, i)) for i in range(len(self.seeds))]
 
     def restore(self, states: Sequence[SeedState]) -> None:
         if len(states) != len(self.seeds):
             raise ValueError(f"{len(states)} states for {len(self.seeds)} seeds")
-        self.epoch.write(*self._stack(states))
+        self.stacked.write(self._stack(states))
 
     def model(self, index: int) -> keras.Model:
-        _set_keras_state(self.net, self.state()[index])
-        return self.net
+        return self._load(self.stacked.read(), index)

@@ -20,14 +20,16 @@ single-seed epoch computes them.
 
 On TensorFlow the stack lives in variables of the compiled function; on JAX the single-seed
 epoch function is mapped over the seed axis (`jax.vmap`). Both keep the state as arrays
-`(S, *variable shape)` that seeds.py moves in and out of Keras models.
+`(S, *variable shape)` that seeds.py moves in and out of Keras models. What the seeds share,
+Adam's iteration counter and learning rate, stays where the single-seed epoch finds it: in the
+Keras optimizer of the plan's model, which seeds.py keeps as the stack's template.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mnist_dvc.training.fused_epoch import Plan, batch_sums, forward, jax_epoch, tf_epoch
+from mnist_dvc.training.fused_epoch import Plan, assign_values, batch_sums, forward, jax_epoch, tf_epoch
 
 # Stacked state: per Keras trainable variable (in `Plan.keras_state()` order) the arrays
 # (value, Adam's m, Adam's v), each (S, *that variable's shape), numpy.
@@ -37,10 +39,9 @@ Stack = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 class TensorFlowStackedEpoch:
     """TensorFlow: the stacked state in TensorFlow variables; one XLA call runs the single-seed
     epoch's loop (fused_epoch.tf_epoch, with a seed axis) with the state as loop values and
-    assigns it back at the end."""
+    assigns it back at the end, with the plan's Adam counter and learning rate."""
 
-    def __init__(self, plan: Plan, batch: int, x, y, x_test, y_test, stack: Stack, iterations: int,
-                 learning_rate: float) -> None:
+    def __init__(self, plan: Plan, batch: int, x, y, x_test, y_test, stack: Stack) -> None:
         import tensorflow as tf
 
         self.shapes = [tuple(w.shape[1:]) for w, _, _ in stack]
@@ -50,19 +51,16 @@ class TensorFlowStackedEpoch:
         # Biases stacked as (S, 1, units): they broadcast over each seed's batch rows as they are,
         # and Adam treats them like any other array.
         self.state = [tuple(tf.Variable(self._inner(a)) for a in triple) for triple in stack]
-        self.iterations = tf.Variable(np.int64(iterations))
-        self.learning_rate = tf.Variable(np.float32(learning_rate))
         n, classes = y.shape
         epoch = tf_epoch(plan, batch, n, classes, seeds)
-        steps = -(-n // batch)
+        optimizer = plan.optimizer
 
         def train(x, y, orders):
             state = [tuple(v.read_value() for v in triple) for triple in self.state]
-            state, loss, accuracy = epoch(state, self.iterations, self.learning_rate, x, y, orders)
-            for triple, values in zip(self.state, state, strict=True):
-                for variable, value in zip(triple, values, strict=True):
-                    variable.assign(value)
-            self.iterations.assign_add(steps)
+            state, iterations, loss, accuracy = epoch(state, optimizer.iterations, optimizer.learning_rate,
+                                                      x, y, orders)
+            assign_values(self.state, state)
+            optimizer.iterations.assign(iterations)
             return loss, accuracy
 
         def evaluate(x, y):
@@ -89,36 +87,32 @@ class TensorFlowStackedEpoch:
         loss, accuracy = self._evaluate(*self.test)
         return loss.numpy(), accuracy.numpy()
 
-    def read(self) -> tuple[Stack, int, float]:
-        stack = [tuple(v.numpy().reshape(len(v.numpy()), *shape) for v in triple)
-                 for triple, shape in zip(self.state, self.shapes, strict=True)]
-        return stack, int(self.iterations.numpy()), float(self.learning_rate.numpy())
+    def read(self) -> Stack:
+        return [tuple(a.reshape(len(a), *shape) for a in (v.numpy() for v in triple))
+                for triple, shape in zip(self.state, self.shapes, strict=True)]
 
-    def write(self, stack: Stack, iterations: int, learning_rate: float) -> None:
-        for variables, arrays in zip(self.state, stack, strict=True):
-            for variable, a in zip(variables, arrays, strict=True):
-                variable.assign(self._inner(a))
-        self.iterations.assign(iterations)
-        self.learning_rate.assign(learning_rate)
+    def write(self, stack: Stack) -> None:
+        assign_values(self.state, [tuple(self._inner(a) for a in arrays) for arrays in stack])
 
 
 class JaxStackedEpoch:
     """JAX: the single-seed epoch function (fused_epoch.jax_epoch) mapped over the seed axis of
-    the state and of the orders with `jax.vmap`, jitted; the data, counter and learning rate are
-    shared by all seeds."""
+    the state and of the orders with `jax.vmap`, jitted; the data and the plan's Adam counter and
+    learning rate are shared by all seeds."""
 
-    def __init__(self, plan: Plan, batch: int, x, y, x_test, y_test, stack: Stack, iterations: int,
-                 learning_rate: float) -> None:
+    def __init__(self, plan: Plan, batch: int, x, y, x_test, y_test, stack: Stack) -> None:
         import jax
         import jax.numpy as jnp
 
+        self.optimizer = plan.optimizer
         self.data = tuple(jnp.asarray(a) for a in (x, y))
         self.test = tuple(jnp.asarray(a) for a in (x_test, y_test))
         n, classes = y.shape
-        self.steps = -(-n // batch)
-        self.write(stack, iterations, learning_rate)
+        self.write(stack)
         one_seed = jax_epoch(plan, batch, n, classes)
-        self._train = jax.jit(jax.vmap(one_seed, in_axes=(0, None, None, None, None, 0)))
+        # The counter goes in and comes out once for all seeds (out_axes None).
+        self._train = jax.jit(jax.vmap(one_seed, in_axes=(0, None, None, None, None, 0),
+                                       out_axes=(0, None, 0, 0)))
 
         def evaluate(state, x, y):
             sums = [batch_sums(plan.loss_fn, y, forward(plan.activations, [w[s] for w, _, _ in state], x)[1])
@@ -128,26 +122,24 @@ class JaxStackedEpoch:
         self._evaluate = jax.jit(evaluate)
 
     def train(self, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        state, loss, accuracy = self._train(self.state, self.iterations, self.learning_rate, *self.data,
-                                            orders.astype(np.int32))
-        self.state = state
-        self.iterations = self.iterations + self.steps
+        optimizer = self.optimizer
+        self.state, iterations, loss, accuracy = self._train(
+            self.state, optimizer.iterations.value, optimizer.learning_rate.value, *self.data,
+            orders.astype(np.int32))
+        optimizer.iterations.assign(iterations)
         return np.asarray(loss), np.asarray(accuracy)
 
     def evaluate(self) -> tuple[np.ndarray, np.ndarray]:
         loss, accuracy = self._evaluate(self.state, *self.test)
         return np.asarray(loss), np.asarray(accuracy)
 
-    def read(self) -> tuple[Stack, int, float]:
-        stack = [tuple(np.array(a) for a in triple) for triple in self.state]
-        return stack, int(self.iterations), float(self.learning_rate)
+    def read(self) -> Stack:
+        return [tuple(np.array(a) for a in triple) for triple in self.state]
 
-    def write(self, stack: Stack, iterations: int, learning_rate: float) -> None:
+    def write(self, stack: Stack) -> None:
         import jax.numpy as jnp
 
         self.state = [tuple(jnp.asarray(a) for a in triple) for triple in stack]
-        self.iterations = jnp.asarray(iterations)
-        self.learning_rate = jnp.asarray(np.float32(learning_rate))
 
 
 STACKED_EPOCHS = {"tensorflow": TensorFlowStackedEpoch, "jax": JaxStackedEpoch}

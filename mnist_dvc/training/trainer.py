@@ -12,10 +12,12 @@ the batch order never depends on what ran before: a run resumed from a checkpoin
 replays exactly the epochs an uninterrupted run would, and seed s of a multi-seed
 run is the run a single-seed training with `train.seed = s` makes.
 
-Between epochs it logs each seed with DVCLive (`metrics/train/<model>/seed_<s>/`),
-replaces each seed's `progress.json`, and every `train.checkpoint_every` epochs, after
-the last epoch, and on SIGINT or SIGTERM writes a checkpoint of all seeds that a later
-`dvc repro` resumes from (or, after the last epoch, finishes from without training).
+Between epochs it logs each seed with DVCLive (`metrics/train/<model>/seed_<s>/`): its
+losses, accuracies and its own time (seeds.py says how each seed's time is found), replaces
+each seed's `progress.json` (which also keeps the model's wall time), and every
+`train.checkpoint_every` epochs, after the last epoch, and on SIGINT or SIGTERM writes a
+checkpoint of all seeds that a later `dvc repro` resumes from (or, after the last epoch,
+finishes from without training).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from mnist_dvc.core.params import ModelParams, Params
 from mnist_dvc.data.prepared import load_split, one_hot
 from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key, loaded_sources
 from mnist_dvc.training.model import parameter_count, select_backend
-from mnist_dvc.training.progress import Progress
+from mnist_dvc.training.progress import EpochTime, Progress
 from mnist_dvc.training.seeds import SeedsRunner, SeedState, seeds_runner
 
 # Test hook: simulate a crash (SIGKILL, no clean-up) right after this epoch is logged and
@@ -86,7 +88,6 @@ class Trainer:
         self.run_dir = run_dir(model.name)
         self.progress = {seed: Progress(progress_file(model.name, seed), model.name, seed,
                                         self.train.epochs, self.train.backend) for seed in self.seeds}
-        self.elapsed = 0.0
         self.stop_signal: int | None = None
 
     def write_progress(self, state: str, error: str | None = None) -> None:
@@ -113,15 +114,16 @@ class Trainer:
             return 0, None
         state, seeds, log_dir = Checkpoints.load(latest)
         shutil.copytree(log_dir, self.run_dir)
-        start_epoch, self.elapsed = state["epoch"], state["train_time_s"]
+        start_epoch = state["epoch"]
         for seed, progress in self.progress.items():
-            progress.restore(start_epoch, self.elapsed, state["progress"][str(seed)])
+            progress.restore(start_epoch, state["progress"][str(seed)])
         if start_epoch == self.train.epochs:
             print(f"{name}: the checkpoint after the last epoch ({start_epoch}/{self.train.epochs}) "
                   f"holds the finished run; writing its outputs without training", file=sys.stderr)
         else:
+            so_far = next(iter(self.progress.values())).model_elapsed_s
             print(f"{name}: resuming from the checkpoint after epoch {start_epoch}"
-                  f"/{self.train.epochs} ({self.elapsed:.1f} s of training so far)", file=sys.stderr)
+                  f"/{self.train.epochs} ({so_far:.1f} s of training so far)", file=sys.stderr)
         return start_epoch, seeds
 
     def run(self) -> None:
@@ -170,28 +172,28 @@ class Trainer:
         for epoch in range(start_epoch + 1, train.epochs + 1):
             orders = [epoch_permutation(seed, epoch, n) for seed in self.seeds]
             began = time.perf_counter()
-            trained = runner.train(orders)
-            tested = runner.evaluate()
-            epoch_s = time.perf_counter() - began
-            self.elapsed += epoch_s
+            epochs = runner.epoch(orders)
+            model_s = time.perf_counter() - began
             results = {}
-            for seed, (train_loss, train_accuracy), (test_loss, test_accuracy) in zip(
-                    self.seeds, trained, tested, strict=True):
+            for seed, one in zip(self.seeds, epochs, strict=True):
+                (train_loss, train_accuracy), (test_loss, test_accuracy) = one.train, one.test
                 metrics = {"train_loss": train_loss, "train_accuracy": train_accuracy,
                            "test_loss": test_loss, "test_accuracy": test_accuracy}
                 if not all(math.isfinite(v) for v in metrics.values()):
                     raise TrainingFailed(f"{name} seed {seed}: loss became {train_loss} at epoch {epoch}; "
                                          f"lower train.learning_rate in params.yaml")
-                results[seed] = metrics
-            for seed, metrics in results.items():
+                results[seed] = metrics, EpochTime(one.seconds, model_s, runner.timing)
+            for seed, (metrics, took) in results.items():
+                progress = self.progress[seed]
+                progress.record_epoch(epoch, metrics, took)
                 live = lives[seed]
                 live.step = epoch
-                logged = {**metrics, "epoch_s": round(epoch_s, 4), "train_time_s": round(self.elapsed, 4)}
+                logged = {**metrics, "epoch_s": round(took.seed_s, 4),
+                          "train_time_s": round(progress.elapsed_s, 4)}
                 for column, metric in SERIES_METRICS.items():
                     live.log_metric(metric, float(logged[column]))
                 live.make_summary()
-                self.progress[seed].record_epoch(epoch, epoch_s, self.elapsed, metrics)
-                self.progress[seed].write("running")
+                progress.write("running")
             # After the last epoch too: that checkpoint is the finished run, so a kill from here
             # until DVC records the stage costs no training (checkpoint.py).
             if self.stop_signal is not None or epoch % train.checkpoint_every == 0 or epoch == train.epochs:
@@ -205,8 +207,8 @@ class Trainer:
 
     def _save_checkpoint(self, checkpoints: Checkpoints, runner: SeedsRunner, epoch: int) -> None:
         snapshots = {str(seed): progress.snapshot() for seed, progress in self.progress.items()}
-        checkpoints.save(epoch, dict(zip(self.seeds, runner.state(), strict=True)),
-                         {"train_time_s": self.elapsed, "progress": snapshots}, self.run_dir)
+        checkpoints.save(epoch, dict(zip(self.seeds, runner.state(), strict=True)), {"progress": snapshots},
+                         self.run_dir)
 
 
 def _out_of_memory(model: str) -> str:

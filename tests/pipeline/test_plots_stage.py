@@ -24,7 +24,7 @@ from mnist_dvc.analysis import evaluation
 from mnist_dvc.analysis.comparison import compare, headline, run_summary
 from mnist_dvc.analysis.history import load_history
 from mnist_dvc.analysis.predictions import predictions_csv
-from mnist_dvc.core.atomic import write_json, write_text
+from mnist_dvc.core.atomic import write_text
 from mnist_dvc.core.contracts import (
     COMPARISON_FILE,
     ERROR_COLUMNS,
@@ -34,6 +34,7 @@ from mnist_dvc.core.contracts import (
     seed_dir,
 )
 from mnist_dvc.core.errors import ProjectError
+from mnist_dvc.core.records.base import write_record
 from stages import plots
 from tests.helpers import ROOT, TINY, run, tool_env
 from tools import offline_html
@@ -109,10 +110,10 @@ def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODEL
             write_text(predictions_file(model, seed, root), predictions_csv(y_test, top2, p_top2))
             runs[model][seed] = run_summary(load_history(seed_dir(model, seed, root)), 1000 * (i + 1))
             predictions[model][seed] = predicted
-        write_json(eval_file(model, root), evaluation.evaluation_report(model, 1000 * (i + 1), records))
+        evaluation.evaluation_report(model, 1000 * (i + 1), records).write(eval_file(model, root))
     comparison = compare(runs, y_test, predictions)
-    write_json(root / COMPARISON_FILE, comparison)
-    write_json(root / SUMMARY_FILE, headline(comparison))
+    comparison.write(root / COMPARISON_FILE)
+    write_record(root / SUMMARY_FILE, headline(comparison))
 
 
 def run_stage(cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -236,14 +237,14 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
      "reports/predictions/model_b/seed_42.csv: line 2: predicted is 12, expected a digit 0-9"),
     (lambda root: (root / "reports/comparison.json").write_text(json.dumps({"models": {
         "model_a": {"seeds": [42], "params": 1}, "model_b": {"seeds": [42], "params": 2}}})),
-     "reports/comparison.json: models.model_a.stats lacks best_train_accuracy, best_test_accuracy"),
+     "reports/comparison.json: `models.model_a.epochs` is missing; run `dvc repro -f evaluate`"),
     (lambda root: shutil.copytree(root / "metrics/train/model_a/seed_42",
                                   root / "metrics/train/model_a/seed_7"),
      "reports/comparison.json: compares model_a's seeds [42] but the training logs have [7, 42]; "
      "run `dvc repro evaluate`"),
     (lambda root: (root / "reports/eval/model_b.json").write_text(
         '{"seeds": {"42": {"test_accuracy": 0.5}}}'),
-     "reports/eval/model_b.json: has no numeric test_loss for seed 42"),
+     "reports/eval/model_b.json: `seeds.42.test_loss` is missing"),
     (lambda root: (root / "data/prepared/x_test.npy").unlink(),
      "data/prepared/x_test.npy not found; run `dvc repro prepare` first"),
 ])

@@ -16,7 +16,8 @@ import yaml
 from mnist_dvc.analysis.confusion import confusion_counts
 from mnist_dvc.analysis.history import load_history
 from mnist_dvc.analysis.predictions import read_predictions
-from mnist_dvc.core.contracts import HEADLINE, model_file, predictions_file, seed_dir, seeds_of
+from mnist_dvc.core.contracts import model_file, predictions_file, seed_dir, seeds_of
+from mnist_dvc.core.records.comparison import Headline
 from tests.helpers import TINY, run, set_params, tool_env
 
 pytestmark = pytest.mark.slow
@@ -99,7 +100,8 @@ def test_repro_produces_every_output_and_second_repro_does_nothing(tiny_repo, dv
     assert 0 <= mcnemar["p_value"] <= 1
     assert comparison["differences"] == [], "one seed: no test across seeds"
     summary = read_json(tiny_repo / "metrics" / "summary.json")
-    assert {model: set(keys) for model, keys in summary.items()} == {m: set(HEADLINE) for m in MODELS}
+    assert {model: set(keys) for model, keys in summary.items()} == {
+        m: set(Headline.__struct_fields__) for m in MODELS}
     assert summary["model_a"]["acc"] == read_json(tiny_repo / "reports/eval/model_a.json")["seeds"]["42"][
         "test_accuracy"]
     if "Running stage 'train@model_a'" in first:  # not restored from the session's shared run-cache
@@ -140,6 +142,18 @@ def test_two_seeds_are_evaluated_and_compared_across_seeds(make_repo, mnist_mirr
     for verdict in comparison["verdicts"].values():
         assert ("not significant" in verdict["sentence"]) == (verdict["winner"] is None) \
             or "tie on" in verdict["sentence"], verdict
+    # Each seed logs its own time: params.yaml stacks model_a's seeds (each gets an equal share of
+    # the stacked epoch) and trains model_b's one after another (each seed timed on its own).
+    for model, timing in (("model_a", "stack_share"), ("model_b", "measured")):
+        progress = [read_json(log(repo, model, seed) / "progress.json") for seed in (SEED, SEED + 1)]
+        assert [p["timing"] for p in progress] == [timing, timing]
+        wall = progress[0]["model_elapsed_s"]
+        assert progress[1]["model_elapsed_s"] == wall
+        own = [load_history(log(repo, model, seed)).train_time_s for seed in (SEED, SEED + 1)]
+        assert [t[-1] for t in own] == pytest.approx([p["elapsed_s"] for p in progress], abs=1e-3)
+        assert 0 < sum(t[-1] for t in own) <= wall + 1e-3, "the seeds' own times fit in the model's"
+        if timing == "stack_share":
+            assert own[0] == own[1]
 
 
 def test_param_change_reruns_only_that_model_and_run_cache_restores(make_repo, mnist_mirror, dvc):

@@ -1,11 +1,11 @@
 """The dashboard's fixture projects are what the pipeline writes, checked file by file.
 
-Against the contracts module (every path and key a stage promises) and against the real
-writers: DVCLive for the per-epoch log, `Progress` for progress.json, the evaluation and
+Against the records (mnist_dvc/core/records: each file decoded by its record) and against the
+real writers: DVCLive for the per-epoch log, `Progress` for progress.json, the evaluation and
 comparison functions for reports/eval, reports/predictions, reports/comparison.json and
 metrics/summary.json, the backprop check (TensorFlow included) for reports/backprop.json and
-its headline metrics/backprop.json. And the committed folders
-are what tests/fixtures/runs.py writes today, so they cannot drift from it.
+its headline metrics/backprop.json. And the committed folders are what tests/fixtures/runs.py
+writes today, so they cannot drift from it.
 """
 
 from __future__ import annotations
@@ -30,22 +30,15 @@ from mnist_dvc.backprop.check import (
 )
 from mnist_dvc.backprop.record import trace
 from mnist_dvc.core.contracts import (
-    BACKPROP_CHECKS,
     BACKPROP_FILE,
-    BACKPROP_HEADLINE,
     BACKPROP_REPORT,
     COMPARISON_FILE,
-    EVAL_KEYS,
+    MEASURED,
     PREDICTION_COLUMNS,
-    PROGRESS_KEYS,
-    PROGRESS_METRICS,
     PROGRESS_NAME,
-    PROGRESS_STATES,
     SERIES,
     SERIES_METRICS,
     SUMMARY_FILE,
-    SUMMARY_KEYS,
-    VERDICTS,
     eval_file,
     predictions_file,
     progress_file,
@@ -53,8 +46,13 @@ from mnist_dvc.core.contracts import (
     series_file,
 )
 from mnist_dvc.core.params import load_params
+from mnist_dvc.core.records.backprop import Backprop, BackpropHeadline
+from mnist_dvc.core.records.base import read_record
+from mnist_dvc.core.records.comparison import Comparison, Summary
+from mnist_dvc.core.records.evaluation import Evaluation
+from mnist_dvc.core.records.progress import Progress as ProgressFile
 from mnist_dvc.training.model import parameter_count
-from mnist_dvc.training.progress import Progress
+from mnist_dvc.training.progress import EpochTime, Progress
 from tests.fixtures import runs
 from tests.helpers import FIXTURES
 
@@ -66,11 +64,6 @@ SEED = runs.SEED
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
-
-
-def round_trip(obj: object) -> object:
-    """What a writer's dict reads back as once written as JSON."""
-    return json.loads(json.dumps(obj))
 
 
 def test_params_files_pass_the_real_validator() -> None:
@@ -126,19 +119,20 @@ def test_progress_is_what_the_progress_writer_writes(
     root = FINISHED if state == "finished" else tmp_path
     if root == tmp_path:
         runs.write_run(tmp_path, model, epochs_done, state=state, error=error)
-    doc = read_json(progress_file(model, SEED, root))
-    assert set(doc) == set(PROGRESS_KEYS) | ({"error"} if error else set())
-    assert doc["state"] in PROGRESS_STATES
-    assert set(doc["last"]) == (set(PROGRESS_METRICS) if epochs_done else set())
+    doc = ProgressFile.read(progress_file(model, SEED, root))
+    assert (doc.state, doc.error, doc.epoch) == (state, error, epochs_done)
+    assert (doc.last.test_accuracy is None) == (doc.best.test_accuracy_epoch is None) == (epochs_done == 0)
 
     history = load_history(seed_dir(model, SEED, root))
     assert len(history) == epochs_done
     real = Progress(tmp_path / "real.json", model, SEED, PARAMS.train.epochs, runs.BACKEND)
     for i, epoch in enumerate(history.epoch):
-        metrics = {key: getattr(history, key)[i] for key in PROGRESS_METRICS}
-        real.record_epoch(epoch, history.epoch_s[i], history.train_time_s[i], metrics)
+        metrics = {key: getattr(history, key)[i] for key in ("train_loss", "train_accuracy", "test_loss",
+                                                             "test_accuracy")}
+        real.record_epoch(epoch, metrics, EpochTime(history.epoch_s[i], history.epoch_s[i], MEASURED))
     real.write(state, error)
-    assert doc == {**read_json(real.path), "pid": runs.PID, "updated_at": runs.UPDATED_AT}
+    assert read_json(progress_file(model, SEED, root)) == {**read_json(real.path), "pid": runs.PID,
+                                                           "updated_at": runs.UPDATED_AT}
 
 
 def predictions(model: str, root: Path = FINISHED, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -151,38 +145,35 @@ def predictions(model: str, root: Path = FINISHED, seed: int = SEED) -> tuple[np
 
 @pytest.mark.parametrize("model", MODELS)
 def test_evaluation_is_what_evaluate_writes(model: str) -> None:
-    report = read_json(eval_file(model, FINISHED))
-    assert set(report) == {"model", "params", "seeds"} and list(report["seeds"]) == [str(SEED)]
-    record = report["seeds"][str(SEED)]
-    assert set(record) == set(EVAL_KEYS)
+    report = Evaluation.read(eval_file(model, FINISHED))
+    assert list(report.seeds) == [SEED]
+    record = report.seeds[SEED]
     y, predicted = predictions(model)
     assert len(y) == 10_000 and set(np.unique(y)) == set(range(10))
     top2, p_top2 = runs.synthetic_top2(y, predicted)
-    result = evaluation.TestResult(top2, p_top2, record["test_loss"])
+    result = evaluation.TestResult(top2, p_top2, record.test_loss)
     expected = evaluation.evaluation_report(model, parameter_count(PARAMS.models[model]),
                                             {SEED: evaluation.seed_record(result, y)})
-    assert report == round_trip(expected)
+    assert report == expected
     # The final model on the same test set: the log's last epoch says the same.
     history = load_history(seed_dir(model, SEED, FINISHED))
-    assert record["test_accuracy"] == history.test_accuracy[-1]
-    assert record["test_loss"] == history.test_loss[-1]
+    assert record.test_accuracy == history.test_accuracy[-1]
+    assert record.test_loss == history.test_loss[-1]
 
 
 def test_comparison_is_what_the_comparison_writes() -> None:
-    comparison = read_json(FINISHED / COMPARISON_FILE)
+    comparison = Comparison.read(FINISHED / COMPARISON_FILE)
     logs = {m: load_history(seed_dir(m, SEED, FINISHED)) for m in MODELS}
     summaries = {m: {SEED: run_summary(logs[m], parameter_count(PARAMS.models[m]))} for m in MODELS}
     y = predictions(MODELS[0])[0]
     assert all(np.array_equal(predictions(m)[0], y) for m in MODELS), "one test set for every model"
-    assert comparison == round_trip(compare(summaries, y, {m: {SEED: predictions(m)[1]} for m in MODELS}))
-    assert read_json(FINISHED / SUMMARY_FILE) == round_trip(headline(comparison))
-    for entry in comparison["models"].values():
-        assert set(SUMMARY_KEYS) <= set(entry["runs"][str(SEED)])
-        assert entry["stats"]["best_test_accuracy"]["ci"] is None, "one seed: no interval"
-    assert set(comparison["verdicts"]) == set(VERDICTS)
-    (test,) = comparison["mcnemar"]
-    exact = binomtest(test["b01"], test["b01"] + test["b10"]).pvalue
-    assert test["p_value"] == pytest.approx(exact, rel=1e-12)
+    assert comparison == compare(summaries, y, {m: {SEED: predictions(m)[1]} for m in MODELS})
+    assert read_record(Summary, FINISHED / SUMMARY_FILE) == headline(comparison)
+    for entry in comparison.models.values():
+        assert entry.stats["best_test_accuracy"].ci is None, "one seed: no interval"
+    (test,) = comparison.mcnemar
+    exact = binomtest(test.b01, test.b01 + test.b10).pvalue
+    assert test.p_value == pytest.approx(exact, rel=1e-12)
 
 
 def test_several_seeds_are_what_the_writers_write(tmp_path: Path) -> None:
@@ -190,18 +181,17 @@ def test_several_seeds_are_what_the_writers_write(tmp_path: Path) -> None:
     runs.write_params(tmp_path)
     seeds = [42, 43, 44, 45, 46]
     runs.write_seeds(tmp_path, seeds)
-    comparison = read_json(tmp_path / COMPARISON_FILE)
-    assert comparison["differences"][0]["test"] == "paired t-test"
-    assert [t["seed"] for t in comparison["mcnemar"]] == seeds
+    comparison = Comparison.read(tmp_path / COMPARISON_FILE)
+    assert comparison.differences[0].test == "paired t-test"
+    assert [t.seed for t in comparison.mcnemar] == seeds
     for model in MODELS:
-        report = read_json(eval_file(model, tmp_path))
-        assert list(report["seeds"]) == [str(s) for s in seeds]
+        report = Evaluation.read(eval_file(model, tmp_path))
+        assert list(report.seeds) == seeds
         for seed in seeds:
             history = load_history(seed_dir(model, seed, tmp_path))
             assert history.epoch == list(range(1, PARAMS.train.epochs + 1))
-            assert report["seeds"][str(seed)]["test_accuracy"] == history.test_accuracy[-1]
-            assert comparison["models"][model]["runs"][str(seed)] == round_trip(
-                run_summary(history, report["params"]))
+            assert report.seeds[seed].test_accuracy == history.test_accuracy[-1]
+            assert comparison.models[model].runs[seed] == run_summary(history, report.params)
             assert np.array_equal(predictions(model, tmp_path, seed)[0], predictions(MODELS[0])[0])
     seed_42 = load_history(seed_dir("model_a", 42, tmp_path))
     assert seed_42 == load_history(seed_dir("model_a", SEED, FINISHED)), "seed 42 is the finished run"
@@ -212,15 +202,14 @@ def test_backprop_is_what_the_backprop_stage_writes() -> None:
     stage checks them, give the file exactly."""
     from mnist_dvc.backprop.check import tensorflow_gradients
 
-    record = read_json(FINISHED / BACKPROP_REPORT)
-    assert read_json(FINISHED / BACKPROP_FILE) == {key: record[key] for key in BACKPROP_HEADLINE}
-    assert set(record["check"]) == set(BACKPROP_CHECKS)
-    tf_check, fd_check = record["check"]["tensorflow"], record["check"]["finite_difference"]
-    assert (tf_check["tolerance"], fd_check["tolerance"]) == (TF_TOLERANCE, FD_TOLERANCE)
-    assert tf_check["ok"] and tf_check["max_abs_diff"] <= TF_TOLERANCE
-    assert fd_check["ok"] and fd_check["max_abs_diff"] <= FD_TOLERANCE
+    record = Backprop.read(FINISHED / BACKPROP_REPORT)
+    assert BackpropHeadline.read(FINISHED / BACKPROP_FILE) == record.headline()
+    tf_check, fd_check = record.check.tensorflow, record.check.finite_difference
+    assert (tf_check.tolerance, fd_check.tolerance) == (TF_TOLERANCE, FD_TOLERANCE)
+    assert tf_check.ok and tf_check.max_abs_diff <= TF_TOLERANCE
+    assert fd_check.ok and fd_check.max_abs_diff <= FD_TOLERANCE
     spec = PARAMS.backprop
     engine = trace(spec.expression, spec.inputs)
     tf_f, tf_grads = tensorflow_gradients(spec.expression, spec.inputs)
     expected = check_record(engine, tf_f, tf_grads, finite_difference_gradients(spec.expression, spec.inputs))
-    assert record == round_trip(expected)
+    assert record == expected

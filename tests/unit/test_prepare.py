@@ -14,6 +14,7 @@ import yaml
 
 from mnist_dvc.core.contracts import RAW_FILES
 from mnist_dvc.core.params import DataParams, ParamsError
+from mnist_dvc.core.records.data import DataReport
 from mnist_dvc.data.idx import IdxError, encode_idx
 from mnist_dvc.data.normalize import prepare
 from tests.helpers import ROOT
@@ -41,7 +42,8 @@ def write_raw(root: Path, name: str, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def run_prepare(root: Path, normalize: str = "scale", train_limit: int = 0, test_limit: int = 0) -> dict:
+def run_prepare(root: Path, normalize: str = "scale", train_limit: int = 0,
+                test_limit: int = 0) -> DataReport:
     return prepare(
         DataParams(normalize=normalize, train_limit=train_limit, test_limit=test_limit),
         root / "data/raw", root / "data/prepared", root / "reports/data.json",
@@ -60,35 +62,36 @@ def test_scale_is_pixel_over_255_flattened(tmp_path: Path, raw: dict) -> None:
         assert y.dtype == np.uint8
         np.testing.assert_array_equal(x, images.reshape(-1, 784).astype(np.float32) / np.float32(255))
         np.testing.assert_array_equal(y, labels)
-        summary = metrics[split]
-        assert summary["count"] == SIZES[split]
-        assert summary["class_counts"] == {str(c): int(np.sum(labels == c)) for c in range(10)}
-        assert sum(summary["class_balance"].values()) == pytest.approx(1.0)
-        assert summary["mean"] == pytest.approx(float(np.mean(x, dtype=np.float64)), abs=1e-6)
-        assert summary["std"] == pytest.approx(float(np.std(x, dtype=np.float64)), abs=1e-6)
-    assert json.loads((tmp_path / "reports/data.json").read_text()) == metrics
-    assert metrics["normalize"] == "scale"
+        summary = getattr(metrics, split)
+        assert summary.count == SIZES[split]
+        assert summary.class_counts == {c: int(np.sum(labels == c)) for c in range(10)}
+        assert sum(summary.class_balance.values()) == pytest.approx(1.0)
+        assert summary.mean == pytest.approx(float(np.mean(x, dtype=np.float64)), abs=1e-6)
+        assert summary.std == pytest.approx(float(np.std(x, dtype=np.float64)), abs=1e-6)
+    assert DataReport.read(tmp_path / "reports/data.json") == metrics
+    assert json.loads((tmp_path / "reports/data.json").read_text())["test"]["class_counts"]["0"] > 0
+    assert metrics.normalize == "scale"
 
 
 def test_standardize_uses_the_training_mean_and_std(tmp_path: Path, raw: dict) -> None:
     metrics = run_prepare(tmp_path, normalize="standardize")
     scaled_train = raw["train"][0].astype(np.float64) / 255
     mean, std = scaled_train.mean(), scaled_train.std()
-    assert metrics["train_pixel_mean"] == pytest.approx(mean, abs=1e-12)
-    assert metrics["train_pixel_std"] == pytest.approx(std, abs=1e-12)
+    assert metrics.train_pixel_mean == pytest.approx(mean, abs=1e-12)
+    assert metrics.train_pixel_std == pytest.approx(std, abs=1e-12)
     x_train, x_test = load(tmp_path, "x_train"), load(tmp_path, "x_test")
     assert x_train.dtype == np.float32
     assert float(np.mean(x_train, dtype=np.float64)) == pytest.approx(0.0, abs=1e-6)
     assert float(np.std(x_train, dtype=np.float64)) == pytest.approx(1.0, abs=1e-6)
     expected_test = (raw["test"][0].reshape(-1, 784) / 255 - mean) / std
     np.testing.assert_allclose(x_test, expected_test, atol=1e-5)
-    assert metrics["test"]["mean"] == pytest.approx(float(np.mean(x_test, dtype=np.float64)), abs=1e-6)
-    assert metrics["train"]["std"] == pytest.approx(1.0)
+    assert metrics.test.mean == pytest.approx(float(np.mean(x_test, dtype=np.float64)), abs=1e-6)
+    assert metrics.train.std == pytest.approx(1.0)
 
 
 def test_limits_take_the_first_n_of_each_split(tmp_path: Path, raw: dict) -> None:
     metrics = run_prepare(tmp_path, train_limit=10, test_limit=4)
-    assert metrics["train"]["count"] == 10 and metrics["test"]["count"] == 4
+    assert metrics.train.count == 10 and metrics.test.count == 4
     np.testing.assert_array_equal(load(tmp_path, "y_train"), raw["train"][1][:10])
     np.testing.assert_array_equal(load(tmp_path, "y_test"), raw["test"][1][:4])
     first = raw["train"][0][:10].reshape(10, 784) / np.float32(255)
