@@ -29,7 +29,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import psutil
@@ -94,7 +93,7 @@ class Driver:
         self.client = None
         self.capacity = 0
         self.capacity_at = 0.0
-        self.saved: dict | None = None
+        self.saved: bytes | None = None
 
     def run(self) -> None:
         self.sweep.driver_pid = os.getpid()
@@ -117,7 +116,7 @@ class Driver:
             time.sleep(POLL_S)
 
     def save(self) -> None:
-        current = asdict(self.sweep)
+        current = st.encode(self.sweep)
         if current != self.saved:
             st.save(self.sweep)
             self.saved = current
@@ -262,15 +261,9 @@ def pull(sweep: st.Sweep, points: list[st.PointState]) -> None:
                                 f"{last_error(output) or 'see its output'}")
 
 
-def _progress(doc: dict, now: float) -> st.Progress:
-    def number(key: str) -> float | None:
-        value = doc.get(key)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-    return st.Progress(model=str(doc.get("model", "")), epoch=int(number("epoch") or 0),
-                       epochs=int(number("epochs") or 0), eta_s=number("eta_s"),
-                       test_accuracy=number("test_accuracy"), seen_at=number("seen_at") or now,
-                       received_at=now)
+def _progress(line: protocol.Progress, now: float) -> st.Progress:
+    return st.Progress(model=line.model, epoch=line.epoch, epochs=line.epochs, eta_s=line.eta_s,
+                       test_accuracy=line.test_accuracy, seen_at=line.seen_at, received_at=now)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mnist_dvc.core.errors import ProjectError
+from mnist_dvc.core.records.progress import Progress
 from sweeps import protocol
 from sweeps.gitrefs import GitError, exp_ref_prefix, git, pushed_names
 
@@ -249,19 +251,17 @@ def _progress_files(clone: Path) -> Iterator[Path]:
     yield from sorted((clone / "metrics" / "train").glob("*/seed_*/progress.json"))
 
 
-def read_progress(clone: Path) -> dict[str, dict]:
-    """model -> what its first seed's progress.json says now (one process trains every seed in step)."""
-    found: dict[str, dict] = {}
+def read_progress(clone: Path) -> dict[str, Progress]:
+    """model -> its first seed's progress.json as it is now (one process trains every seed in step)."""
+    found: dict[str, Progress] = {}
     for path in _progress_files(clone):
         model = path.parent.parent.name
         if model in found:
             continue
         try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # replaced atomically: missing means not started yet
-        if isinstance(doc, dict):
-            found[model] = doc
+            found[model] = Progress.read(path)
+        except ProjectError:
+            continue  # replaced atomically, so never torn: a shape this code does not know is skipped
     return found
 
 
@@ -271,15 +271,13 @@ def _report_progress(clone: Path, done: threading.Event) -> None:
     while True:
         finished = done.is_set()
         for model, doc in read_progress(clone).items():
-            key = (doc.get("epoch"), doc.get("state"), doc.get("updated_at"))
+            key = (doc.epoch, doc.state, doc.updated_at)
             if seen.get(model) == key:
                 continue
             seen[model] = key
-            last = doc.get("last") if isinstance(doc.get("last"), dict) else {}
-            say(protocol.PROGRESS, {"model": model, "state": doc.get("state"), "epoch": doc.get("epoch"),
-                                    "epochs": doc.get("epochs"), "eta_s": doc.get("eta_s"),
-                                    "test_accuracy": last.get("test_accuracy"),
-                                    "seen_at": round(time.time(), 3)})
+            say(protocol.PROGRESS, protocol.Progress(
+                model=model, state=doc.state, epoch=doc.epoch, epochs=doc.epochs, eta_s=doc.eta_s,
+                test_accuracy=doc.last.test_accuracy, seen_at=round(time.time(), 3)))
         if finished:
             return
         done.wait(PROGRESS_POLL_S)
@@ -288,8 +286,8 @@ def _report_progress(clone: Path, done: threading.Event) -> None:
 def _training_error(clone: Path) -> str | None:
     """The trainer's own one line (a NaN loss, out of memory) when a model's training failed."""
     for doc in read_progress(clone).values():
-        if doc.get("state") == "failed" and doc.get("error"):
-            return " ".join(str(doc["error"]).split())
+        if doc.state == "failed" and doc.error:
+            return " ".join(doc.error.split())
     return None
 
 

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,17 +116,13 @@ def states(root: Path, sweep: st.Sweep) -> dict[str, LocalState]:
 def progress(folder: Path) -> st.Progress | None:
     """The training in a worker's copy: the model that wrote its progress last (still training, or
     finished while the stages after it run)."""
-    import time
-
     docs = read_progress(folder)
     if not docs:
         return None
-    model, doc = max(docs.items(), key=lambda item: str(item[1].get("updated_at", "")))
-    last = doc.get("last") if isinstance(doc.get("last"), dict) else {}
+    model, doc = max(docs.items(), key=lambda item: item[1].updated_at)
     now = time.time()
-    return st.Progress(model=model, epoch=int(doc.get("epoch") or 0), epochs=int(doc.get("epochs") or 0),
-                       eta_s=doc.get("eta_s"), test_accuracy=last.get("test_accuracy"), seen_at=now,
-                       received_at=now)
+    return st.Progress(model=model, epoch=doc.epoch, epochs=doc.epochs, eta_s=doc.eta_s,
+                       test_accuracy=doc.last.test_accuracy, seen_at=now, received_at=now)
 
 
 def stop(root: Path, name: str, current: str) -> str:

@@ -16,10 +16,11 @@ stages' own output, shown as it is.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 TAG = "[sweep]"
 STARTED, PROGRESS, RESUMED, ERROR = "started", "progress", "resumed", "error"
@@ -28,9 +29,21 @@ EVENTS = (STARTED, PROGRESS, RESUMED, ERROR, PUSHED, ALREADY_PUSHED)
 LINE = re.compile(rf"^{re.escape(TAG)} ({'|'.join(EVENTS)}) ?(.*)$", re.MULTILINE)
 
 
+class Progress(msgspec.Struct, kw_only=True):
+    """A `progress` line: one model's training in the job's clone, read from its progress.json."""
+
+    model: str
+    state: str
+    epoch: int
+    epochs: int
+    eta_s: float | None
+    test_accuracy: float | None
+    seen_at: float  # when the job read it (the node's clock)
+
+
 def line(event: str, detail: Any = "") -> str:
-    """One tagged line; a progress dict is written as compact JSON."""
-    text = json.dumps(detail, separators=(",", ":")) if isinstance(detail, dict) else str(detail)
+    """One tagged line; a Progress is written as compact JSON."""
+    text = msgspec.json.encode(detail).decode() if isinstance(detail, Progress) else str(detail)
     return f"{TAG} {event} {' '.join(text.split())}".rstrip()
 
 
@@ -39,7 +52,7 @@ class Report:
     """What a job's log says so far."""
 
     started: float | None = None
-    progress: dict | None = None
+    progress: Progress | None = None
     resumed_from: int | None = None
     error: str | None = None
     pushed: bool = False
@@ -57,11 +70,9 @@ def read(log: str) -> Report:
                 continue
         elif event == PROGRESS:
             try:
-                parsed = json.loads(detail)
-            except json.JSONDecodeError:
-                continue  # a line cut by the end of what the log holds so far
-            if isinstance(parsed, dict):
-                report.progress = parsed
+                report.progress = msgspec.json.decode(detail, type=Progress)
+            except msgspec.DecodeError:
+                continue  # a line cut by the end of what the log holds so far (or not one of ours)
         elif event == RESUMED and detail.isdigit():
             report.resumed_from = int(detail)
         elif event == ERROR:

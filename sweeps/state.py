@@ -15,12 +15,11 @@ they are. Everything here is git-ignored (under .dvc/tmp) and never leaves the m
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal, get_args
+
+import msgspec
 
 from mnist_dvc.core.atomic import write_json
 from mnist_dvc.core.errors import BadInput
@@ -32,14 +31,15 @@ STOP_ALL = "ALL"
 DRIVER_LOG = "driver.log"
 LOGS_DIR = "logs"
 
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-STATES = (QUEUED, RUNNING, DONE, FAILED)
+State = Literal["queued", "running", "done", "failed"]
+QUEUED, RUNNING, DONE, FAILED = get_args(State)
+STATES = get_args(State)
 TERMINAL = (DONE, FAILED)
-LOCAL, RAY = "local", "ray"
+Executor = Literal["local", "ray"]
+LOCAL, RAY = get_args(Executor)
 
 
-@dataclass
-class Progress:
+class Progress(msgspec.Struct, kw_only=True):
     """A running point's training, as its job last reported it."""
 
     model: str
@@ -51,15 +51,16 @@ class Progress:
     received_at: float  # when it reached the submitting machine (this machine's clock)
 
 
-@dataclass
-class PointState:
+class PointState(msgspec.Struct, kw_only=True):
+    """One point of the sweep, as the submitter and then the driver (Ray) last knew it."""
+
     index: int
     name: str
     overrides: list[str]
-    state: str = QUEUED
+    state: State = QUEUED
     error: str | None = None  # one line, for a failed point
     attempts: int = 0  # jobs submitted for it so far
-    jobs: list[str] = field(default_factory=list)  # Ray submission ids, oldest first
+    jobs: list[str] = msgspec.field(default_factory=list)  # Ray submission ids, oldest first
     job_status: str | None = None  # Ray's status of the last job; None: not submitted (or to submit again)
     already_pushed: bool = False  # done by an earlier sweep: not run again
     resumed_from: int | None = None  # the epoch the last attempt resumed training from
@@ -78,15 +79,17 @@ class PointState:
         return " ".join(self.overrides) or "(baseline params)"
 
 
-@dataclass
-class Sweep:
+class Sweep(msgspec.Struct, kw_only=True):
+    """sweep.json: the sweep and its points. A typed record both ways: `save` writes it, `load` reads
+    it back (keys it does not know are ignored, so an older reader still reads a newer record)."""
+
     id: str
     root: str  # the project this sweep belongs to
-    executor: str
+    executor: Executor
     baseline: str  # the commit every point starts from
     specs: list[str]  # the `-S` arguments as given
     points: list[PointState]
-    created_at: float = field(default_factory=time.time)
+    created_at: float = msgspec.field(default_factory=time.time)
     address: str | None = None  # Ray: the job server's address (never its token)
     git_url: str | None = None  # Ray: where the jobs clone from and push to
     git_remote: str = "origin"  # the submitting repository's name for it (finished points are pulled from it)
@@ -146,21 +149,28 @@ def new_id() -> str:
 
 
 def save(sweep: Sweep) -> None:
-    write_json(state_path(Path(sweep.root), sweep.id), asdict(sweep))
+    write_json(state_path(Path(sweep.root), sweep.id), msgspec.to_builtins(sweep))
+
+
+def encode(sweep: Sweep) -> bytes:
+    """The record as compact JSON (the driver compares it to what it saved last)."""
+    return msgspec.json.encode(sweep)
 
 
 def load(path: Path) -> Sweep:
     """A sweep.json; BadInput (one line) if it is not one."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise BadInput(path, "not found", "list the sweeps with `python -m sweeps status`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(path, f"unreadable ({type(exc).__name__})", "delete its folder to forget it") from None
+    except OSError as exc:
+        raise BadInput(path, f"unreadable ({exc.strerror})", "delete its folder to forget it") from None
     try:
-        return _sweep(data)
-    except (KeyError, TypeError, ValueError) as exc:
+        return msgspec.json.decode(data, type=Sweep)
+    except msgspec.ValidationError as exc:
         raise BadInput(path, f"not a sweep record ({exc})", "delete its folder to forget it") from None
+    except msgspec.DecodeError:
+        raise BadInput(path, "not valid JSON (torn or corrupt)", "delete its folder to forget it") from None
 
 
 def load_all(root: Path) -> list[Sweep]:
@@ -173,23 +183,3 @@ def load_all(root: Path) -> list[Sweep]:
         except BadInput:
             continue
     return found
-
-
-def _sweep(data: dict[str, Any]) -> Sweep:
-    points = [_point(item) for item in data["points"]]
-    return Sweep(**{**_known(Sweep, data), "points": points})
-
-
-def _point(data: dict[str, Any]) -> PointState:
-    progress = data.get("progress")
-    made = PointState(**{**_known(PointState, data), "progress": Progress(**progress) if progress else None})
-    if made.state not in STATES:
-        raise ValueError(f"state {made.state!r}")
-    return made
-
-
-def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise TypeError(f"expected an object for {cls.__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {key: value for key, value in data.items() if key in names}

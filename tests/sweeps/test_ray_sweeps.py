@@ -4,18 +4,19 @@ The module makes the namespace, then a SeaweedFS S3 server (the DVC remote), a b
 repository (the git remote), a project that uses both, with its data stages run and pushed,
 and a Ray cluster of a head and a worker node, token authentication on. The nodes have no MNIST
 source: the jobs get the data from the DVC remote. One sweep of six points runs on it
-(`sweep`): four good ones, one whose loss becomes NaN, and one stopped while it waits; once the
-worker node's job has written its first checkpoint, that node is frozen and killed, and a new
-node joins. The tests drive
-the real command (`python -m sweeps`) and read what it left with sweeps.reader, the
-dashboard's API. On the way out every process of the namespace is stopped by pid, Ray's
-orphans included, and the module fails if one is left (tests/sweeps/netns.py).
+(`sweep`): four good ones, one whose loss becomes NaN, and one stopped while it waits. Once the
+worker node's job has written its first checkpoint, that node is frozen and killed, and so is
+the sweep's driver on the submitting side; a new node joins and `python -m sweeps resume`
+carries the sweep on. The tests drive the real command (`python -m sweeps`) and read what it
+left with sweeps.reader, the dashboard's API. On the way out every process of the namespace is
+stopped by pid, Ray's orphans included, and the module fails if one is left (tests/sweeps/netns.py).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -218,13 +219,15 @@ class Sweep:
     id: str
     lost: str  # the point whose node was killed
     view: reader.SweepView
+    orphaned: reader.SweepView  # as the reader saw it while its driver was dead
+    resumed: str  # what `python -m sweeps resume` said
 
 
 @pytest.fixture(scope="module")
 def sweep(world: World) -> Sweep:
     """The six points on two nodes. The last one is stopped while it waits. Once the worker node's
-    job has written its first checkpoint, the node is frozen and killed, and a new node joins; the
-    sweep then runs to its end."""
+    job has written its first checkpoint, the node is frozen and killed, and the driver too; a new
+    node joins, the driver is resumed, and the sweep runs to its end."""
     sid = sweep_id(world.sweeps("run", "--detach", *grid_args(*GRID)))
     waiting = reader.sweep(world.project, sid).points[-1]
     assert waiting.label == STOPPED_LABEL and waiting.state == st.QUEUED
@@ -250,10 +253,15 @@ def sweep(world: World) -> Sweep:
     job = st.load(st.state_path(world.project, sid)).point(lost).job
     assert client.get_job_status(job).value == "RUNNING", "the job ended before its node could be killed"
     world.cluster.kill(node)
+    # The submitting machine's driver dies too (a reboot): the sweep waits, and is carried on by `resume`.
+    os.kill(st.load(st.state_path(world.project, sid)).driver_pid, signal.SIGKILL)
+    orphaned = wait_for(lambda: not (found := reader.sweep(world.project, sid)).driver_running and found,
+                        "the reader to see the driver gone")
     world.cluster.add_worker()
+    resumed = world.sweeps("resume", sid, "--detach").stdout
     view = wait_for(lambda: (found := reader.sweep(world.project, sid)).finished and found,
                     "the sweep to end")
-    return Sweep(sid, lost, view)
+    return Sweep(sid, lost, view, orphaned, resumed)
 
 
 def test_every_good_point_is_done_pushed_and_pulled(world: World, sweep: Sweep) -> None:
@@ -285,6 +293,14 @@ def test_the_lost_node_s_point_ran_again_from_its_checkpoint(world: World, sweep
     assert any(words in second for words in ("[sweep] resumed", "is cached - skipping run",
                                              "trained by an earlier attempt")), second
     assert len(jobs(world)) == len(sweep.view.points)  # five run, one twice, one stopped before it ran
+
+
+def test_a_sweep_whose_driver_died_is_found_and_carried_on(world: World, sweep: Sweep) -> None:
+    assert not sweep.orphaned.finished and sweep.orphaned.count(st.DONE) < 4
+    assert sweep.orphaned.note == (f"its driver is not running: `python -m sweeps resume {sweep.id}` "
+                                   "carries it on")
+    assert sweep.resumed == f"sweep {sweep.id}: driver started again\n"
+    assert sweep.view.finished and not sweep.view.driver_running and sweep.view.note is None
 
 
 def test_a_failing_point_fails_alone(world: World, sweep: Sweep) -> None:

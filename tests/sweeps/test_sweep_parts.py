@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from mnist_dvc.core.errors import BadInput
-from sweeps import cluster, grid, protocol, reader
+from sweeps import cluster, grid, local, protocol, reader
 from sweeps import state as st
-from sweeps.job import JobSpec, thread_env
+from sweeps.job import JobSpec, read_progress, thread_env
 from tests.helpers import ROOT
 
 PARAMS = (ROOT / "params.yaml").read_text()
@@ -54,12 +55,14 @@ def test_a_bad_point_is_one_line(specs: list[str], line: str) -> None:
 
 
 def test_the_job_report_is_read_back_from_its_log() -> None:
-    progress = {"model": "model_a", "epoch": 3, "epochs": 500, "eta_s": 41.5, "test_accuracy": 0.97}
+    progress = protocol.Progress(model="model_a", state="running", epoch=3, epochs=500, eta_s=41.5,
+                                 test_accuracy=0.97, seen_at=1.5)
     log = "\n".join([
         "Running stage 'train@model_a':", protocol.line(protocol.RESUMED, 2),
         protocol.line(protocol.PROGRESS, progress),
         protocol.line(protocol.ERROR, "model_a: loss became\nnan"),
-        protocol.line(protocol.PROGRESS, {**progress, "epoch": 4})[:30],  # the log ends inside a line
+        protocol.line(protocol.PROGRESS, msgspec.structs.replace(progress, epoch=4))[:60],  # cut short
+        protocol.line(protocol.PROGRESS, '{"model": "model_a", "epoch": "four"}'),  # not a Progress
     ])
     report = protocol.read(log)
     assert report.progress == progress and report.resumed_from == 2
@@ -87,13 +90,17 @@ def test_thread_counts_follow_the_cpus_given() -> None:
 
 
 def record(root: Path) -> st.Sweep:
+    progress = st.Progress(model="model_a", epoch=41, epochs=500, eta_s=900.0, test_accuracy=0.9712,
+                           seen_at=1.0, received_at=1.5)
+    nan = "model_a seed 42: loss became nan at epoch 1; lower train.learning_rate"
     points = [
-        st.PointState(0, "p-aaaa", ["train.learning_rate=0.001"], state=st.DONE, attempts=1),
-        st.PointState(1, "p-bbbb", ["train.learning_rate=0.002"], state=st.RUNNING, attempts=2,
-                      resumed_from=40, progress=st.Progress("model_a", 41, 500, 900.0, 0.9712, 1.0, 1.5)),
-        st.PointState(2, "p-cccc", ["train.learning_rate=1e30"], state=st.FAILED, attempts=1,
-                      error="model_a seed 42: loss became nan at epoch 1; lower train.learning_rate"),
-        st.PointState(3, "p-dddd", ["train.learning_rate=0.004"]),
+        st.PointState(index=0, name="p-aaaa", overrides=["train.learning_rate=0.001"], state=st.DONE,
+                      attempts=1),
+        st.PointState(index=1, name="p-bbbb", overrides=["train.learning_rate=0.002"], state=st.RUNNING,
+                      attempts=2, resumed_from=40, progress=progress),
+        st.PointState(index=2, name="p-cccc", overrides=["train.learning_rate=1e30"], state=st.FAILED,
+                      attempts=1, error=nan),
+        st.PointState(index=3, name="p-dddd", overrides=["train.learning_rate=0.004"]),
     ]
     return st.Sweep(id="20261208-101500-abcd", root=str(root), executor=st.RAY, baseline="0123456789abcdef",
                     specs=["train.learning_rate=0.001,0.002,1e30,0.004"], points=points,
@@ -128,7 +135,35 @@ def test_a_torn_record_is_one_line(tmp_path: Path) -> None:
     path.write_text(json.dumps({"id": made.id, "points": [{"index": 0}]}))
     with pytest.raises(BadInput, match=r"sweep\.json: not a sweep record .*delete its folder"):
         st.load(path)
+    st.save(made)
+    path.write_text(path.read_text().replace('"state": "running"', '"state": "lost"'))
+    with pytest.raises(BadInput, match=r"not a sweep record \(Invalid enum value 'lost' - at `\$\.points\[1\]"
+                                       r"\.state`\); delete its folder"):
+        st.load(path)
+    path.write_text(path.read_text()[:40])
+    with pytest.raises(BadInput, match=r"not valid JSON"):
+        st.load(path)
     assert reader.sweeps(tmp_path) == []  # the dashboard lists the others, not this one
+
+
+def test_a_running_point_s_progress_is_read_from_the_training_s_own_record(tmp_path: Path) -> None:
+    """What a job reports (and the local executor shows) is progress.json as the trainer writes it."""
+    from mnist_dvc.core.records.progress import BestSoFar, LastEpoch, Progress
+
+    def write(model: str, epoch: int, at: str, accuracy: float | None) -> None:
+        Progress(model=model, seed=42, state="running", epoch=epoch, epochs=500, elapsed_s=10.0,
+                 eta_s=125.0 if epoch else None, epoch_s=0.3 if epoch else None, updated_at=at, pid=1,
+                 backend="tensorflow", last=LastEpoch(test_accuracy=accuracy), best=BestSoFar(),
+                 ).write(tmp_path / f"metrics/train/{model}/seed_42/progress.json")
+
+    write("model_a", 500, "2026-12-08T10:00:00Z", 0.9801)
+    write("model_b", 3, "2026-12-08T10:05:00Z", 0.9712)
+    (tmp_path / "metrics/train/model_c/seed_42").mkdir(parents=True)
+    (tmp_path / "metrics/train/model_c/seed_42/progress.json").write_text('{"epoch": "three"}')
+    assert sorted(read_progress(tmp_path)) == ["model_a", "model_b"]  # a file it cannot read is skipped
+    shown = local.progress(tmp_path)  # the model that wrote last is the one training now
+    assert (shown.model, shown.epoch, shown.epochs, shown.eta_s, shown.test_accuracy) == (
+        "model_b", 3, 500, 125.0, 0.9712)
 
 
 def test_sweeps_import_neither_the_dashboard_nor_the_stages() -> None:
