@@ -33,8 +33,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import msgspec
+
 from mnist_dvc.core.atomic import write_json
-from sweeps import grid, local
+from sweeps import grid, local, protocol
 from sweeps import state as st
 from sweeps.gitrefs import local_names
 from sweeps.job import read_progress, thread_env
@@ -53,7 +55,7 @@ def grid_args() -> list[str]:
 
 
 def first_epoch(folder: Path) -> bool:
-    return any((doc.get("epoch") or 0) >= 1 for doc in read_progress(folder).values())
+    return any(doc.epoch >= 1 for doc in read_progress(folder).values())
 
 
 def summary(ways: str, wall: float, points: int) -> dict:
@@ -189,27 +191,31 @@ def _on_ray(base: Path, mirror: str, server: s3_server.Server, scratch: Path) ->
 def _job_timings(address: str, repo: Path, record: st.Sweep) -> list[dict]:
     from ray.job_submission import JobSubmissionClient
 
-    from sweeps import protocol
-
     client = JobSubmissionClient(address)
     timings = []
     for point in record.points:
         submitted = client.get_job_info(point.job).start_time / 1000
         log = st.log_path(repo, record.id, point.name, point.attempts).read_text()
         report = protocol.read(log)
-        firsts = [float(doc["seen_at"]) for doc in _progress_lines(log) if (doc.get("epoch") or 0) >= 1]
+        firsts = [line.seen_at for line in _progress_lines(log) if line.epoch >= 1]
         timings.append({"point": point.label, "submit_to_entrypoint_s": round(report.started - submitted, 2),
                         "entrypoint_to_first_epoch_s": round(firsts[0] - report.started, 2),
                         "submit_to_first_epoch_s": round(firsts[0] - submitted, 2)})
     return timings
 
 
-def _progress_lines(log: str) -> list[dict]:
-    import json
+def _progress_lines(log: str) -> list[protocol.Progress]:
+    """Every progress line of a job's log, oldest first (protocol.read keeps only the last)."""
+    return [msgspec.json.decode(match[2], type=protocol.Progress)
+            for match in protocol.LINE.finditer(log) if match[1] == protocol.PROGRESS]
 
-    from sweeps import protocol
 
-    return [json.loads(match[2]) for match in protocol.LINE.finditer(log) if match[1] == protocol.PROGRESS]
+def cpu_model() -> str:
+    """lscpu's "Model name" (platform.processor() is empty on Linux)."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         way["speedup_vs_one_after_another"] = round(sequential / way["wall_s"], 2)
     write_json(args.out, {
         "grid": GRID, "points": 6, "params": TINY,
-        "machine": {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
+        "machine": {"cores": os.cpu_count(), "cpu": cpu_model(),
                     "python": platform.python_version()},
         "ways": ways, "bench_wall_s": round(time.monotonic() - began, 1),
     })
