@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -54,8 +55,11 @@ def grid_args() -> list[str]:
     return [arg for spec in GRID for arg in ("-S", spec)]
 
 
-def first_epoch(folder: Path) -> bool:
-    return any(doc.epoch >= 1 for doc in read_progress(folder).values())
+def first_epoch(folder: Path, since: float = 0.0) -> bool:
+    """A model has finished an epoch, in a progress.json written after `since` (wall clock; the
+    workspace of the one-after-another way still holds the point before's files)."""
+    return any(doc.epoch >= 1 and datetime.fromisoformat(doc.updated_at).timestamp() > since
+               for doc in read_progress(folder).values())
 
 
 def summary(ways: str, wall: float, points: int) -> dict:
@@ -71,7 +75,7 @@ def one_after_another(base: Path) -> dict:
     began = time.monotonic()
     timings = []
     for point in points:
-        start = time.monotonic()
+        start, since = time.monotonic(), time.time()
         args = [str(BIN / "dvc"), "exp", "run", "-n", point.name]
         for item in point.overrides:
             args += ["-S", item]
@@ -80,7 +84,7 @@ def one_after_another(base: Path) -> dict:
                                     stderr=subprocess.STDOUT)
         first = None
         while proc.poll() is None:
-            if first is None and first_epoch(repo):
+            if first is None and first_epoch(repo, since):
                 first = time.monotonic() - start
             time.sleep(POLL_S)
         assert proc.returncode == 0, f"{point.label} failed: see {base}/sequential-{point.name}.log"
