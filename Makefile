@@ -12,7 +12,7 @@ TEST_WORKERS ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test lint bench dashboard plots-offline s3-local s3-local-join s3-local-stop remote push pull \
-	remote-repair clean-venv
+	remote-repair sweep clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,11 @@ pull: $(STAMP_S3)
 ## damaged copies and send them, and missing ones, again from this clone's cache
 remote-repair: $(STAMP_S3)
 	$(BIN)/python -m tools.remote repair $(ARGS)
+
+## make sweep ARGS="run -S 'train.learning_rate=0.001,0.0005'": a grid of experiments in DVC's queue, or on a
+## Ray cluster with --ray ADDRESS; ARGS="status", "log SWEEP POINT -f", "stop SWEEP" (docs/sweeps.md)
+sweep: $(STAMP)
+	$(BIN)/python -m sweeps $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
