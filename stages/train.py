@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from mnist_dvc.core.params import load_params
+from mnist_dvc.training.checkpoint import resume_promise
 from mnist_dvc.training.trainer import StopRequested, train_model
 from stages.cli import run_stage
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         progress = train_model(params, model)
     except StopRequested as stop:
-        print(f"{args.model}: interrupted after epoch {stop.epoch}; checkpoint saved, `dvc repro` resumes",
+        print(f"{args.model}: interrupted after epoch {stop.epoch}; {resume_promise(stop.epoch)}",
               file=sys.stderr)
         return 128 + stop.signum
     first = next(iter(progress.values()))

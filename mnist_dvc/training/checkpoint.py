@@ -43,6 +43,18 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_PACKAGES = ("mnist_dvc", "stages")
 
 
+def resume_promise(epoch: int, here: Path | None = None) -> str:
+    """What a stopped run may promise about its checkpoint. DVC's queue (and `dvc exp run --temp`)
+    trains in a copy under `.dvc/tmp/exps/` that DVC deletes when the experiment ends, checkpoint
+    and all, so only a run in the workspace can say that `dvc repro` resumes it."""
+    parts = (here or Path.cwd()).resolve().parts
+    in_temp_copy = any(parts[i:i + 3] == (".dvc", "tmp", "exps") for i in range(len(parts)))
+    if in_temp_copy:
+        return ("it ran in DVC's temporary copy, which DVC deletes with its checkpoint: "
+                "the experiment run again starts from epoch 1")
+    return f"checkpoint saved, `dvc repro` resumes from epoch {epoch + 1}"
+
+
 def loaded_sources() -> list[Path]:
     """The project's source files this process has imported (the entry script too).
 

@@ -45,7 +45,7 @@ from mnist_dvc.core.contracts import (
 from mnist_dvc.core.errors import ProjectError, StorageError
 from mnist_dvc.core.params import ModelParams, Params
 from mnist_dvc.data.prepared import load_split, one_hot
-from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key, loaded_sources
+from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key, loaded_sources, resume_promise
 from mnist_dvc.training.model import parameter_count, select_backend
 from mnist_dvc.training.model_file import save_model
 from mnist_dvc.training.progress import EpochTime, Progress
@@ -229,7 +229,7 @@ def train_model(params: Params, model: ModelParams) -> dict[int, Progress]:
         trainer.run()
     except StopRequested as stop:
         trainer.write_progress("interrupted",
-                               f"stopped by {stop}; `dvc repro` resumes from epoch {stop.epoch}")
+                               f"stopped by {stop}; {resume_promise(stop.epoch)}")
         raise
     except KeyboardInterrupt:
         trainer.write_progress("interrupted",

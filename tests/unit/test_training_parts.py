@@ -12,7 +12,7 @@ from mnist_dvc.core.contracts import MEASURED, STACK_SHARE
 from mnist_dvc.core.errors import ProjectError
 from mnist_dvc.core.params import load_params
 from mnist_dvc.training import seeds
-from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key
+from mnist_dvc.training.checkpoint import Checkpoints, checkpoint_key, resume_promise
 from mnist_dvc.training.fused_epoch import KerasChanged, adam_slots
 from mnist_dvc.training.model import build_model, parameter_count
 from mnist_dvc.training.progress import EpochTime, Progress
@@ -208,3 +208,11 @@ def test_checkpoints_hold_every_seed_and_only_the_latest(tmp_path):
     other = Checkpoints("model_a", "k2", root=tmp_path / "ckpt")
     other.discard_stale()
     assert not ckpts.dir.exists()
+
+
+def test_a_stopped_run_promises_a_resume_only_where_its_checkpoint_survives(tmp_path):
+    """A queue worker's copy under .dvc/tmp/exps/ is deleted by DVC with its checkpoint (issue 22.5)."""
+    assert resume_promise(3, tmp_path) == "checkpoint saved, `dvc repro` resumes from epoch 4"
+    queued = resume_promise(3, tmp_path / ".dvc" / "tmp" / "exps" / "tmpab12cd")
+    assert "deletes with its checkpoint" in queued and "starts from epoch 1" in queued
+    assert "resumes" not in queued
