@@ -15,6 +15,7 @@ from mnist_dvc.analysis.comparison import (
     run_summary,
     verdicts,
 )
+from mnist_dvc.analysis.comparison_table import TableRow, table_rows
 from mnist_dvc.analysis.confusion import confusion_counts as confusion_matrix
 from mnist_dvc.analysis.confusion import per_class
 from mnist_dvc.analysis.history import History
@@ -500,3 +501,47 @@ def test_a_row_writes_its_numbers_in_one_format():
     why = seed_comparison(values).winners["min_train_loss"].why
     assert why == ("model_b's mean is lower (0.0e-05 vs 2.0e-05 for model_a), but not significantly "
                    "(difference -2.0e-05, 95% CI -10.8e-05 to +6.7e-05; paired t-test p = 0.423)")
+
+
+# --- the table the dashboard shows: one format per row, time as it was measured ---------------------
+
+
+def rows_by_key(comparison) -> dict:
+    return {row.key: row for row in table_rows(comparison)}
+
+
+def test_a_table_row_writes_every_number_with_the_digits_of_its_interval():
+    values = {"model_a": {"min_train_loss": [6.111920811235905e-05, 0.0, 0.0], "best_test_epoch": [2, 1, 4]},
+              "model_b": {"min_train_loss": [0.0, 0.0, 0.0], "best_test_epoch": [9, 1, 2]}}
+    rows = rows_by_key(seed_comparison(values))
+    loss = rows["min_train_loss"]
+    assert loss.cells == {"model_a": "2.0e-05 ± 8.8e-05", "model_b": "0.0e-05 ± 0.0e-05"}
+    assert (loss.winner, loss.difference) == (None, "+2.0e-05 (-6.7e-05 to +10.8e-05; p 0.423)")
+    epoch = rows["best_test_epoch"]
+    assert epoch.cells == {"model_a": "2.3 ± 3.8", "model_b": "4.0 ± 10.8"}, "never 2 ± 4 for a mean of 2.33"
+    assert (epoch.winner, epoch.difference) == (None, None)
+    assert rows["params"].cells == {"model_a": "100", "model_b": "100"}
+
+
+def test_the_time_row_of_stacked_seeds_says_stack_share_with_no_spread_or_star():
+    values = {"model_a": {"train_time_s": [146.3257] * 3}, "model_b": {"train_time_s": [569.1, 571.3, 568.0]}}
+    time = rows_by_key(seed_comparison(values, timings={"model_a": STACK_SHARE}))["train_time_s"]
+    label = "Training time (model_a: per seed, stack share; model_b: per seed)"
+    cells = {"model_a": "146.3 s", "model_b": "569.5 ± 4.2 s"}
+    assert time == TableRow("train_time_s", label, cells, None, None)
+
+
+def test_the_time_row_of_a_whole_model_is_one_measurement_even_in_an_older_file():
+    """An older comparison.json has no `timing`, and a zero-width interval, a difference and a winner
+    for a time that every seed shares (the model's wall time): the row shows none of them."""
+    once = seed_comparison(WALL_TIMES, timings=dict.fromkeys(WALL_TIMES, MODEL_TOTAL))
+    as_measured = seed_comparison(WALL_TIMES)
+    older = msgspec.structs.replace(as_measured, models={
+        model: msgspec.structs.replace(entry, timing=None) for model, entry in as_measured.models.items()})
+    assert older.winners["train_time_s"].winner == "model_a", "what the older file said"
+    for comparison in (once, older):
+        time = rows_by_key(comparison)["train_time_s"]
+        assert time == TableRow("train_time_s", "Training time (all seeds together)",
+                                {"model_a": "7 min 19 s", "model_b": "28 min 28 s"}, None, None)
+    accuracy = rows_by_key(once)["best_test_accuracy"]
+    assert accuracy.winner == "model_b" and accuracy.cells["model_a"] == "98.183 ± 0.162%"
