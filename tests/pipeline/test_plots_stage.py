@@ -362,8 +362,13 @@ def test_tiny_pipeline_plots_experiment_and_plots_diff(make_repo, mnist_mirror, 
     diff = json.loads(dvc(repo, "plots", "diff", "main", "wide-a", "--json").stdout)
     assert_every_plot_has_data(diff, repo, epochs, n_test, revs=["main", "wide-a"])
 
-    def curve(key: str, rev: str) -> list[str]:
-        return [v["loss"] for v in diff["data"][key][0]["content"]["data"]["values"] if v["rev"] == rev]
+    def curve(key: str, rev: str) -> list[tuple]:
+        """The plotted y values of `rev` (DVC names them by column, or dvc_inferred_y_value for several)."""
+        columns = ("train_loss", "test_loss", "dvc_inferred_y_value")
+        values = diff["data"][key][0]["content"]["data"]["values"]
+        found = [tuple(v.get(column) for column in columns) for v in values if v["rev"] == rev]
+        assert found and all(any(value is not None for value in row) for row in found), values[:2]
+        return found
 
     assert curve("loss_model_a", "main") != curve("loss_model_a", "wide-a")
     assert curve("loss_model_b", "main") == curve("loss_model_b", "wide-a")
@@ -384,5 +389,8 @@ def assert_a_fresh_clone_draws_the_committed_run(repo: Path, dvc, epochs: int, n
         for files in (DiskFiles(clone), RevisionFiles(clone, "HEAD")):
             found = seed_history(model, SEED, files)
             assert (found.source, found.history) == (COMMITTED, live)
-    shown = json.loads(dvc(clone, "plots", "show", "--json").stdout)
+    out = dvc(clone, "plots", "show", "--json").stdout
+    shown = json.loads(out[out.index("{"):])  # after DVC's line on the PNGs it could not load
+    errors = shown.pop("errors", None) or []
+    assert all("plots/figures" in json.dumps(error) for error in errors), errors
     assert_every_plot_has_data(shown, clone, epochs, n_test, revs=["workspace"], images=False)
