@@ -152,11 +152,17 @@ def module_file(name: str, root: Path = ROOT) -> Path | None:
     return None
 
 
-def imported_names(path: Path, module: str) -> set[str]:
-    """Every module name `path` imports, anywhere in it; `from a import b` yields a and a.b."""
+def imported_names(path: Path, module: str, type_checking: bool = True) -> set[str]:
+    """Every module name `path` imports, anywhere in it (`type_checking` False: but under
+    `if TYPE_CHECKING:`, which never runs); `from a import b` yields a and a.b."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if not type_checking and isinstance(node, ast.If) and ast.unparse(node.test) in (
+                "TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            node.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -170,8 +176,8 @@ def imported_names(path: Path, module: str) -> set[str]:
 
 
 def import_closure(module: str, root: Path = ROOT) -> dict[str, Path]:
-    """module name -> file of every project module that importing `module` can load,
-    its packages' `__init__.py` included."""
+    """module name -> file of every project module that importing `module` can load (imports under
+    `if TYPE_CHECKING:` never load), its packages' `__init__.py` included."""
     found: dict[str, Path] = {}
     todo = [module]
     while todo:
@@ -182,7 +188,7 @@ def import_closure(module: str, root: Path = ROOT) -> dict[str, Path]:
         found[name] = path
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]
-        todo += imported_names(path, name)
+        todo += imported_names(path, name, type_checking=False)
     return found
 
 

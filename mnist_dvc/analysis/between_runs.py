@@ -36,7 +36,10 @@ from mnist_dvc.analysis.criteria import BY_KEY, SIGNIFICANCE
 from mnist_dvc.analysis.formats import p_value, seed_list
 from mnist_dvc.analysis.precision import UNITS, RowFormat, row_format
 from mnist_dvc.analysis.superiority import Superiority, superiority
-from mnist_dvc.core.contracts import MEASURED, STACK_SHARE
+from mnist_dvc.core.contracts import MEASURED, MODEL_TOTAL, STACK_SHARE, TIMINGS
+
+# Read here by the dashboard and its tests: a model's time kind from its seeds' timing labels.
+from mnist_dvc.core.contracts import time_kind as time_kind
 from mnist_dvc.core.records.comparison import Comparison as ComparisonFile
 
 # The criteria compared between runs: the run's headline numbers that vary from seed to seed.
@@ -45,9 +48,9 @@ CRITERIA = ("best_test_accuracy", "final_test_accuracy", "min_test_loss", "gener
 TIME = "train_time_s"
 MIN_SEEDS = 3  # fewer seeds: no interval, no test (see the module's docstring)
 
-# How each seed's training time was found (the names of the training log's label).
-MODEL_TOTAL = "model_total"  # older runs: every seed carries the wall time of all seeds together
-TIME_KINDS = (MEASURED, STACK_SHARE, MODEL_TOTAL)
+# How each model's training time was found (contracts.TIMINGS; `time_kind` of its seeds' labels, the
+# timing comparison.json records): MODEL_TOTAL is older runs', every seed carrying the model's wall time.
+TIME_KINDS = TIMINGS
 TIME_NOTES = {
     STACK_SHARE: "one measurement: the seeds were trained stacked, each given the stacked epoch's time "
                  "divided by the seeds",
@@ -85,30 +88,17 @@ class RunValues:
         return tuple(sorted(next(iter(by_criterion.values()), {})))
 
 
-def time_kind(labels: Iterable[str | None]) -> str:
-    """A model's time kind from each of its seeds' timing labels in the training log (None: a log
-    from before the label, whose time is the wall time of all seeds): per seed only if every seed
-    was measured on its own."""
-    labels = set(labels)
-    if not labels:
-        raise ValueError("no timing label: the model has no seed")
-    unknown = labels - {MEASURED, STACK_SHARE, None}
-    if unknown:
-        raise ValueError(f"unknown timing label {sorted(unknown)[0]!r}: expected {MEASURED} or {STACK_SHARE}")
-    if labels == {MEASURED}:
-        return MEASURED
-    return MODEL_TOTAL if None in labels else STACK_SHARE
-
-
-def from_comparison(name: str, comparison: ComparisonFile, time_kinds: Mapping[str, str],
+def from_comparison(name: str, comparison: ComparisonFile, time_kinds: Mapping[str, str] | None = None,
                     criteria: Iterable[str] = CRITERIA) -> RunValues:
     """A run's figures from its `reports/comparison.json` record (`models` -> model -> `runs` ->
     seed -> run summary), the per-seed values, never the means DVC shows; `time_kinds`: model ->
-    its time kind (`time_kind` of its seeds' timing labels)."""
+    its time kind, by default the `timing` the file records (a file from before it did: MODEL_TOTAL)."""
     criteria = tuple(criteria)
     values = {model: {key: {seed: float(getattr(summary, key)) for seed, summary in entry.runs.items()}
                       for key in criteria}
               for model, entry in comparison.models.items()}
+    if time_kinds is None:
+        time_kinds = {model: entry.timing or MODEL_TOTAL for model, entry in comparison.models.items()}
     return RunValues(name, values, time_kinds)
 
 

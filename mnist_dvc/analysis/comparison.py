@@ -9,11 +9,20 @@ answer and none decides again. With several seeds per model, a model is better o
 the test across seeds (mnist_dvc.analysis.across_seeds) finds the difference significant,
 and the verdict says plainly when it does not; with one seed there is no spread, and an
 accuracy edge is called significant only when McNemar's test on the test predictions says so.
+
+Training time has a spread across seeds only where each seed was timed on its own
+(contracts.MEASURED). Seeds trained stacked share one compiled epoch (STACK_SHARE), and older
+logs give every seed the model's wall time (MODEL_TOTAL): there the model's time is one
+measurement, so it gets no interval, no test and no winner, and its sentences say so. A
+sentence writes every number of a criterion in one format whose digits fit the narrowest
+interval it quotes (mnist_dvc.analysis.precision).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -31,8 +40,10 @@ from mnist_dvc.analysis.criteria import (
 
 # The dashboard (tui/report.py) imports this from here until it takes it from criteria, like CRITERIA.
 from mnist_dvc.analysis.criteria import difference_fmt as difference_fmt
-from mnist_dvc.analysis.formats import p_value, pct, points, seed_list
+from mnist_dvc.analysis.formats import duration, p_value, pct, points, seed_list
 from mnist_dvc.analysis.history import History
+from mnist_dvc.analysis.precision import SECONDS, UNITS, row_format
+from mnist_dvc.core.contracts import MEASURED, MODEL_TOTAL, STACK_SHARE, TIMINGS
 from mnist_dvc.core.records.comparison import (
     Comparison,
     Decision,
@@ -117,14 +128,48 @@ def ranked(values: Mapping[str, float], criterion: Criterion) -> list[str]:
     return sorted(values, key=values.__getitem__, reverse=criterion.better == "higher")
 
 
-def _tied(criterion: Criterion, values: Mapping[str, float]) -> list[str]:
+@dataclass(frozen=True)
+class Spelling:
+    """How a sentence writes one criterion's numbers: a value, a signed difference of two values,
+    and a signed interval of such a difference ("-0.79 to -0.07 pts")."""
+
+    value: Callable[[float], str]
+    difference: Callable[[float], str]
+    interval: Callable[[float, float], str]
+
+
+def plain_spelling(criterion: Criterion) -> Spelling:
+    """The criterion's usual spelling (criteria.py), for numbers that have no interval."""
+    signed = partial(signed_difference, criterion)
+    return Spelling(criterion.fmt, signed, lambda low, high: f"{signed(low)} to {signed(high)}")
+
+
+def row_spelling(criterion: Criterion, spreads: Sequence[Spread], diff: Difference | None) -> Spelling:
+    """One format for every number a sentence quotes on `criterion`: the models' means (`spreads`)
+    and the difference with its interval, with digits that fit the narrowest of their intervals
+    (precision.row_format): 0.0e-05 vs 2.0e-05, never 0.0000 vs 2.04e-05."""
+    if criterion.key not in UNITS:
+        return plain_spelling(criterion)
+    unit, difference_unit = UNITS[criterion.key]
+    values = [spread.mean for spread in spreads] + ([diff.difference, *diff.ci] if diff else [])
+    halves = [(s.ci[1] - s.ci[0]) / 2 if s.ci else None for s in spreads]
+    if diff is not None:
+        halves.append((diff.ci[1] - diff.ci[0]) / 2)
+    fmt = row_format(unit, values, halves)
+    differences = replace(fmt, unit=difference_unit)
+    return Spelling(fmt.value, partial(differences.value, signed=True),
+                    partial(differences.interval, signed=True))
+
+
+def _tied(criterion: Criterion, values: Mapping[str, float], spell: Spelling | None = None) -> list[str]:
     """The models that share the best value as it is written (10.0 s and 10.0 s), or [] when the
     best one is ahead: a sentence cannot show a difference it does not print."""
+    written = (spell or plain_spelling(criterion)).value
     order = ranked(values, criterion)
-    shown = criterion.fmt(values[order[0]])
-    if len(order) < 2 or criterion.fmt(values[order[1]]) != shown:
+    shown = written(values[order[0]])
+    if len(order) < 2 or written(values[order[1]]) != shown:
         return []
-    return [model for model in values if criterion.fmt(values[model]) == shown]
+    return [model for model in values if written(values[model]) == shown]
 
 
 def _pair_test(tests: list[McNemar], one: str, other: str) -> McNemar | None:
@@ -202,34 +247,37 @@ def _column(summaries: Mapping[str, Mapping[str, float]], key: str) -> dict[str,
 
 
 def decide(criterion: Criterion, values: Mapping[str, float],
-           differences: list[PairDifferences] | None) -> Decision:
+           differences: list[PairDifferences] | None, spell: Spelling | None = None) -> Decision:
     """Which model is better on `criterion`, and why: the one decision the verdicts, comparison.json
     and the dashboard all show.
 
     `values`: each model's value (its mean over seeds); `differences`: the test across seeds of
-    every pair, or None when a model has one seed. The best value wins, unless it reads the same
-    as the runner-up's (a tie) or, with seeds to test, its difference to the runner-up is not
-    significant (p ≥ 0.05; a difference that is the same on every seed needs no test).
+    every pair, or None when a model has one seed; `spell`: how the numbers are written (the
+    criterion's row format across seeds, `row_spelling`; else its usual spelling). The best value
+    wins, unless it reads the same as the runner-up's (a tie) or, with seeds to test, its
+    difference to the runner-up is not significant (p ≥ 0.05; a difference that is the same on
+    every seed needs no test).
     """
     if criterion.better is None:
         return Decision(winner=None, why="no better side: this row informs")
+    spell = spell or plain_spelling(criterion)
     order = ranked(values, criterion)
     win = order[0]
     if len(order) == 1:
         return Decision(winner=win, why="the only model")
-    if tied := _tied(criterion, values):
-        return Decision(winner=None, why=f"{' and '.join(tied)} tie ({criterion.fmt(values[win])})")
+    if tied := _tied(criterion, values, spell):
+        return Decision(winner=None, why=f"{' and '.join(tied)} tie ({spell.value(values[win])})")
     other = order[1]
     side = criterion.better
-    numbers = f"{criterion.fmt(values[win])} vs {criterion.fmt(values[other])} for {other}"
+    numbers = f"{spell.value(values[win])} vs {spell.value(values[other])} for {other}"
     if differences is None:
         return Decision(winner=win, why=f"{side} value ({numbers}); no test across seeds: "
                                         "that needs two seeds or more per model")
     diff = _pair_difference(differences, win, other, criterion.key)
     if not _significant(diff):
         return Decision(winner=None, why=f"{win}'s mean is {side} ({numbers}), but not significantly "
-                                         f"({_evidence(criterion, diff)})")
-    return Decision(winner=win, why=f"{side} mean ({numbers}; {_evidence(criterion, diff)})")
+                                         f"({_evidence(spell, diff)})")
+    return Decision(winner=win, why=f"{side} mean ({numbers}; {_evidence(spell, diff)})")
 
 
 def verdicts(summaries: Mapping[str, Mapping[str, float]], tests: list[McNemar] | None = None,
@@ -270,27 +318,34 @@ def verdicts(summaries: Mapping[str, Mapping[str, float]], tests: list[McNemar] 
 
 # --- several seeds ------------------------------------------------------------------------------
 
+TIME = "train_time_s"
 
-def model_entry(runs: Mapping[int, RunSummary]) -> ModelEntry:
-    """One model in comparison.json: its seeds, each seed's run summary, and each criterion's
-    spread over the seeds (mean, sd, 95% CI)."""
+
+def model_entry(runs: Mapping[int, RunSummary], timing: str) -> ModelEntry:
+    """One model in comparison.json: its seeds, each seed's run summary, how its training time was
+    measured (`timing`, one of contracts.TIMINGS), and each criterion's spread over the seeds
+    (mean, sd, 95% CI). A time that is not measured seed by seed is one measurement: its spread
+    has n = 1 and no sd or interval."""
+    if timing not in TIMINGS:
+        raise ValueError(f"timing {timing!r} is not one of {', '.join(TIMINGS)}")
     seeds = sorted(runs)
     first = runs[seeds[0]]
-    return ModelEntry(
-        seeds=seeds,
-        params=first.params,
-        epochs=first.epochs,
-        runs={seed: runs[seed] for seed in seeds},
-        stats={c.key: spread([getattr(runs[seed], c.key) for seed in seeds]) for c in CRITERIA},
-    )
+    stats = {c.key: spread([getattr(runs[seed], c.key) for seed in seeds]) for c in CRITERIA}
+    if timing != MEASURED:
+        times = {getattr(runs[seed], TIME) for seed in seeds}  # one value, the same on every seed
+        value = times.pop() if len(times) == 1 else stats[TIME].mean
+        stats[TIME] = Spread(n=1, mean=value, sd=None, ci=None)
+    return ModelEntry(seeds=seeds, params=first.params, epochs=first.epochs,
+                      runs={seed: runs[seed] for seed in seeds}, stats=stats, timing=timing)
 
 
 def pair_differences(models: tuple[str, str], first: Mapping[int, RunSummary],
-                     second: Mapping[int, RunSummary]) -> PairDifferences | None:
-    """first − second on every criterion that has a better side, or None when a model has one seed."""
+                     second: Mapping[int, RunSummary], timed: bool = True) -> PairDifferences | None:
+    """first − second on every criterion that has a better side (training time only when `timed`:
+    both models' seeds measured one by one), or None when a model has one seed."""
     criteria = {}
     for c in CRITERIA:
-        if c.better is None:
+        if c.better is None or (c.key == TIME and not timed):
             continue
         diff = difference({seed: getattr(run, c.key) for seed, run in first.items()},
                           {seed: getattr(run, c.key) for seed, run in second.items()})
@@ -326,18 +381,27 @@ def _over(diff: Difference) -> str:
 Stats = Mapping[str, Mapping[str, Spread]]  # model -> criterion -> spread over its seeds
 
 
-def _means(criterion: Criterion, one: str, other: str, stats: Stats, diff: Difference) -> str:
-    a, b = stats[one][criterion.key].mean, stats[other][criterion.key].mean
-    return f"mean {criterion.fmt(a)} vs {criterion.fmt(b)} for {other} {_over(diff)}"
+def _spelling(criterion: Criterion, stats: Stats, differences: list[PairDifferences]) -> Spelling:
+    """The row format of a criterion across seeds: every model's mean and interval, and the
+    difference between the two best models with its interval."""
+    means = {model: stats[model][criterion.key].mean for model in stats}
+    win, other = ranked(means, criterion)[:2]
+    tested = criterion.better is not None and all(criterion.key in pair.criteria for pair in differences)
+    diff = _pair_difference(differences, win, other, criterion.key) if tested else None
+    return row_spelling(criterion, [stats[model][criterion.key] for model in stats], diff)
 
 
-def _evidence(criterion: Criterion, diff: Difference) -> str:
+def _means(spell: Spelling, key: str, one: str, other: str, stats: Stats, diff: Difference) -> str:
+    a, b = stats[one][key].mean, stats[other][key].mean
+    return f"mean {spell.value(a)} vs {spell.value(b)} for {other} {_over(diff)}"
+
+
+def _evidence(spell: Spelling, diff: Difference) -> str:
     """The difference, its 95% interval and the test's p, as a sentence quotes them."""
-    d = signed_difference(criterion, diff.difference)
+    d = spell.difference(diff.difference)
     if diff.p_value is None:
         return f"the same difference, {d}, on every seed"
-    low, high = (signed_difference(criterion, v) for v in diff.ci)
-    return f"difference {d}, 95% CI {low} to {high}; {diff.test} p = {p_value(diff.p_value)}"
+    return f"difference {d}, 95% CI {spell.interval(*diff.ci)}; {diff.test} p = {p_value(diff.p_value)}"
 
 
 # verdict -> (sentence when significant, sentence when not); {win} has the better mean.
@@ -361,11 +425,12 @@ _SEED_SENTENCES = {
 def _accuracy_cost(win: str, other: str, stats: Stats, differences: list[PairDifferences]) -> str:
     """What the cheaper model's best testing accuracy is, against the other's, across seeds."""
     criterion = BY_KEY["best_test_accuracy"]
+    spell = _spelling(criterion, stats, differences)
     diff = _pair_difference(differences, win, other, criterion.key)
     a, b = stats[win][criterion.key].mean, stats[other][criterion.key].mean
-    if pct(a) == pct(b):
-        return f", at the same mean best testing accuracy ({pct(a)})"
-    numbers = f"mean {pct(a)} vs {pct(b)}; {_evidence(criterion, diff)}"
+    if spell.value(a) == spell.value(b):
+        return f", at the same mean best testing accuracy ({spell.value(a)})"
+    numbers = f"mean {spell.value(a)} vs {spell.value(b)}; {_evidence(spell, diff)}"
     if not _significant(diff):
         return f", and its best testing accuracy is not significantly different ({numbers})"
     if diff.difference < 0:
@@ -378,26 +443,80 @@ def seed_verdicts(stats: Stats, differences: list[PairDifferences]) -> dict[str,
 
     `stats`: model -> criterion -> spread; `differences`: the pairs' entries of comparison.json.
     The winner is `decide`'s: a model wins only when its edge is significant; a not significant
-    edge names no winner and says so, and means that print the same are a tie.
+    edge names no winner and says so, and means that print the same are a tie. Training time is
+    left out unless every pair has its test (its seeds timed one by one: `time_verdict` otherwise).
     """
     result = {}
     for verdict, key in VERDICT_KEYS.items():
+        if not all(key in pair.criteria for pair in differences):
+            continue
         criterion = BY_KEY[key]
+        spell = _spelling(criterion, stats, differences)
         means = {model: stats[model][key].mean for model in stats}
         win, other = ranked(means, criterion)[:2]
         diff = _pair_difference(differences, win, other, key)
-        if tied := _tied(criterion, means):
-            shown = f"mean {criterion.fmt(means[win])} {_over(diff)}"
+        if tied := _tied(criterion, means, spell):
+            shown = f"mean {spell.value(means[win])} {_over(diff)}"
             result[verdict] = Verdict(winner=None,
                                       sentence=f"{' and '.join(tied)} tie on {_name(criterion)} ({shown}).")
             continue
-        winner = decide(criterion, means, differences).winner
+        winner = decide(criterion, means, differences, spell).winner
         template = _SEED_SENTENCES[verdict][1 if winner is None else 0]
         accuracy = _accuracy_cost(win, other, stats, differences) if verdict == "time" and winner else ""
-        sentence = template.format(win=win, means=_means(criterion, win, other, stats, diff),
-                                   evidence=_evidence(criterion, diff), accuracy=accuracy)
+        sentence = template.format(win=win, means=_means(spell, key, win, other, stats, diff),
+                                   evidence=_evidence(spell, diff), accuracy=accuracy)
         result[verdict] = Verdict(winner=winner, sentence=sentence)
     return result
+
+
+# --- training time that is one measurement per model ----------------------------------------------
+
+
+def _time_of(model: str, entry: ModelEntry, spell: Spelling) -> str:
+    """What a model's training time is, in words that say how it was measured."""
+    n, value, seconds = len(entry.seeds), entry.stats[TIME].mean, spell.value
+    if entry.timing == STACK_SHARE:
+        return (f"{model} trains its {n} seeds stacked in {seconds(n * value)}, {seconds(value)} per seed as "
+                "the stack's time shared")
+    if entry.timing in (MODEL_TOTAL, None):
+        return (f"{model} trains its {n} seeds in {seconds(value)} all together, its log giving no time "
+                "per seed")
+    return (f"{model} trains a seed in {seconds(value)} on average over {n} seeds timed one by one "
+            f"(95% CI {spell.interval(*entry.stats[TIME].ci)})")
+
+
+def time_once(models: Mapping[str, ModelEntry]) -> bool:
+    """Whether training time is one measurement for a model of the comparison: no test on time then."""
+    return any(entry.timing != MEASURED for entry in models.values())
+
+
+def _time_words(models: Mapping[str, ModelEntry]) -> tuple[str, str]:
+    """(each model's time, why there is no test), every number in one format: durations when no
+    model has an interval, else seconds with the digits of the narrowest one."""
+    time = [entry.stats[TIME] for entry in models.values()]
+    if all(spread.ci is None for spread in time):
+        spell = Spelling(duration, duration, lambda low, high: f"{duration(low)} to {duration(high)}")
+    else:
+        values = [v for entry, spread in zip(models.values(), time, strict=True)
+                  for v in (spread.mean, len(entry.seeds) * spread.mean, *(spread.ci or ()))]
+        fmt = row_format(SECONDS, values, [(s.ci[1] - s.ci[0]) / 2 if s.ci else None for s in time])
+        spell = Spelling(fmt.value, fmt.value, fmt.interval)
+    once = [model for model, entry in models.items() if entry.timing != MEASURED]
+    reason = "per model" if len(once) == len(models) else f"for {' and '.join(once)}"
+    return "; ".join(_time_of(model, entry, spell) for model, entry in models.items()), reason
+
+
+def time_decision(models: Mapping[str, ModelEntry]) -> Decision:
+    """The training-time row when a model's time is one measurement: no test, so no winner."""
+    times, reason = _time_words(models)
+    return Decision(winner=None, why=f"no test: training time is one measurement {reason}; {times}")
+
+
+def time_verdict(models: Mapping[str, ModelEntry]) -> Verdict:
+    """The time question when a model's time is one measurement: the times as measured, and no winner."""
+    times, reason = _time_words(models)
+    return Verdict(winner=None, sentence=f"Training time is one measurement {reason}, so there is no test "
+                                         f"and no cheaper model is named: {times}.")
 
 
 def seeds_note(models: Mapping[str, ModelEntry], differences: list[PairDifferences]) -> str:
@@ -411,18 +530,22 @@ def seeds_note(models: Mapping[str, ModelEntry], differences: list[PairDifferenc
         counts = ", ".join(f"{name} {len(s)}" for name, s in seeds.items())
         return (f"Seeds per model: {counts}. A test across seeds needs two seeds or more per model, so the "
                 "verdicts compare the means, and the accuracy and time verdicts rest on McNemar's test.")
+    time = ""
+    if time_once(models):
+        time = (" Training time is the exception where a model's seeds were not timed one by one (trained "
+                "stacked, or an older log): there it is one measurement, with no interval and no test.")
     first = next(iter(seeds.values()))
     if all(s == first for s in seeds.values()):
         return (f"{len(first)} seeds per model, the same for every model ({seed_list(first)}): each "
                 "criterion is the mean over the seeds with its 95% confidence interval (Student's t), and a "
                 "paired t-test compares the models seed by seed; p < 0.05 means a difference this large "
                 "would rarely come from seed-to-seed noise alone, and only then does a verdict call a model "
-                "better.")
+                f"better.{time}")
     counts = ", ".join(f"{name} {seed_list(s)}" for name, s in seeds.items())
     return (f"The models ran different seeds ({counts}): each criterion is the mean over the seeds with "
             "its 95% confidence interval (Student's t), and Welch's t-test compares the means without "
             "pairing seeds; p < 0.05 means a difference this large would rarely come from seed-to-seed "
-            "noise alone, and only then does a verdict call a model better.")
+            f"noise alone, and only then does a verdict call a model better.{time}")
 
 
 def mcnemar_summary(first: str, second: str, tests: list[McNemar]) -> str:
@@ -438,19 +561,24 @@ def mcnemar_summary(first: str, second: str, tests: list[McNemar]) -> str:
 
 
 def compare(runs: Mapping[str, Mapping[int, RunSummary]], y_test: np.ndarray,
-            predictions: Mapping[str, Mapping[int, np.ndarray]]) -> Comparison:
-    """`reports/comparison.json` from each model's run summaries and test predictions by seed.
+            predictions: Mapping[str, Mapping[int, np.ndarray]], timings: Mapping[str, str]) -> Comparison:
+    """`reports/comparison.json` from each model's run summaries and test predictions by seed, and
+    how each model's training time was measured (`timings`: model -> one of contracts.TIMINGS,
+    `contracts.time_kind` of its seeds' labels; no default, so that no time is taken for measured
+    seed by seed by mistake).
 
-    Per model: the seeds, the run summaries and the spread of each criterion; per pair of
-    models: the difference on each criterion with its interval and test across seeds
-    (`differences`, empty while a model has one seed) and McNemar's test on every seed
-    both ran (`mcnemar`, with the model it finds better); per criterion the better model
-    (`winners`); the verdicts; and `seeds_note`, what the seeds allow to say.
+    Per model: the seeds, the run summaries, the timing and the spread of each criterion; per
+    pair of models: the difference on each criterion with its interval and test across seeds
+    (`differences`, empty while a model has one seed; training time only when both were timed
+    seed by seed) and McNemar's test on every seed both ran (`mcnemar`, with the model it finds
+    better); per criterion the better model (`winners`); the verdicts; and `seeds_note`, what the
+    seeds allow to say.
     """
-    models = {name: model_entry(by_seed) for name, by_seed in runs.items()}
+    models = {name: model_entry(by_seed, timings[name]) for name, by_seed in runs.items()}
+    timed = not time_once(models)
     differences, tests, summaries = [], [], []
     for first, second in combinations(runs, 2):
-        pair = pair_differences((first, second), runs[first], runs[second])
+        pair = pair_differences((first, second), runs[first], runs[second], timed)
         if pair is not None:
             differences.append(pair)
         pair_tests = []
@@ -465,14 +593,23 @@ def compare(runs: Mapping[str, Mapping[int, RunSummary]], y_test: np.ndarray,
     stats = {name: entry.stats for name, entry in models.items()}
     tested = len(models) > 1 and len(differences) == len(list(combinations(runs, 2)))
     means = {name: {key: spread.mean for key, spread in by_key.items()} for name, by_key in stats.items()}
-    winners = {c.key: decide(c, _column(means, c.key), differences if tested else None) for c in CRITERIA}
+    if tested:
+        winners = {c.key: decide(c, _column(means, c.key), differences, _spelling(c, stats, differences))
+                   for c in CRITERIA if c.key != TIME or timed}
+        found = seed_verdicts(stats, differences)
+    else:
+        winners = {c.key: decide(c, _column(means, c.key), None) for c in CRITERIA}
+        found = verdicts(means, tests)
+    if tested and not timed:
+        winners[TIME] = time_decision(models)
+        found["time"] = time_verdict(models)
     return Comparison(
         models=models,
         differences=differences,
         mcnemar=tests,
         mcnemar_summary=summaries,
-        winners=winners,
-        verdicts=seed_verdicts(stats, differences) if tested else verdicts(means, tests),
+        winners={c.key: winners[c.key] for c in CRITERIA},
+        verdicts=found,
         seeds_note=seeds_note(models, differences),
     )
 

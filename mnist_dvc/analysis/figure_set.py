@@ -99,21 +99,6 @@ def load_inputs(models: list[str]) -> Inputs:
     return Inputs(models, curves, comparison, shown, predictions, test_loss, x_test)
 
 
-def error_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per epoch: mean cumulative training time and error = 1 − accuracy (a fraction, like the
-    accuracy log): the mean over seeds, and its min and max (1 − the max and min accuracy)."""
-    return pd.DataFrame({
-        "step": curves["epoch"],
-        "train_time_s": curves["train_time_s"],
-        "train_error": 1.0 - curves["train_accuracy"],
-        "test_error": 1.0 - curves["test_accuracy"],
-        "train_error_min": 1.0 - curves["train_accuracy_max"],
-        "train_error_max": 1.0 - curves["train_accuracy_min"],
-        "test_error_min": 1.0 - curves["test_accuracy_max"],
-        "test_error_max": 1.0 - curves["test_accuracy_min"],
-    })
-
-
 def figure_builders(inputs: Inputs) -> Iterator[tuple[str, Callable[[], Figure]]]:
     """(PNG name, figure maker) pairs; figures are made one at a time so only one is in memory."""
     c = inputs.curves

@@ -1,10 +1,15 @@
-"""Read a training run's per-epoch log (the DVCLive folder `metrics/train/<model>/seed_<s>/`).
+"""Read a training run's per-epoch log (the DVCLive folder `metrics/train/<model>/seed_<s>/`), or
+its committed copy (`reports/history/<model>/seed_<s>.tsv`).
 
 One reader for every consumer (evaluation, plots, dashboard), so the on-disk
 layout is known in one place. A model's seeds are found on disk (`trained_seeds`).
 DVCLive appends one row per epoch to each TSV while training runs, so a reader
 can meet a last line that is only half written: such rows are dropped rather than
 failing, and epochs are aligned on DVCLive's `step` column (the 1-based epoch number).
+
+The log is a DVC output, absent from a clone without the DVC cache; evaluate copies every
+seed's history into a committed report (`history_report`), and `seed_history` reads the live
+log when there is one and the committed report otherwise, saying which it read.
 """
 
 from __future__ import annotations
@@ -16,8 +21,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_dvc.core.contracts import SERIES, run_dir, seed_dir, seeds_of, series_file
+from mnist_dvc.core.contracts import (
+    ERROR_COLUMNS,
+    HISTORY_SUFFIX,
+    MODEL_TOTAL,
+    PROGRESS_NAME,
+    SERIES,
+    history_dir,
+    history_file,
+    run_dir,
+    seed_dir,
+    seeds_in,
+    seeds_of,
+    series_file,
+)
 from mnist_dvc.core.errors import BadInput, MissingInput
+from mnist_dvc.core.records.history import HistoryReport
+from mnist_dvc.core.records.progress import Progress
+from mnist_dvc.core.run_files import CURRENT_FOLDER, RunFiles
 
 COLUMNS = ("epoch", *SERIES)
 
@@ -150,3 +171,114 @@ def load_trained_history(model: str, seed: int, root: Path = Path()) -> History:
         raise BadInput(seed_dir(model, seed), "no complete epoch logged",
                        f"run `dvc repro train@{model}` first")
     return history
+
+
+# --- the committed history, and the one reader of either -------------------------------------
+
+
+def history_report(history: History, timing: str | None) -> HistoryReport:
+    """The committed report of one seed's log; `timing`: progress.json's label (None: a log from
+    before seeds were timed on their own, whose times are the model's wall time)."""
+    return HistoryReport(timing=timing or MODEL_TOTAL, **history.as_dict())
+
+
+def report_history(report: HistoryReport) -> History:
+    return History(**{column: list(getattr(report, column)) for column in COLUMNS})
+
+
+def seed_timing(model: str, seed: int, files: RunFiles = CURRENT_FOLDER) -> str | None:
+    """The seed's `timing` label in its progress.json (None: not there, or written before the label)."""
+    path = seed_dir(model, seed) / PROGRESS_NAME
+    try:
+        text = files.text(path)
+    except OSError:
+        return None
+    return Progress.from_text(text, path).timing
+
+
+LIVE, COMMITTED = "live log", "committed report"
+
+
+@dataclass(frozen=True)
+class SeedHistory:
+    """One seed's per-epoch history and where it was read: `source` is LIVE (the training log,
+    `path` its folder) or COMMITTED (the report evaluate wrote, `path` the file); `timing` says
+    how its times were found (contracts.TIMINGS)."""
+
+    model: str
+    seed: int
+    history: History
+    timing: str
+    source: str
+    path: Path
+
+
+def _live_present(model: str, seed: int, files: RunFiles) -> bool:
+    """Whether the seed has a training log: its folder lists a progress file or a metrics folder
+    (from the first moment a run starts writing it, before any epoch ends)."""
+    try:
+        names = {Path(name).name for name in files.names(seed_dir(model, seed))}
+    except OSError:
+        return False
+    return bool({PROGRESS_NAME, "plots"} & names)
+
+
+def _live_history(model: str, seed: int, files: RunFiles) -> History:
+    series = {}
+    for column in SERIES:
+        path = series_file(seed_dir(model, seed), column)
+        try:
+            series[column] = parse_series(files.text(path), path.stem)
+        except OSError:
+            series[column] = {}
+    return aligned_history(series)
+
+
+def seed_history(model: str, seed: int, files: RunFiles = CURRENT_FOLDER) -> SeedHistory | None:
+    """The history of `model`'s seed `seed`: the live training log if the run has one (even before
+    its first epoch ends: an empty history), else the committed report, else None. `files` reads the
+    run (DiskFiles(root), or a revision's reader); a report that is there but damaged is a one-line
+    BadInput."""
+    if _live_present(model, seed, files):
+        history = _live_history(model, seed, files)
+        timing = seed_timing(model, seed, files) or MODEL_TOTAL
+        return SeedHistory(model, seed, history, timing, LIVE, seed_dir(model, seed))
+    path = history_file(model, seed)
+    try:
+        text = files.text(path)
+    except OSError:
+        return None
+    report = HistoryReport.from_text(text, path)
+    return SeedHistory(model, seed, report_history(report), report.timing, COMMITTED, path)
+
+
+def history_seeds(model: str, files: RunFiles = CURRENT_FOLDER) -> tuple[list[int], str | None]:
+    """The seeds of `model` and where they were found: its training log's seed folders (LIVE), else
+    its committed reports (COMMITTED); ([], None) when it has neither."""
+    places = ((run_dir(model), "", LIVE), (history_dir(model), HISTORY_SUFFIX, COMMITTED))
+    for folder, suffix, source in places:
+        try:
+            seeds = seeds_in(files.names(folder), suffix)
+        except OSError:
+            continue
+        if seeds:
+            return seeds, source
+    return [], None
+
+
+# --- the error curves DVC draws ------------------------------------------------------------------
+
+
+def error_table(histories: Sequence[History]) -> str:
+    """`metrics/error/<model>.tsv` (ERROR_COLUMNS) of one model's seeds: per common epoch the mean
+    cumulative training time and error = 1 − accuracy (a fraction): the mean over the seeds, and its
+    min and max (1 − the max and the min accuracy)."""
+    time = seed_band(histories, "train_time_s")
+    train, test = seed_band(histories, "train_accuracy"), seed_band(histories, "test_accuracy")
+    columns = (time.mean, [1 - v for v in train.mean], [1 - v for v in test.mean],
+               [1 - v for v in train.high], [1 - v for v in train.low],
+               [1 - v for v in test.high], [1 - v for v in test.low])
+    rows = ["\t".join(ERROR_COLUMNS)]
+    for i, epoch in enumerate(time.epoch):
+        rows.append("\t".join([str(epoch), *(f"{column[i]:.8g}" for column in columns)]))
+    return "\n".join(rows) + "\n"

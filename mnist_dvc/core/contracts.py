@@ -57,6 +57,12 @@ PROGRESS_STATES = ("running", "finished", "failed", "interrupted")
 # the model's seeds stacked in one compiled call, divided by the number of seeds (no per-seed spread).
 MEASURED, STACK_SHARE = "measured", "stack_share"
 PROGRESS_TIMINGS = (MEASURED, STACK_SHARE)
+# How a model's (or a seed's) training time was found, as the reports say it: the two labels above, or
+# `model_total`, a log from before seeds were timed on their own (progress.json has no `timing`), whose
+# every seed carries the wall time of all the model's seeds together. Only `measured` times have a
+# spread across seeds; the others are one measurement per model.
+MODEL_TOTAL = "model_total"
+TIMINGS = (MEASURED, STACK_SHARE, MODEL_TOTAL)
 
 # The training log: history column -> DVCLive TSV under <seed dir>/plots/metrics/;
 # the TSV's value column is named like the file's stem.
@@ -98,6 +104,20 @@ def seeds_in(names: Iterable[str], suffix: str = "") -> list[int]:
         if base.endswith(suffix) and (match := SEED_NAME.match(base.removesuffix(suffix))):
             seeds.add(int(match[1]))
     return sorted(seeds)
+
+
+def time_kind(labels: Iterable[str | None]) -> str:
+    """A model's timing (one of TIMINGS) from each of its seeds' labels in progress.json (None: a log
+    from before the label): `measured` only if every seed was measured on its own."""
+    labels = set(labels)
+    if not labels:
+        raise ValueError("no timing label: the model has no seed")
+    unknown = labels - {*PROGRESS_TIMINGS, None}
+    if unknown:
+        raise ValueError(f"unknown timing label {sorted(unknown)[0]!r}: expected {MEASURED} or {STACK_SHARE}")
+    if labels == {MEASURED}:
+        return MEASURED
+    return MODEL_TOTAL if None in labels else STACK_SHARE
 
 
 def seeds_of(run: Path) -> list[int]:
@@ -150,6 +170,23 @@ SEED_TESTS = ("paired t-test", "Welch's t-test")
 VERDICTS = ("accuracy", "loss", "gap", "time")
 
 
+# Every seed's per-epoch history, committed to git (a `cache: false` out of evaluate, which has no
+# run-cache to lose) so a clone without the DVC cache still has the curves (records.history.HistoryReport):
+# tab-separated, one row per epoch, the training log's values exactly, and the seed's `timing` (TIMINGS).
+HISTORY_DIR = REPORTS_DIR / "history"
+HISTORY_COLUMNS = ("epoch", *SERIES, "timing")
+HISTORY_SUFFIX = ".tsv"
+
+
+def history_dir(model: str, root: Path = Path()) -> Path:
+    return Path(root) / HISTORY_DIR / model
+
+
+def history_file(model: str, seed: int, root: Path = Path()) -> Path:
+    """One seed's committed history (HISTORY_COLUMNS); `seeds_in(names, HISTORY_SUFFIX)` finds the seeds."""
+    return history_dir(model, root) / f"{SEED_PREFIX}{seed}{HISTORY_SUFFIX}"
+
+
 def eval_file(model: str, root: Path = Path()) -> Path:
     return Path(root) / EVAL_DIR / f"{model}.json"
 
@@ -168,17 +205,20 @@ def prediction_seeds(model: str, root: Path = Path()) -> list[int]:
         return []
 
 
-# --- plots: `plots` ---------------------------------------------------------------------------
-
-FIGURES_DIR = Path("plots/figures")
+# Per epoch, over a model's seeds: the mean of each error, and its min and max, for DVC's error-vs-time
+# plots (DVC plots cannot compute 1 − accuracy). Committed, like the history it is derived from.
 ERROR_DIR = Path("metrics/error")
-# Per epoch, over a model's seeds: the mean of each error, and its min and max.
 ERROR_COLUMNS = ("step", "train_time_s", "train_error", "test_error",
                  "train_error_min", "train_error_max", "test_error_min", "test_error_max")
 
 
 def error_file(model: str, root: Path = Path()) -> Path:
     return Path(root) / ERROR_DIR / f"{model}.tsv"
+
+
+# --- plots: `plots` ---------------------------------------------------------------------------
+
+FIGURES_DIR = Path("plots/figures")
 
 
 # --- backprop: `backprop` ---------------------------------------------------------------------
@@ -201,8 +241,9 @@ _WRITERS = (
     (EVAL_DIR, "evaluate"),
     (PREDICTIONS_DIR, "evaluate"),
     (COMPARISON_FILE, "evaluate"),
+    (HISTORY_DIR, "evaluate"),
+    (ERROR_DIR, "evaluate"),
     (FIGURES_DIR, "plots"),
-    (ERROR_DIR, "plots"),
     (BACKPROP_FILE, "backprop"),
     (BACKPROP_REPORT, "backprop"),
 )

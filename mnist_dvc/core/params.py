@@ -3,7 +3,10 @@
 Every stage and the dashboard go through `load_params()`, so a typo or an
 impossible value is reported once, in one line naming the key, the value and
 what is allowed, before any slow import (TensorFlow) or long work starts.
-This module must stay light: it imports only the standard library and PyYAML.
+`backprop.expression` is parsed here by the backprop engine's own parser, so the
+loader refuses exactly what the backprop stage would (`$(touch x)` is one line, not
+a run that fails later). This module must stay light: it imports only the standard
+library, PyYAML and that parser (standard library only).
 `python -m stages.params` runs the check on its own.
 """
 
@@ -16,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from mnist_dvc.backprop.expression import ExpressionError, parse
 from mnist_dvc.core.errors import ProjectError
 
 PARAMS_FILE = Path("params.yaml")
@@ -242,6 +246,10 @@ def _backprop(raw: dict) -> BackpropParams:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(f"backprop.inputs.{name}", value, "expected a number")
         values[name] = float(value)
+    try:
+        parse(expression, values)
+    except ExpressionError as exc:
+        raise _fail("backprop.expression", expression, str(exc)) from None
     return BackpropParams(expression=expression, inputs=values)
 
 

@@ -22,19 +22,31 @@ from PIL import Image
 
 from mnist_dvc.analysis import evaluation
 from mnist_dvc.analysis.comparison import compare, headline, run_summary
-from mnist_dvc.analysis.history import load_history
+from mnist_dvc.analysis.history import (
+    COMMITTED,
+    LIVE,
+    error_table,
+    history_report,
+    history_seeds,
+    load_history,
+    seed_history,
+)
 from mnist_dvc.analysis.predictions import predictions_csv
 from mnist_dvc.core.atomic import write_text
 from mnist_dvc.core.contracts import (
     COMPARISON_FILE,
-    ERROR_COLUMNS,
+    MEASURED,
     SUMMARY_FILE,
+    error_file,
     eval_file,
+    history_file,
     predictions_file,
     seed_dir,
 )
 from mnist_dvc.core.errors import ProjectError
 from mnist_dvc.core.records.base import write_record
+from mnist_dvc.core.records.history import HistoryReport
+from mnist_dvc.core.run_files import DiskFiles, RevisionFiles
 from stages import plots
 from tests.helpers import ROOT, TINY, run, tool_env
 from tools import offline_html
@@ -85,8 +97,9 @@ def write_training_log(run_dir: Path, history: dict[str, np.ndarray]) -> None:
 
 
 def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODELS, seeds=(SEED,)) -> None:
-    """Everything the plots stage reads, as the train, evaluate and prepare stages write it: made-up
-    curves and predictions per seed, the evaluation files written by the evaluate stage's own functions."""
+    """Everything the plots stage and DVC's plots read, as the train, evaluate and prepare stages write
+    it: made-up curves and predictions per seed, the evaluation files (the committed history and error
+    curves included) written by the evaluate stage's own functions."""
     rng = np.random.default_rng(0)
     prepared = root / "data" / "prepared"
     prepared.mkdir(parents=True, exist_ok=True)
@@ -108,10 +121,14 @@ def write_synthetic_tree(root: Path, epochs: int, n_test: int = 60, models=MODEL
             result = evaluation.TestResult(top2, p_top2, 0.1 + i)
             records[seed] = evaluation.seed_record(result, y_test)
             write_text(predictions_file(model, seed, root), predictions_csv(y_test, top2, p_top2))
-            runs[model][seed] = run_summary(load_history(seed_dir(model, seed, root)), 1000 * (i + 1))
+            logged = load_history(seed_dir(model, seed, root))
+            history_report(logged, MEASURED).write(history_file(model, seed, root))
+            runs[model][seed] = run_summary(logged, 1000 * (i + 1))
             predictions[model][seed] = predicted
         evaluation.evaluation_report(model, 1000 * (i + 1), records).write(eval_file(model, root))
-    comparison = compare(runs, y_test, predictions)
+        histories = [load_history(seed_dir(model, seed, root)) for seed in seeds]
+        write_text(error_file(model, root), error_table(histories))
+    comparison = compare(runs, y_test, predictions, dict.fromkeys(runs, MEASURED))
     comparison.write(root / COMPARISON_FILE)
     write_record(root / SUMMARY_FILE, headline(comparison))
 
@@ -177,37 +194,6 @@ def test_stage_writes_every_png_at_its_pixel_size(workdir: Path, epochs: int, se
         assert {name: path.read_bytes() for name, path in pngs.items()} == before
 
 
-def error_rows(root: Path, model: str) -> np.ndarray:
-    rows = (root / "metrics" / "error" / f"{model}.tsv").read_text().splitlines()
-    assert tuple(rows[0].split("\t")) == ERROR_COLUMNS
-    return np.array([[float(v) for v in row.split("\t")] for row in rows[1:]])
-
-
-def test_stage_writes_error_curves_from_the_training_log(workdir: Path):
-    write_synthetic_tree(workdir, 3)
-    plots.main()
-    history = synthetic_history(3, seed=1)
-    values = error_rows(workdir, "model_b")
-    np.testing.assert_allclose(values[:, 0], [1, 2, 3])
-    np.testing.assert_allclose(values[:, 1], history["train_time_s"], rtol=1e-6)
-    np.testing.assert_allclose(values[:, 2], 1 - history["train_accuracy"], rtol=1e-6)
-    np.testing.assert_allclose(values[:, 3], 1 - history["test_accuracy"], rtol=1e-6)
-    np.testing.assert_allclose(values[:, 4], values[:, 2], rtol=1e-6, err_msg="one seed: min = mean")
-
-
-def test_error_curves_of_several_seeds_are_the_mean_and_its_range(workdir: Path):
-    write_synthetic_tree(workdir, 3, seeds=(SEED, 43, 44))
-    plots.main()
-    runs = [synthetic_history(3, seed=1 + 10 * k) for k in range(3)]
-    test_error = 1 - np.stack([run["test_accuracy"] for run in runs])
-    values = error_rows(workdir, "model_b")
-    mean_time = np.mean([run["train_time_s"] for run in runs], axis=0)
-    np.testing.assert_allclose(values[:, 1], mean_time, rtol=1e-6)
-    np.testing.assert_allclose(values[:, 3], test_error.mean(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(values[:, 6], test_error.min(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(values[:, 7], test_error.max(axis=0), rtol=1e-6)
-
-
 def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
     write_synthetic_tree(workdir, 2)
     plots.main()
@@ -217,7 +203,6 @@ def test_a_model_dropped_from_params_loses_its_files(workdir: Path):
     write_synthetic_tree(workdir, 2, models=("model_a",))
     plots.main()
     assert not [p for p in (workdir / "plots" / "figures").iterdir() if "model_b" in p.name]
-    assert sorted(p.name for p in (workdir / "metrics" / "error").iterdir()) == ["model_a.tsv"]
 
 
 @pytest.mark.parametrize(("damage", "message"), [
@@ -273,14 +258,15 @@ def test_a_stale_comparison_is_one_line_on_stderr_and_exit_2(workdir: Path):
 # --- DVC: the stage block, the declared plots, experiments --------------------------------------
 
 
-def expected_plot_keys(repo: Path) -> dict[str, int | None]:
-    """Every plot `dvc plots show` must list -> y sources per epoch (None: an image or confusion)."""
+def expected_plot_keys(repo: Path, images: bool = True) -> dict[str, int | None]:
+    """Every plot `dvc plots show` must list -> y sources per epoch (None: an image or confusion);
+    `images` False: a clone without the DVC cache, which has no PNG."""
     dvcyaml = yaml.safe_load((repo / "dvc.yaml").read_text())
     keys: dict[str, int | None] = {}
     for entry in dvcyaml["plots"]:
         if isinstance(entry, str):  # a folder of PNG figures: one image plot per file
             pngs = sorted((repo / entry).glob("*.png"))
-            assert pngs, f"{entry}/ has no PNG"
+            assert bool(pngs) == images, f"{entry}/ has {len(pngs)} PNGs"
             keys.update({f"{entry}/{png.name}": None for png in pngs})
             continue
         ((name, spec),) = entry.items()
@@ -290,10 +276,11 @@ def expected_plot_keys(repo: Path) -> dict[str, int | None]:
     return keys
 
 
-def assert_every_plot_has_data(shown: dict, repo: Path, epochs: int, n_test: int, revs: list[str]) -> None:
+def assert_every_plot_has_data(shown: dict, repo: Path, epochs: int, n_test: int, revs: list[str],
+                               images: bool = True) -> None:
     assert not shown.get("errors"), shown.get("errors")
     data = shown["data"]
-    expected = expected_plot_keys(repo)
+    expected = expected_plot_keys(repo, images)
     assert set(data) == set(expected), "a declared plot is missing, or something is drawn twice"
     for key, sources in expected.items():
         renderers = data[key]
@@ -325,7 +312,7 @@ def test_plots_stage_block_and_declared_plots_in_a_dvc_repo(make_repo, dvc):
     out = dvc(repo, "repro", "--single-item", "plots").stdout
     assert "Running stage 'plots'" in out
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["plots"]
-    assert {o["path"] for o in lock["outs"]} == {"plots/figures", "metrics/error"}
+    assert [o["path"] for o in lock["outs"]] == ["plots/figures"]
     shown = json.loads(dvc(repo, "plots", "show", "--json").stdout)
     assert_every_plot_has_data(shown, repo, epochs=3, n_test=60, revs=["workspace"])
 
@@ -362,6 +349,7 @@ def test_tiny_pipeline_plots_experiment_and_plots_diff(make_repo, mnist_mirror, 
             assert image.size == EXPECTED_PNGS[png.name]
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "baseline"], repo)
+    assert_a_fresh_clone_draws_the_committed_run(repo, dvc, epochs, n_test)
 
     out = dvc(repo, "exp", "run", "plots", "-n", "wide-a",
               "-S", "models.model_a.hidden=[128,128,64]").stdout
@@ -374,8 +362,35 @@ def test_tiny_pipeline_plots_experiment_and_plots_diff(make_repo, mnist_mirror, 
     diff = json.loads(dvc(repo, "plots", "diff", "main", "wide-a", "--json").stdout)
     assert_every_plot_has_data(diff, repo, epochs, n_test, revs=["main", "wide-a"])
 
-    def curve(key: str, rev: str) -> list[str]:
-        return [v["loss"] for v in diff["data"][key][0]["content"]["data"]["values"] if v["rev"] == rev]
+    def curve(key: str, rev: str) -> list[tuple]:
+        """The plotted y values of `rev` (DVC names them by column, or dvc_inferred_y_value for several)."""
+        columns = ("train_loss", "test_loss", "dvc_inferred_y_value")
+        values = diff["data"][key][0]["content"]["data"]["values"]
+        found = [tuple(v.get(column) for column in columns) for v in values if v["rev"] == rev]
+        assert found and all(any(value is not None for value in row) for row in found), values[:2]
+        return found
 
     assert curve("loss_model_a", "main") != curve("loss_model_a", "wide-a")
     assert curve("loss_model_b", "main") == curve("loss_model_b", "wide-a")
+
+
+def assert_a_fresh_clone_draws_the_committed_run(repo: Path, dvc, epochs: int, n_test: int) -> None:
+    """A `git clone` with an empty DVC cache (no remote): every seed's committed history equals the
+    live log's, the one reader falls back to it (on disk and at the revision), and `dvc plots show`
+    loads every chart from committed files (the PNGs, cached outputs, are simply not listed)."""
+    clone = repo.parent / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
+    assert not (clone / "metrics" / "train").exists() and not (clone / ".dvc" / "cache").exists()
+    for model in ("model_a", "model_b"):
+        assert history_seeds(model, DiskFiles(repo)) == ([SEED], LIVE)
+        assert history_seeds(model, DiskFiles(clone)) == ([SEED], COMMITTED)
+        live = load_history(seed_dir(model, SEED, repo))
+        assert HistoryReport.read(history_file(model, SEED, clone)).timing == MEASURED, "one seed: measured"
+        for files in (DiskFiles(clone), RevisionFiles(clone, "HEAD")):
+            found = seed_history(model, SEED, files)
+            assert (found.source, found.history) == (COMMITTED, live)
+    out = dvc(clone, "plots", "show", "--json").stdout
+    shown = json.loads(out[out.index("{"):])  # after DVC's line on the PNGs it could not load
+    errors = shown.pop("errors", None) or []
+    assert all("plots/figures" in json.dumps(error) for error in errors), errors
+    assert_every_plot_has_data(shown, clone, epochs, n_test, revs=["workspace"], images=False)

@@ -14,10 +14,11 @@ import pytest
 import yaml
 
 from mnist_dvc.analysis.confusion import confusion_counts
-from mnist_dvc.analysis.history import load_history
+from mnist_dvc.analysis.history import load_history, report_history
 from mnist_dvc.analysis.predictions import read_predictions
-from mnist_dvc.core.contracts import model_file, predictions_file, seed_dir, seeds_of
+from mnist_dvc.core.contracts import history_file, model_file, predictions_file, seed_dir, seeds_of
 from mnist_dvc.core.records.comparison import Headline
+from mnist_dvc.core.records.history import HistoryReport
 from tests.helpers import TINY, run, set_params, tool_env
 
 pytestmark = pytest.mark.slow
@@ -141,7 +142,7 @@ def test_two_seeds_are_evaluated_and_compared_across_seeds(make_repo, mnist_mirr
     assert comparison["seeds_note"].startswith("2 seeds per model, the same for every model (seeds 42, 43)")
     for verdict in comparison["verdicts"].values():
         assert ("not significant" in verdict["sentence"]) == (verdict["winner"] is None) \
-            or "tie on" in verdict["sentence"], verdict
+            or "tie on" in verdict["sentence"] or "one measurement" in verdict["sentence"], verdict
     # Each seed logs its own time: params.yaml stacks model_a's seeds (each gets an equal share of
     # the stacked epoch) and trains model_b's one after another (each seed timed on its own).
     for model, timing in (("model_a", "stack_share"), ("model_b", "measured")):
@@ -154,6 +155,22 @@ def test_two_seeds_are_evaluated_and_compared_across_seeds(make_repo, mnist_mirr
         assert 0 < sum(t[-1] for t in own) <= wall + 1e-3, "the seeds' own times fit in the model's"
         if timing == "stack_share":
             assert own[0] == own[1]
+        # The committed history is the log, value for value, with the seed's timing label.
+        for seed in (SEED, SEED + 1):
+            report = HistoryReport.read(history_file(model, seed, repo))
+            assert report.timing == timing
+            assert report_history(report) == load_history(log(repo, model, seed))
+        assert comparison["models"][model]["timing"] == timing
+    # model_a's time is one measurement (stacked): no interval, no test, no winner, no "mean".
+    assert comparison["models"]["model_a"]["stats"]["train_time_s"]["ci"] is None
+    assert comparison["models"]["model_b"]["stats"]["train_time_s"]["ci"] is not None, "measured: a spread"
+    assert "train_time_s" not in pair["criteria"]
+    assert comparison["winners"]["train_time_s"]["winner"] is None
+    time_verdict = comparison["verdicts"]["time"]
+    assert time_verdict["winner"] is None
+    assert time_verdict["sentence"].startswith(
+        "Training time is one measurement for model_a, so there is no test and no cheaper model is named: "
+        "model_a trains its 2 seeds stacked in ")
 
 
 def test_param_change_reruns_only_that_model_and_run_cache_restores(make_repo, mnist_mirror, dvc):

@@ -15,9 +15,11 @@ from mnist_dvc.analysis.comparison import (
     run_summary,
     verdicts,
 )
+from mnist_dvc.analysis.comparison_table import TableRow, table_rows
 from mnist_dvc.analysis.confusion import confusion_counts as confusion_matrix
 from mnist_dvc.analysis.confusion import per_class
 from mnist_dvc.analysis.history import History
+from mnist_dvc.core.contracts import MEASURED, MODEL_TOTAL, STACK_SHARE
 from mnist_dvc.core.records.comparison import Decision, Headline, McNemar, RunSummary, Spread, Verdict
 from mnist_dvc.core.records.evaluation import ClassScores
 
@@ -261,12 +263,14 @@ def seed_runs(values: dict[str, dict[str, list[float]]], seeds: dict[str, list[i
     return runs
 
 
-def seed_comparison(values: dict[str, dict[str, list[float]]], seeds: dict[str, list[int]] | None = None):
-    """`compare` on these runs, with predictions that tie (McNemar plays no part across seeds)."""
+def seed_comparison(values: dict[str, dict[str, list[float]]], seeds: dict[str, list[int]] | None = None,
+                    timings: dict[str, str] | None = None):
+    """`compare` on these runs, with predictions that tie (McNemar plays no part across seeds); every
+    seed timed on its own unless `timings` says otherwise."""
     runs = seed_runs(values, seeds)
     y = np.zeros(20, dtype=np.uint8)
     predictions = {model: {seed: y.copy() for seed in by_seed} for model, by_seed in runs.items()}
-    return compare(runs, y, predictions)
+    return compare(runs, y, predictions, {**dict.fromkeys(runs, MEASURED), **(timings or {})})
 
 
 def paired_p(differences: list[float]) -> tuple[float, float, float]:
@@ -290,11 +294,13 @@ def test_a_significant_difference_across_seeds_names_the_better_model():
     mean, half, p = paired_p([0.0253, 0.0250, 0.0256])
     assert p < 0.05
     result = seed_comparison(SIGNIFICANT).verdicts["accuracy"]
+    # The paired difference's interval (±0.075 pts) is the narrowest: every number of the sentence
+    # gets its three decimals, so the means and the difference read alike.
     assert result == Verdict(winner="model_b", sentence=(
-        "model_b performs better: higher best testing accuracy (mean 97.85% vs 95.32% for model_a over "
-        f"the same 3 seeds; difference +{100 * mean:.2f} pts, 95% CI +{100 * (mean - half):.2f} pts to "
-        f"+{100 * (mean + half):.2f} pts; paired t-test p = {p:.3g})."))
-    assert "+2.53 pts, 95% CI +2.46 pts to +2.60 pts" in result.sentence
+        "model_b performs better: higher best testing accuracy (mean 97.850% vs 95.320% for model_a over "
+        f"the same 3 seeds; difference +{100 * mean:.3f} pts, 95% CI +{100 * (mean - half):.3f} to "
+        f"+{100 * (mean + half):.3f} pts; paired t-test p = {p:.3g})."))
+    assert "+2.530 pts, 95% CI +2.455 to +2.605 pts" in result.sentence
 
 
 def test_a_difference_within_seed_noise_names_no_winner_and_says_so():
@@ -305,7 +311,7 @@ def test_a_difference_within_seed_noise_names_no_winner_and_says_so():
     assert result == Verdict(winner=None, sentence=(
         "Neither model is better on best testing accuracy: model_b's mean is higher (mean 98.10% vs 98.00% "
         "for model_a over the same 3 seeds), but the difference is not significant (difference +0.10 pts, "
-        "95% CI -0.27 pts to +0.47 pts; paired t-test p = 0.368)."))
+        "95% CI -0.27 to +0.47 pts; paired t-test p = 0.368)."))
 
 
 def test_the_cheaper_model_and_what_its_accuracy_costs_across_seeds():
@@ -317,18 +323,18 @@ def test_the_cheaper_model_and_what_its_accuracy_costs_across_seeds():
     assert p < 0.001
     result = seed_comparison(values).verdicts["time"]
     assert result == Verdict(winner="model_a", sentence=(
-        "model_a is cheaper: less training time (mean 40.0 s vs 2 min 00 s for model_b over the same 3 "
-        f"seeds; difference -1 min 20 s, 95% CI -1 min 22 s to -1 min 18 s; paired t-test p = {p:.3g}), "
+        "model_a is cheaper: less training time (mean 40.0 s vs 120.0 s for model_b over the same 3 "
+        f"seeds; difference -80.0 s, 95% CI -82.5 to -77.5 s; paired t-test p = {p:.3g}), "
         "and its best testing accuracy is not significantly different (mean 98.00% vs 98.10%; difference "
-        "-0.10 pts, 95% CI -0.47 pts to +0.27 pts; paired t-test p = 0.368)."))
+        "-0.10 pts, 95% CI -0.47 to +0.27 pts; paired t-test p = 0.368)."))
 
 
 def test_the_cheaper_model_that_is_significantly_less_accurate():
     values = {model: {**SIGNIFICANT[model], "train_time_s": times}
               for model, times in (("model_a", [40.0, 41.0, 39.0]), ("model_b", [120.0, 122.0, 118.0]))}
     sentence = seed_comparison(values).verdicts["time"].sentence
-    assert sentence.endswith("; but its best testing accuracy is significantly lower (mean 95.32% vs 97.85%; "
-                             "difference -2.53 pts, 95% CI -2.60 pts to -2.46 pts; "
+    assert sentence.endswith("; but its best testing accuracy is significantly lower (mean 95.320% vs "
+                             "97.850%; difference -2.530 pts, 95% CI -2.605 to -2.455 pts; "
                              f"paired t-test p = {paired_p([0.0253, 0.0250, 0.0256])[2]:.3g}).")
 
 
@@ -338,8 +344,8 @@ def test_a_time_difference_within_seed_noise_names_no_cheaper_model():
     result = seed_comparison(values).verdicts["time"]
     assert result.winner is None
     assert result.sentence.startswith("Neither model is cheaper: model_a's mean training time is lower "
-                                         "(mean 40.0 s vs 41.0 s for model_b over the same 3 seeds), but the "
-                                         "difference is not significant (difference -1.00 s, 95% CI ")
+                                      "(mean 40 s vs 41 s for model_b over the same 3 seeds), but the "
+                                      "difference is not significant (difference -1 s, 95% CI ")
 
 
 def test_means_that_print_the_same_are_a_tie_across_seeds():
@@ -347,7 +353,7 @@ def test_means_that_print_the_same_are_a_tie_across_seeds():
               "model_b": {"best_test_accuracy": [0.98001, 0.98, 0.97999]}}
     result = seed_comparison(values).verdicts["accuracy"]
     assert result == Verdict(winner=None, sentence=(
-        "model_a and model_b tie on best test accuracy (mean 98.00% over the same 3 seeds)."))
+        "model_a and model_b tie on best test accuracy (mean 98.0000% over the same 3 seeds)."))
 
 
 def test_different_seeds_are_compared_with_welch():
@@ -394,7 +400,7 @@ def test_one_seed_each_is_compared_as_before_and_says_there_is_no_spread():
     runs = seed_runs({"model_a": {"best_test_accuracy": [0.9532], "train_time_s": [40.0]},
                       "model_b": {"best_test_accuracy": [0.9785], "train_time_s": [120.0]}},
                      seeds={"model_a": [42], "model_b": [42]})
-    comparison = compare(runs, y, {"model_a": {42: a}, "model_b": {42: b}})
+    comparison = compare(runs, y, {"model_a": {42: a}, "model_b": {42: b}}, dict.fromkeys(runs, MEASURED))
     assert comparison.differences == [] and comparison.mcnemar_summary == []
     assert comparison.verdicts == verdicts({m: msgspec.structs.asdict(runs[m][42]) for m in runs},
                                            mcnemar_of(300, 47))
@@ -426,8 +432,8 @@ def test_a_model_with_one_seed_allows_no_test_across_seeds():
 def test_the_comparison_holds_every_seed_and_the_headline_holds_the_means():
     y, a, b = labels_for(30, 5)
     runs = seed_runs(SIGNIFICANT)
-    comparison = compare(runs, y, {"model_a": dict.fromkeys(runs["model_a"], a),
-                                   "model_b": dict.fromkeys(runs["model_b"], b)})
+    predictions = {"model_a": dict.fromkeys(runs["model_a"], a), "model_b": dict.fromkeys(runs["model_b"], b)}
+    comparison = compare(runs, y, predictions, dict.fromkeys(runs, MEASURED))
     entry = comparison.models["model_b"]
     assert (entry.seeds, entry.params, entry.epochs) == ([1, 2, 3], 100, 12)
     assert entry.runs[2].best_test_accuracy == 0.9790
@@ -446,3 +452,96 @@ def test_the_comparison_holds_every_seed_and_the_headline_holds_the_means():
         assert headlines[model] == Headline(acc=pytest.approx(0.965), best_acc=pytest.approx(
             sum(v["best_test_accuracy"]) / 3), loss=pytest.approx(0.07), gap=pytest.approx(0.03),
             time_s=pytest.approx(40.0), params=100)
+
+
+# --- training time measured once per model; one format per sentence ----------------------------------
+
+# The committed 500-epoch run's logs predate per-seed timing: every seed carries the model's wall time.
+WALL_TIMES = {"model_a": {"train_time_s": [438.9772] * 3, "best_test_accuracy": [0.9812, 0.9818, 0.9825]},
+              "model_b": {"train_time_s": [1708.4085] * 3, "best_test_accuracy": [0.9857, 0.9861, 0.9866]}}
+
+
+def test_time_of_a_whole_model_has_no_spread_no_test_and_no_winner():
+    comparison = seed_comparison(WALL_TIMES, timings=dict.fromkeys(WALL_TIMES, MODEL_TOTAL))
+    for model, times in WALL_TIMES.items():
+        entry = comparison.models[model]
+        assert entry.timing == MODEL_TOTAL
+        assert entry.stats["train_time_s"] == Spread(n=1, mean=times["train_time_s"][0], sd=None, ci=None)
+    assert "train_time_s" not in comparison.differences[0].criteria
+    assert comparison.winners["train_time_s"] == Decision(winner=None, why=(
+        "no test: training time is one measurement per model; model_a trains its 3 seeds in 7 min 19 s all "
+        "together, its log giving no time per seed; model_b trains its 3 seeds in 28 min 28 s all together, "
+        "its log giving no time per seed"))
+    assert comparison.verdicts["time"] == Verdict(winner=None, sentence=(
+        "Training time is one measurement per model, so there is no test and no cheaper model is named: "
+        "model_a trains its 3 seeds in 7 min 19 s all together, its log giving no time per seed; model_b "
+        "trains its 3 seeds in 28 min 28 s all together, its log giving no time per seed."))
+    assert "mean" not in comparison.verdicts["time"].sentence
+    assert comparison.seeds_note.endswith("there it is one measurement, with no interval and no test.")
+    assert comparison.winners["best_test_accuracy"].winner == "model_b", "the other criteria are tested"
+
+
+def test_stacked_seeds_against_seeds_timed_one_by_one():
+    values = {"model_a": {"train_time_s": [146.3257] * 3}, "model_b": {"train_time_s": [569.1, 571.3, 568.0]}}
+    comparison = seed_comparison(values, timings={"model_a": STACK_SHARE})
+    assert comparison.models["model_b"].stats["train_time_s"].ci is not None, "measured: a spread"
+    assert comparison.models["model_a"].stats["train_time_s"].ci is None
+    assert comparison.verdicts["time"] == Verdict(winner=None, sentence=(
+        "Training time is one measurement for model_a, so there is no test and no cheaper model is named: "
+        "model_a trains its 3 seeds stacked in 439.0 s, 146.3 s per seed as the stack's time shared; model_b "
+        "trains a seed in 569.5 s on average over 3 seeds timed one by one (95% CI 565.3 to 573.6 s)."))
+    assert comparison.winners["train_time_s"].winner is None
+
+
+def test_a_row_writes_its_numbers_in_one_format():
+    """The committed run's min train loss: model_b's is 0 on every seed, model_a's mean 2.04e-05 ± 8.8e-05
+    (old sentences: "0.0000 vs 2.04e-05", "95% CI -1.08e-04 to +6.73e-05")."""
+    values = {"model_a": {"min_train_loss": [6.111920811235905e-05, 0.0, 0.0]},
+              "model_b": {"min_train_loss": [0.0, 0.0, 0.0]}}
+    why = seed_comparison(values).winners["min_train_loss"].why
+    assert why == ("model_b's mean is lower (0.0e-05 vs 2.0e-05 for model_a), but not significantly "
+                   "(difference -2.0e-05, 95% CI -10.8e-05 to +6.7e-05; paired t-test p = 0.423)")
+
+
+# --- the table the dashboard shows: one format per row, time as it was measured ---------------------
+
+
+def rows_by_key(comparison) -> dict:
+    return {row.key: row for row in table_rows(comparison)}
+
+
+def test_a_table_row_writes_every_number_with_the_digits_of_its_interval():
+    values = {"model_a": {"min_train_loss": [6.111920811235905e-05, 0.0, 0.0], "best_test_epoch": [2, 1, 4]},
+              "model_b": {"min_train_loss": [0.0, 0.0, 0.0], "best_test_epoch": [9, 1, 2]}}
+    rows = rows_by_key(seed_comparison(values))
+    loss = rows["min_train_loss"]
+    assert loss.cells == {"model_a": "2.0e-05 ± 8.8e-05", "model_b": "0.0e-05 ± 0.0e-05"}
+    assert (loss.winner, loss.difference) == (None, "+2.0e-05 (-6.7e-05 to +10.8e-05; p 0.423)")
+    epoch = rows["best_test_epoch"]
+    assert epoch.cells == {"model_a": "2.3 ± 3.8", "model_b": "4.0 ± 10.8"}, "never 2 ± 4 for a mean of 2.33"
+    assert (epoch.winner, epoch.difference) == (None, None)
+    assert rows["params"].cells == {"model_a": "100", "model_b": "100"}
+
+
+def test_the_time_row_of_stacked_seeds_says_stack_share_with_no_spread_or_star():
+    values = {"model_a": {"train_time_s": [146.3257] * 3}, "model_b": {"train_time_s": [569.1, 571.3, 568.0]}}
+    time = rows_by_key(seed_comparison(values, timings={"model_a": STACK_SHARE}))["train_time_s"]
+    label = "Training time (model_a: per seed, stack share; model_b: per seed)"
+    cells = {"model_a": "146.3 s", "model_b": "569.5 ± 4.2 s"}
+    assert time == TableRow("train_time_s", label, cells, None, None)
+
+
+def test_the_time_row_of_a_whole_model_is_one_measurement_even_in_an_older_file():
+    """An older comparison.json has no `timing`, and a zero-width interval, a difference and a winner
+    for a time that every seed shares (the model's wall time): the row shows none of them."""
+    once = seed_comparison(WALL_TIMES, timings=dict.fromkeys(WALL_TIMES, MODEL_TOTAL))
+    as_measured = seed_comparison(WALL_TIMES)
+    older = msgspec.structs.replace(as_measured, models={
+        model: msgspec.structs.replace(entry, timing=None) for model, entry in as_measured.models.items()})
+    assert older.winners["train_time_s"].winner == "model_a", "what the older file said"
+    for comparison in (once, older):
+        time = rows_by_key(comparison)["train_time_s"]
+        assert time == TableRow("train_time_s", "Training time (all seeds together)",
+                                {"model_a": "7 min 19 s", "model_b": "28 min 28 s"}, None, None)
+    accuracy = rows_by_key(once)["best_test_accuracy"]
+    assert accuracy.winner == "model_b" and accuracy.cells["model_a"] == "98.183 ± 0.162%"

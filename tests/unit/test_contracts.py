@@ -13,14 +13,14 @@ import pytest
 
 from mnist_dvc.analysis.comparison import CRITERIA
 from mnist_dvc.core import contracts
-from mnist_dvc.core.records import backprop, comparison, data, evaluation, progress
+from mnist_dvc.core.records import backprop, comparison, data, evaluation, history, progress
 from mnist_dvc.core.records.base import Record, read_record
 from tests.helpers import FIXTURES, ROOT
 
 DOC = (ROOT / "docs" / "contracts.md").read_text()
 ROW = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \|", re.MULTILINE)
 JSON_ROW = re.compile(r"^\| `([^`]+\.json)` \| `[^`]+` \| [^(|]*\(`records\.(\w+)\.(\w+)`\)", re.MULTILINE)
-RECORDS = [value for module in (backprop, comparison, data, evaluation, progress)
+RECORDS = [value for module in (backprop, comparison, data, evaluation, history, progress)
            for value in vars(module).values()
            if isinstance(value, type) and issubclass(value, Record) and value.__module__ == module.__name__]
 
@@ -75,8 +75,9 @@ def test_every_field_of_every_record_is_documented(record: type[Record]) -> None
     [f"`plots/metrics/{path}`" for path in contracts.SERIES.values()],
     [f"`{key}`" for key in (*contracts.CRITERION_KEYS, *contracts.VERDICTS, *contracts.SEED_TESTS)],
     [f"`{column}`" for column in contracts.ERROR_COLUMNS],
+    [f"`{column}`" for column in (*contracts.HISTORY_COLUMNS, *contracts.TIMINGS)],
     [f"`{','.join(contracts.PREDICTION_COLUMNS)}`", f"`{','.join(contracts.CONFUSION_COLUMNS)}`"],
-], ids=["series", "criteria-verdicts-tests", "error-columns", "prediction-columns"])
+], ids=["series", "criteria-verdicts-tests", "error-columns", "history-columns", "prediction-columns"])
 def test_keys_and_columns_are_documented(names: list[str]) -> None:
     missing = [name for name in names if name not in DOC]
     assert missing == []

@@ -13,9 +13,9 @@ from matplotlib.figure import Figure
 
 from mnist_dvc.analysis import figures
 from mnist_dvc.analysis.comparison import compare
-from mnist_dvc.analysis.figure_set import error_table, seed_curves
+from mnist_dvc.analysis.figure_set import seed_curves
 from mnist_dvc.analysis.history import History
-from mnist_dvc.core.contracts import ERROR_COLUMNS
+from mnist_dvc.core.contracts import MEASURED
 from mnist_dvc.core.records.comparison import Comparison, RunSummary
 
 
@@ -185,7 +185,7 @@ def comparison(seeds: tuple[int, ...] = (42,)) -> Comparison:
                     for seed in seeds}
             for model, summary in SUMMARIES.items()}
     y = np.zeros(4, dtype=np.uint8)
-    return compare(runs, y, {model: dict.fromkeys(seeds, y) for model in runs})
+    return compare(runs, y, {model: dict.fromkeys(seeds, y) for model in runs}, dict.fromkeys(runs, MEASURED))
 
 
 def test_comparison_bars_put_both_models_side_by_side_per_criterion():
@@ -269,10 +269,6 @@ def test_seed_curves_are_the_mean_min_and_max_over_seeds_per_epoch():
     np.testing.assert_allclose(curves["test_accuracy"], stacked.mean(axis=0))
     np.testing.assert_allclose(curves["test_accuracy_min"], stacked.min(axis=0))
     np.testing.assert_allclose(curves["test_accuracy_max"], stacked.max(axis=0))
-    table = error_table(curves)
-    assert tuple(table.columns) == ERROR_COLUMNS
-    np.testing.assert_allclose(table["test_error_min"], 1 - stacked.max(axis=0))
-    np.testing.assert_allclose(table["test_error"], 1 - stacked.mean(axis=0))
 
 
 def test_one_seed_curves_are_the_run_itself():

@@ -167,7 +167,8 @@ def test_comparison_is_what_the_comparison_writes() -> None:
     summaries = {m: {SEED: run_summary(logs[m], parameter_count(PARAMS.models[m]))} for m in MODELS}
     y = predictions(MODELS[0])[0]
     assert all(np.array_equal(predictions(m)[0], y) for m in MODELS), "one test set for every model"
-    assert comparison == compare(summaries, y, {m: {SEED: predictions(m)[1]} for m in MODELS})
+    assert comparison == compare(summaries, y, {m: {SEED: predictions(m)[1]} for m in MODELS},
+                                 dict.fromkeys(MODELS, MEASURED))
     assert read_record(Summary, FINISHED / SUMMARY_FILE) == headline(comparison)
     for entry in comparison.models.values():
         assert entry.stats["best_test_accuracy"].ci is None, "one seed: no interval"

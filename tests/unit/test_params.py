@@ -68,6 +68,10 @@ def test_the_project_params_are_valid() -> None:
         ("train.seeds", [4, -1], "train.seeds[1]", "seeds are integers >= 0"),
         ("train.seeds", [4, 1.5], "train.seeds[1]", "seeds are integers >= 0"),
         ("train.seeds", [4, False], "train.seeds[1]", "seeds are integers >= 0"),
+        # Parsed by the backprop engine's own parser: what the backprop stage would refuse.
+        ("backprop.expression", "x1*w1 + y", "backprop.expression", "unknown name `y`; the inputs are x1"),
+        ("backprop.expression", "__import__('os')", "backprop.expression", "unknown function `__import__`"),
+        ("backprop.expression", "x1 ** x2", "backprop.expression", "must be a number"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_key_value_and_what_is_allowed(
@@ -136,6 +140,14 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     path.write_text("data:\n  normalize: scale\n train: [\n")
     with pytest.raises(ParamsError, match=r"not valid YAML at line \d+"):
         load_params(path)
+
+
+def test_a_shell_command_as_expression_is_refused_in_one_line_and_never_run(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError) as info:
+        load_params(write(tmp_path, with_value("backprop.expression", "$(touch x)")))
+    assert str(info.value) == ("params.yaml: backprop.expression = '$(touch x)' is invalid; "
+                               "cannot parse `$(touch x)`: invalid syntax at column 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
 
 
 def test_a_missing_file_says_where_to_run_from(tmp_path: Path) -> None:

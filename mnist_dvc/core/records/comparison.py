@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from mnist_dvc.core.contracts import CRITERION_KEYS, SEED_TESTS, VERDICTS
+from mnist_dvc.core.contracts import CRITERION_KEYS, SEED_TESTS, TIMINGS, VERDICTS
 from mnist_dvc.core.records.base import Count, Record, Seed, complete
 
 
@@ -32,7 +32,9 @@ class RunSummary(Record):
 
 
 class Spread(Record):
-    """One criterion over a model's seeds: the mean, sd and 95% CI of the mean (None with one seed)."""
+    """One criterion over a model's seeds: the mean, sd and 95% CI of the mean (None with one seed).
+    A training time that was not measured seed by seed (ModelEntry.timing) is one measurement:
+    n = 1, its value in `mean`, no sd and no interval."""
 
     n: Annotated[int, Meta(ge=1)]
     mean: float
@@ -41,13 +43,18 @@ class Spread(Record):
 
 
 class ModelEntry(Record):
-    """One model in comparison.json: its seeds, each seed's run summary, each criterion's spread."""
+    """One model in comparison.json: its seeds, each seed's run summary, each criterion's spread, and
+    how its training time was measured."""
 
     seeds: list[Seed]
     params: Count
     epochs: Count
     runs: dict[Seed, RunSummary]
     stats: dict[str, Spread]  # criterion -> spread over the seeds
+    # contracts.TIMINGS: `measured` (each seed timed on its own: time has a spread and a test),
+    # `stack_share` or `model_total` (one measurement per model). None: a file written before it was
+    # recorded, whose seeds all carry the model's wall time (as `model_total`).
+    timing: Literal[TIMINGS] | None = None
 
     def __post_init__(self) -> None:
         if sorted(self.runs) != self.seeds:
