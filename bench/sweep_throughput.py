@@ -41,8 +41,8 @@ from sweeps import grid, local, protocol
 from sweeps import state as st
 from sweeps.gitrefs import local_names
 from sweeps.job import read_progress, thread_env
-from tests.helpers import BIN, ROOT, TINY, new_project, run, tool_env
 from tools import s3_server
+from tools.project_copy import BIN, ROOT, TINY, new_project, run, tool_env
 
 RESULTS = Path("bench/results_sweeps.json")
 GRID = ["train.learning_rate=0.001,0.002,0.003", "models.model_a.hidden=[64,128,64],[32,32,32]"]
@@ -125,7 +125,7 @@ def dvc_queue(base: Path) -> dict:
 
 def ray_cluster(base: Path, mirror: str) -> dict:
     """Two 1-CPU Ray nodes on this machine, in a loopback-only network namespace."""
-    from tests.sweeps.netns import loopback_namespace
+    from tools.netns import loopback_namespace
 
     scratch = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
     try:
@@ -140,7 +140,7 @@ def ray_cluster(base: Path, mirror: str) -> dict:
 
 
 def _on_ray(base: Path, mirror: str, server: s3_server.Server, scratch: Path) -> dict:
-    from tests.sweeps.raycluster import RayCluster, cluster_env
+    from tools.ray_local import RayCluster, cluster_env
 
     bare = base / "remote.git"
     run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], base)

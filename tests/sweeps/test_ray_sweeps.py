@@ -9,7 +9,7 @@ worker node's job has written its first checkpoint, that node is frozen and kill
 the sweep's driver on the submitting side; a new node joins and `python -m sweeps resume`
 carries the sweep on. The tests drive the real command (`python -m sweeps`) and read what it
 left with sweeps.reader, the dashboard's API. On the way out every process of the namespace is
-stopped by pid, Ray's orphans included, and the module fails if one is left (tests/sweeps/netns.py).
+stopped by pid, Ray's orphans included, and the module fails if one is left (tools/netns.py).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import yaml
 from sweeps import reader
 from sweeps import state as st
 from tests.helpers import BIN, ROOT, TINY, new_project, run, tool_env
-from tests.sweeps.netns import NamespaceUnavailable, loopback_namespace
-from tests.sweeps.raycluster import RayCluster, cluster_env
 from tools import s3_server
+from tools.netns import NamespaceUnavailable, loopback_namespace
+from tools.ray_local import RayCluster, cluster_env
 
 pytestmark = pytest.mark.slow
 

@@ -23,6 +23,7 @@ FORBIDDEN = {
     "stages": ("tui", "tools", "bench"),
     "tui": ("stages", "tools", "bench", "tests"),
     "bench": ("stages", "tests"),
+    "tools": ("tui", "bench", "tests"),
 }
 # The dashboard's floors: the tabs, the ground floor under them, and the app on top.
 TABS = ("training", "compare", "backprop", "pipeline", "experiments", "errors")

@@ -5,7 +5,7 @@ descendants, so killing a node is SIGKILL to that process tree, the way a machin
 loses power takes everything on it. The head is a plain `ray start --head`, which
 daemonizes: with --block, the head would stop altogether when its Ray Client server (which
 no sweep uses) gives up waiting for the head's own registration on a loaded machine. Its
-processes are stopped with everything else in the namespace (tests/sweeps/netns.py).
+processes are stopped with everything else in the namespace (tools/netns.py).
 Token authentication stays on: the test makes a token file and every node and client is given
 it (RAY_AUTH_MODE=token, RAY_AUTH_TOKEN_PATH), as docs/sweeps.md tells a user to. The GCS is
 told to notice a dead node within about two seconds (the default is several times longer).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.helpers import BIN
+from tools.project_copy import BIN
 
 GCS_PORT = 6379
 JOB_SERVER_PORT = 8265
@@ -128,7 +128,7 @@ class RayCluster:
 
     def stop(self) -> None:
         """Each worker's `ray start --block` stops its own processes on SIGTERM; the head's, and
-        whatever else is left, the network namespace stops (tests/sweeps/netns.py)."""
+        whatever else is left, the network namespace stops (tools/netns.py)."""
         for name in list(self.nodes):
             proc = self.nodes.pop(name)
             proc.send_signal(signal.SIGTERM)
