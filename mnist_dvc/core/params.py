@@ -12,6 +12,7 @@ library, PyYAML and that parser (standard library only).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,8 +104,17 @@ class Params:
         return self.models[name]
 
 
+def yaml_text(value: Any) -> str:
+    """A value as params.yaml (and `dvc exp run -S`) spells it: `null`, `true`, `[64, 128]`, not
+    Python's `None`, `True`; a string in YAML's single quotes, so `'ten'` reads as the text typed."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30).strip()
+    return text.removesuffix("...").strip()
+
+
 def _fail(key: str, value: Any, allowed: str) -> ParamsError:
-    return ParamsError(f"params.yaml: {key} = {value!r} is invalid; {allowed}")
+    return ParamsError(f"params.yaml: {key} = {yaml_text(value)} is invalid; {allowed}")
 
 
 def _section(raw: dict, key: str, fields: tuple[str, ...]) -> dict:
@@ -123,9 +133,9 @@ def _section(raw: dict, key: str, fields: tuple[str, ...]) -> dict:
 def _only_known(mapping: dict, prefix: str, fields: tuple[str, ...]) -> None:
     for name in mapping:
         if name not in fields:
-            raise ParamsError(
-                f"params.yaml: unknown key `{prefix}.{name}`; allowed keys: {', '.join(fields)}"
-            )
+            near = difflib.get_close_matches(str(name), fields, n=1)
+            hint = f"did you mean `{near[0]}`?" if near else f"allowed keys: {', '.join(fields)}"
+            raise ParamsError(f"params.yaml: unknown key `{prefix}.{name}`; {hint}")
 
 
 def _int(section: dict, prefix: str, key: str, minimum: int) -> int:

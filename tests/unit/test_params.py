@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mnist_dvc.core.params import ParamsError, load_params
+from mnist_dvc.core.params import ParamsError, load_params, yaml_text
 from tests.helpers import ROOT
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -82,7 +82,7 @@ def test_a_bad_value_is_one_line_naming_key_value_and_what_is_allowed(
         load_params(write(tmp_path, with_value(dotted, value)))
     message = str(info.value)
     assert "\n" not in message
-    assert f"{key} = {bad!r} is invalid" in message
+    assert f"{key} = {yaml_text(bad)} is invalid" in message
     assert allowed in message
 
 
@@ -125,7 +125,17 @@ def test_an_unknown_key_is_named_with_the_allowed_keys(tmp_path: Path, dotted: s
         load_params(write(tmp_path, with_value(dotted, 1)))
     message = str(info.value)
     assert "\n" not in message
-    assert f"unknown key `{key}`; allowed keys: " in message
+    near = {"train.epoch": "did you mean `epochs`?"}  # a near miss is named, short enough for the form
+    assert f"unknown key `{key}`; {near.get(key, 'allowed keys: ')}" in message
+
+
+def test_values_in_messages_are_spelled_as_yaml_spells_them(tmp_path: Path) -> None:
+    """`dvc exp run -S train.epochs=null` and the dashboard's form show the value as typed (issue 22.4)."""
+    with pytest.raises(ParamsError) as info:
+        load_params(write(tmp_path, with_value("train.epochs", None)))
+    assert str(info.value) == "params.yaml: train.epochs = null is invalid; expected an integer >= 1"
+    with pytest.raises(ParamsError, match=r"train\.learning_rate = true is invalid"):
+        load_params(write(tmp_path, with_value("train.learning_rate", True)))
 
 
 def test_a_missing_key_is_named(tmp_path: Path) -> None:

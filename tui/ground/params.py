@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from mnist_dvc.core.params import PARAMS_FILE, Params, ParamsError, parse_params
+from mnist_dvc.core.params import PARAMS_FILE, Params, ParamsError, parse_params, yaml_text
 
 
 def read_raw(root: Path) -> dict:
@@ -30,7 +30,7 @@ def read_raw(root: Path) -> dict:
         where = f" at line {mark.line + 1}" if mark else ""
         raise ParamsError(f"{PARAMS_FILE}: not valid YAML{where}; fix the syntax") from None
     if not isinstance(raw, dict):
-        raise ParamsError(f"{PARAMS_FILE}: <top level> = {raw!r} is invalid; "
+        raise ParamsError(f"{PARAMS_FILE}: <top level> = {yaml_text(raw)} is invalid; "
                           "expected a mapping with data, train, models, backprop")
     return raw
 

@@ -57,6 +57,14 @@ def test_other_params_are_parsed_like_dash_s_on_the_command_line(experiments_rep
         (["train.optimizer='adamm'"], "params.yaml: train.optimizer = 'adamm' is invalid; "
                                       "allowed: adam, adamw, nadam, rmsprop, sgd"),
         (["train.nope=1"], "-S train.nope=1: Could not override 'train.nope'."),
+        # `+` adds a key DVC would queue and `dvc repro` would ignore: the project's loader refuses it
+        (["+train.nonexistent=1"], "params.yaml: unknown key `train.nonexistent`; allowed keys: epochs, "
+                                   "batch_size, optimizer, learning_rate, loss, seed, seeds, backend, "
+                                   "checkpoint_every"),
+        (["+train.epoch=3"], "params.yaml: unknown key `train.epoch`; did you mean `epochs`?"),
+        (["backprop.expression='$(touch x)'"], "params.yaml: backprop.expression = '$(touch x)' is invalid; "
+                                               "cannot parse `$(touch x)`: invalid syntax at column 1"),
+        (["train.epochs=null"], "params.yaml: train.epochs = null is invalid; expected an integer >= 1"),
         (["train.epochs=1,2"], "-S train.epochs=1,2: Error merging override train.epochs=1,2"),
         (["train.epochs=${x}"], "-S train.epochs=${x}: Interpolation key 'x' not found"),
         (["other.yaml:x=1"], "-S other.yaml:…: only params.yaml is set from the dashboard"),
