@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 
 from sweeps import state as st
 from tests.dashboard.experiments.driving import names, open_tab
-from tests.helpers import SIZE, make_app, wait_for
+from tests.helpers import BIN, SIZE, make_app, run, wait_for
 from tui.__main__ import main
 from tui.experiments.screens import Confirm
 from tui.experiments.sweeps import rows as sweeprows
@@ -97,6 +97,32 @@ async def test_each_point_is_a_row_under_its_baseline_refreshed_as_its_record_ch
         await wait_for(pilot, lambda: row(app, "p-bbbb")["state"].startswith("done"), what="p-bbbb done")
         assert row(app, "p-bbbb")["state"] == "done, on the remotes (p: pull it)", "not an experiment here"
         assert row(app, "p-bbbb")["epoch"] == ""
+
+
+async def test_p_pulls_a_done_point_from_the_git_remote_and_it_becomes_an_ordinary_row(
+        experiments_copy: Path) -> None:
+    """A Ray sweep's point pushed to the git remote (as its job does) and not here: `p` runs
+    `dvc exp pull origin NAME`, and the runs table lists it as any experiment."""
+    remote = experiments_copy.parent / "remote.git"
+    run(["git", "init", "-q", "--bare", str(remote)], experiments_copy)
+    run(["git", "remote", "add", "origin", str(remote)], experiments_copy)
+    run(["git", "push", "-q", "origin", "main"], experiments_copy)
+    run([str(BIN / "dvc"), "exp", "push", "--no-cache", "origin", "wide"], experiments_copy)
+    run([str(BIN / "dvc"), "exp", "remove", "wide"], experiments_copy)
+    record = ray_sweep(experiments_copy, done="wide")
+    record.points[0].pulled = False
+    st.save(record)
+    app = make_app(experiments_copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tab(pilot)
+        await wait_for(pilot, lambda: len(shown(app)) == 5, what="the sweep's rows")
+        assert row(app, "wide")["state"] == "done, on the remotes (p: pull it)" and "wide" not in names(app)
+        table = app.query_one("#sweep-table", DataTable)
+        table.focus()
+        table.move_cursor(row=shown(app).index(f"{SWEEP}/wide"))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: row(app, "wide")["state"] == "done · in the runs table", what="pulled")
+        await wait_for(pilot, lambda: "wide" in names(app), what="wide in the runs table")
 
 
 async def test_the_stop_keys_say_what_happens_then_stop_with_the_sweeps_own_functions(tmp_path: Path) -> None:
