@@ -49,6 +49,7 @@ class PointView:
     resumed_from: int | None  # the epoch its last attempt resumed training from
     already_pushed: bool  # done by an earlier sweep, not run again
     log: Path | None  # the last attempt's output (for `follow_log`)
+    folder: Path | None = None  # local, running: the queue worker's copy it trains in (its progress.json)
 
     @property
     def label(self) -> str:
@@ -204,7 +205,7 @@ def _local_points(root: Path, record: st.Sweep) -> tuple[PointView, ...]:
         views.append(PointView(record.id, p.index, p.name, tuple(p.overrides), got.state, got.error,
                                int(got.state != QUEUED),
                                local.progress(got.folder) if got.state == RUNNING and got.folder else None,
-                               None, p.already_pushed, got.log))
+                               None, p.already_pushed, got.log, got.folder))
     return tuple(views)
 
 

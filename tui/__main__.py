@@ -132,6 +132,9 @@ def print_experiments(root: Path, fmt: str, all_params: bool) -> int:
     sys.stdout.write(export(table, fmt, all_params))
     if fmt == TEXT:
         sys.stdout.write(summary_line(table, len(table.runs), 0) + "\n")
+    from tui.experiments.sweeps.rows import once as sweeps_once
+
+    sys.stdout.write(sweeps_once(root, fmt))  # every sweep's points (text or md), after the runs
     return 0
 
 

@@ -42,6 +42,7 @@ from tui.experiments.collect import (
 )
 from tui.experiments.compare import build_comparison
 from tui.experiments.screens import Confirm, ExperimentForm, Launch, LogScreen, Prompt
+from tui.experiments.sweeps.widgets import SweepsPanel
 from tui.experiments.table import Column
 from tui.experiments.widgets import RunComparison
 from tui.ground.dvc import DvcError
@@ -124,6 +125,7 @@ class ExperimentsPane(Vertical):
                     compact=True)
         yield DataTable(id="exp-table", cursor_type="cell", zebra_stripes=True, fixed_columns=2)
         yield Static(id="exp-status")
+        yield SweepsPanel(self.root, id="exp-sweeps")  # each point of a sweep under its baseline
         yield RunComparison(id="exp-compare")
 
     def focus_default(self) -> None:
