@@ -60,7 +60,8 @@ class ComparePane(VerticalScroll):
         if comparison is not None:
             self._show_comparison(comparison)
         self.query_one("#overlay", CurvesPlot).show(
-            [(run.name, run.history.epoch, run.history.test_accuracy) for run in data.runs]
+            [(f"{run.name} (committed run)" if run.committed else run.name, run.history.epoch,
+              run.history.test_accuracy) for run in data.runs]
         )
         self._show_references(data)
 
