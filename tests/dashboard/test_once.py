@@ -36,7 +36,8 @@ def test_once_prints_training_and_compare() -> None:
     assert "epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow" in out
     assert "test accuracy 98.15% (best 98.37%)" in out
     assert "\nCOMPARE\n" in out
-    assert "Best test accuracy (epoch picked on test set)      97.84%    98.37% *" in out
+    assert "  Best test accuracy (epoch picked on test set)    97.84%      98.37% *\n" in out
+    assert "  Training time (per seed)                         11.9 s *    27.2 s\n" in out
     assert "McNemar's exact test (model_a vs model_b): b01 = 108, b10 = 61, p = 0.000372" in out
     assert "> model_b (this project, MLP 784→256→512→128→10)" in out
     assert "warning" not in out
