@@ -253,8 +253,7 @@ class DataSource:
         if (name, seed) not in self._committed:
             path = history_file(name, seed)
             self._committed[name, seed] = Watched(
-                self.root / path, lambda: report_history(HistoryReport.read(self.root / path)), str(path),
-                absent=empty_history())
+                self.root / path, lambda: report_history(HistoryReport.read(self.root / path)), str(path))
         return self._committed[name, seed]
 
     def poll(self) -> bool:

@@ -305,6 +305,17 @@ def test_training_five_seeds_running(snap_compare: Callable, tmp_path: Path) -> 
     assert snap_compare(snapshot_app(tmp_path), terminal_size=WIDE, run_before=settle)
 
 
+def test_training_the_committed_run(snap_compare: Callable, fresh_clone: Path) -> None:
+    """A clone without the DVC cache: the committed run, labelled as such, with its curves."""
+
+    async def shown(pilot: Pilot) -> None:
+        await settle(pilot)
+        assert str(pilot.app.query_one("#training-hint", Static).render()) == COMMITTED_HINT
+        assert pilot.app.query_one("#panel-model_a", ModelPanel).border_subtitle == "the committed run"
+
+    assert snap_compare(snapshot_app(fresh_clone), terminal_size=WIDE, run_before=shown)
+
+
 def test_training_before_any_run(snap_compare: Callable) -> None:
     async def hint(pilot: Pilot) -> None:
         await settle(pilot)
