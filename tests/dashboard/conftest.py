@@ -23,6 +23,14 @@ def finished(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def fresh_clone(finished: Path) -> Path:
+    """The finished project as `git clone` gives it, with no DVC cache: no training log
+    (metrics/train/ is a DVC output), the committed reports (reports/history/ among them) only."""
+    shutil.rmtree(finished / "metrics/train")
+    return finished
+
+
+@pytest.fixture
 def finished_seeds(finished: Path) -> Path:
     """The finished project trained and evaluated with 5 seeds (42-46), as `write_seeds` writes it."""
     write_seeds(finished, SEEDS)

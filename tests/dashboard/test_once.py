@@ -12,6 +12,7 @@ from tests.fixtures.runs import write_params, write_run
 from tests.helpers import FIXTURES, ROOT, tool_env
 from tui.__main__ import summary
 from tui.ground.snapshot import DataSource
+from tui.training.text import COMMITTED_HINT
 
 
 def run_once(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -35,11 +36,25 @@ def test_once_prints_training_and_compare() -> None:
     assert "epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s · tensorflow" in out
     assert "test accuracy 98.15% (best 98.37%)" in out
     assert "\nCOMPARE\n" in out
-    assert "Best test accuracy (epoch picked on test set)      97.84%    98.37% *" in out
+    assert "  Best test accuracy (epoch picked on test set)    97.84%      98.37% *\n" in out
+    assert "  Training time (per seed)                         11.9 s *    27.2 s\n" in out
     assert "McNemar's exact test (model_a vs model_b): b01 = 108, b10 = 61, p = 0.000372" in out
     assert "> model_b (this project, MLP 784→256→512→128→10)" in out
     assert "warning" not in out
     assert "\x1b[" not in out, "plain text, no terminal escapes"
+
+
+def test_once_on_a_fresh_clone_prints_the_committed_run(fresh_clone: Path) -> None:
+    """No training log, no DVC cache: the committed history is the run, said to be the committed one."""
+    proc = run_once(fresh_clone)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "No training run yet" not in out
+    assert out.startswith(f"TRAINING\n  {COMMITTED_HINT}\n")
+    assert "  model_b  784→256→512→128→10  the committed run\n" in out
+    assert "           epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s\n" in out, "no ETA, no backend"
+    assert "test accuracy 98.15% (best 98.37%)" in out
+    assert "warning" not in out and "unknown" not in out
 
 
 def test_the_summary_of_an_empty_project_says_how_to_start() -> None:

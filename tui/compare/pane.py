@@ -1,7 +1,7 @@
 """Compare tab: the assignment's comparison side by side (with several seeds: mean ± half the
-95% CI, and the models' difference with its test across seeds), what the seeds allow to say,
-the verdicts, McNemar per seed, an overlay of both models' test accuracy, and where the models
-stand among published results."""
+95% CI, and the models' difference with its test across seeds; training time as it was
+measured), what the seeds allow to say, the verdicts, McNemar per seed, an overlay of both
+models' test accuracy, and where the models stand among published results."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ class ComparePane(VerticalScroll):
         if comparison is not None:
             self._show_comparison(comparison)
         self.query_one("#overlay", CurvesPlot).show(
-            [(run.name, run.history.epoch, run.history.test_accuracy) for run in data.runs]
+            [(f"{run.name} (committed run)" if run.committed else run.name, run.history.epoch,
+              run.history.test_accuracy) for run in data.runs]
         )
         self._show_references(data)
 
@@ -77,11 +78,12 @@ class ComparePane(VerticalScroll):
             if header:
                 table.add_column(header, key="difference")
         for row in rows:
-            cells = {name: self._cell(row.cells[name], name in row.winners) for name in models}
+            cells: dict[str, str | Text] = {"criterion": row.label}
+            cells |= {name: self._cell(row.cells[name], name == row.winner) for name in models}
             if header:
                 cells["difference"] = Text(row.difference or "", justify="right")
             if row.key not in table.rows:
-                table.add_row(row.label, *cells.values(), key=row.key)
+                table.add_row(*cells.values(), key=row.key)
                 continue
             for name, cell in cells.items():
                 if table.get_cell(row.key, name) != cell:

@@ -1,17 +1,18 @@
 """What the Compare tab says, as plain data and text: the assignment's comparison side by side
-(with several seeds: mean ± half the 95% CI, and the models' difference with its test across
-seeds), the verdicts, McNemar's test, and where the models stand among published MNIST results.
-Every number comes from evaluate's reports/comparison.json; `python -m tui --once` prints the
-same lines. No Textual here."""
+(its rows from mnist_dvc.analysis.comparison_table: with several seeds, mean ± half the 95% CI and
+the models' difference with its test across seeds; training time labelled by how it was measured,
+with no ±, difference or ★ unless each seed was timed on its own), the verdicts, McNemar's test,
+and where the models stand among published MNIST results. Every number comes from evaluate's
+reports/comparison.json; `python -m tui --once` prints the same lines. No Textual here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnist_dvc.analysis.criteria import CRITERIA, Criterion, difference_fmt, signed_difference
+from mnist_dvc.analysis.comparison_table import TableRow, table_rows
 from mnist_dvc.analysis.formats import pct
 from mnist_dvc.core.contracts import VERDICTS
-from mnist_dvc.core.records.comparison import Comparison, Difference, McNemar, PairDifferences, Spread
+from mnist_dvc.core.records.comparison import Comparison, McNemar
 from tui.ground.snapshot import Dashboard
 from tui.ground.text import architecture
 
@@ -21,60 +22,16 @@ COMPARE_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One criterion: each model's value (the mean ± half its 95% CI with several seeds), the
-    model evaluate decided is better (none: no model is), and the first pair's difference with
-    its test across seeds."""
-
-    key: str
-    label: str
-    cells: dict[str, str]
-    winners: frozenset[str]
-    difference: str | None = None
-
-
-def _cell(criterion: Criterion, spread: Spread) -> str:
-    """The mean, and ± half its 95% interval when there is one: 98.35% ± 0.09 pts."""
-    if spread.ci is None or criterion.key in {"params", "epochs"}:
-        return criterion.fmt(spread.mean)
-    half = (spread.ci[1] - spread.ci[0]) / 2
-    return f"{criterion.fmt(spread.mean)} ± {difference_fmt(criterion)(half)}"
-
-
-def _pair(comparison: Comparison) -> PairDifferences | None:
-    return comparison.differences[0] if comparison.differences else None
+def comparison_rows(comparison: Comparison) -> tuple[list[str], list[TableRow]]:
+    """The side-by-side table: the models, and one row per criterion (its `winner`: the model
+    evaluate decided is better, with several seeds only where its test across seeds says so)."""
+    return list(comparison.models), table_rows(comparison)
 
 
 def difference_header(comparison: Comparison) -> str | None:
     """The difference column's title: which model minus which, or None with one seed."""
-    pair = _pair(comparison)
+    pair = comparison.differences[0] if comparison.differences else None
     return None if pair is None else f"{' − '.join(pair.models)} (95% CI; {pair.test} p)"
-
-
-def difference_cell(criterion: Criterion, diff: Difference) -> str:
-    """first − second, its 95% interval and p: "-0.52 pts (-0.60 pts to -0.43 pts; p 7.09e-05)"."""
-    difference = signed_difference(criterion, diff.difference)
-    if diff.p_value is None:
-        return f"{difference} (same on every seed)"
-    low, high = (signed_difference(criterion, value) for value in diff.ci)
-    return f"{difference} ({low} to {high}; p {diff.p_value:.3g})"
-
-
-def comparison_rows(comparison: Comparison) -> tuple[list[str], list[ComparisonRow]]:
-    """The side-by-side table: one row per criterion, the model evaluate decided is better marked
-    (its `winners`: with several seeds, only a difference its test across seeds finds significant)."""
-    models = list(comparison.models)
-    pair = _pair(comparison) if len(models) == 2 else None
-    rows = []
-    for criterion in CRITERIA:
-        cells = {name: _cell(criterion, comparison.models[name].stats[criterion.key]) for name in models}
-        winner = comparison.winners[criterion.key].winner
-        diff = pair.criteria.get(criterion.key) if pair else None
-        rows.append(ComparisonRow(criterion.key, criterion.label, cells,
-                                  frozenset([winner] if winner else []),
-                                  difference_cell(criterion, diff) if diff is not None else None))
-    return models, rows
 
 
 def verdict_lines(comparison: Comparison) -> list[str]:
@@ -198,11 +155,12 @@ def compare_lines(data: Dashboard) -> list[str]:
     else:
         models, rows = comparison_rows(data.comparison)
         label_width = max(len(row.label) for row in rows)
-        widths = {name: max(len(name), *(len(row.cells[name]) + 2 for row in rows)) for name in models}
-        lines.append("  " + " " * label_width + "  " + "  ".join(f"{n:>{widths[n]}}" for n in models))
+        widths = {name: max(len(name), *(len(row.cells[name]) for row in rows)) for name in models}
+        names = "  ".join(f"{n:>{widths[n]}}  " for n in models)
+        lines.append(f"  {'':<{label_width}}  {names}".rstrip())
         for row in rows:
-            cells = [f"{row.cells[n] + (' *' if n in row.winners else ''):>{widths[n]}}" for n in models]
-            lines.append(f"  {row.label:<{label_width}}  " + "  ".join(cells))
+            cells = [f"{row.cells[n]:>{widths[n]}}{' *' if n == row.winner else '  '}" for n in models]
+            lines.append(f"  {row.label:<{label_width}}  " + "  ".join(cells).rstrip())
         header = difference_header(data.comparison)
         if header:
             lines.append(f"  {header}:")

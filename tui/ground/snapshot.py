@@ -8,7 +8,10 @@ data yet", a damaged one keeps the last good data and adds a one-line warning, a
 from a run that left its neighbours (a progress.json, one series of a log) shows no data and says
 so; each warning names the tabs that read its file, and only they show it. A model's seeds
 are those params.yaml asks for plus the `seed_<s>` folders found on disk; each seed has its own
-progress.json and log. No Textual here.
+progress.json and log. A model with no training log at all (a fresh clone: metrics/train/ is a
+DVC output) shows the committed run instead, when evaluate committed one: its seeds'
+`reports/history/<model>/seed_<s>.tsv`, in the state COMMITTED, never live (no progress.json, so
+no ETA and no "unknown"). The live log wins as soon as a seed folder exists. No Textual here.
 """
 
 from __future__ import annotations
@@ -17,14 +20,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from mnist_dvc.analysis.history import COLUMNS, History, aligned_history, mean_history, read_series
+from mnist_dvc.analysis.history import (
+    COLUMNS,
+    COMMITTED,
+    LIVE,
+    History,
+    aligned_history,
+    mean_history,
+    read_series,
+    report_history,
+)
 from mnist_dvc.core.contracts import (
     BACKPROP_REPORT,
     COMPARISON_FILE,
+    HISTORY_SUFFIX,
     SERIES,
     eval_file,
+    history_dir,
+    history_file,
     progress_file,
     seed_dir,
+    seeds_in,
     series_file,
 )
 from mnist_dvc.core.errors import BadInput
@@ -33,6 +49,7 @@ from mnist_dvc.core.records.backprop import Backprop
 from mnist_dvc.core.records.base import Record
 from mnist_dvc.core.records.comparison import Comparison
 from mnist_dvc.core.records.evaluation import Evaluation
+from mnist_dvc.core.records.history import HistoryReport
 from mnist_dvc.core.records.progress import Progress
 from tui.ground import params as params_file
 from tui.ground.process import pid_alive
@@ -43,9 +60,12 @@ from tui.ground.watch import Incomplete, Watched
 WAITING = "waiting"
 # A seed whose progress.json is gone while its per-epoch log is there: nothing says its state.
 UNKNOWN = "unknown"
+# A seed shown from the committed history (no training log here): finished when it was committed,
+# but nothing on disk says what it is now, so it has its own state.
+COMMITTED_RUN = "committed"
 # A model's state is the first of these that one of its seeds is in: it is finished only
 # when every seed is, and a problem with one seed is the model's problem.
-MODEL_STATES = ("running", "failed", "interrupted", UNKNOWN, WAITING, "finished")
+MODEL_STATES = ("running", "failed", "interrupted", UNKNOWN, WAITING, COMMITTED_RUN, "finished")
 
 # The tabs that read each kind of file: a file's warning shows on those tabs only.
 TRAINING, COMPARE, BACKPROP = "training", "compare", "backprop"
@@ -72,7 +92,8 @@ def load_log(folder: Path, model: str) -> History:
 
 @dataclass(frozen=True)
 class SeedRun:
-    """One seed of a model: its live progress and its per-epoch log."""
+    """One seed of a model: its live progress and its per-epoch log (`source` LIVE), or the
+    committed history of the run evaluate last saw (COMMITTED: no progress)."""
 
     seed: int
     progress: Progress | None
@@ -80,6 +101,7 @@ class SeedRun:
     status: str
     reason: str | None
     epochs_total: int
+    source: str = LIVE
 
     @property
     def epochs_done(self) -> int:
@@ -138,6 +160,11 @@ class ModelRun:
     def has_data(self) -> bool:
         return any(seed.has_data for seed in self.seeds)
 
+    @property
+    def committed(self) -> bool:
+        """Shown from the committed history: the model has no training log here."""
+        return bool(self.seeds) and all(seed.source == COMMITTED for seed in self.seeds)
+
 
 @dataclass(frozen=True)
 class Dashboard:
@@ -166,6 +193,11 @@ class Dashboard:
     def has_training(self) -> bool:
         return any(run.has_data for run in self.runs)
 
+    @property
+    def committed(self) -> bool:
+        """Whether a model is shown from the committed history, not from a training log."""
+        return any(run.committed for run in self.runs)
+
 
 class DataSource:
     """Polls a project folder and keeps the latest consistent `Dashboard`."""
@@ -178,6 +210,7 @@ class DataSource:
         self._backprop = self._record(BACKPROP_REPORT, Backprop)
         self._progress: dict[tuple[str, int], Watched[Progress]] = {}
         self._history: dict[tuple[str, int], Watched[History]] = {}
+        self._committed: dict[tuple[str, int], Watched[History]] = {}
         self._evaluation: dict[str, Watched[Evaluation]] = {}
         self.snapshot = Dashboard(self.root, None, (), None, None, ())
 
@@ -195,12 +228,17 @@ class DataSource:
         names = list(self._params.value.models) if self._params.value else []
         return names + [name for name in self._files.models() if name not in names]
 
-    def _seeds(self, name: str) -> list[int]:
+    def _seeds(self, name: str) -> tuple[list[int], str]:
         """The seeds params.yaml asks for and those on disk (another seed list's, until the
-        stage runs again), in order."""
+        stage runs again), in order; with no training log on disk, the committed history's seeds
+        when there are some. And which of the two they are (LIVE or COMMITTED)."""
+        on_disk = self._files.seeds(name)
+        committed = seeds_in(self._files.listing(history_dir(name)), HISTORY_SUFFIX)
+        if committed and not on_disk:
+            return committed, COMMITTED
         params = self._params.value
         wanted = set(params.train.seed_list) if params and name in params.models else set()
-        return sorted(wanted | set(self._files.seeds(name)))
+        return sorted(wanted | set(on_disk)), LIVE
 
     def _watch(self, name: str, seed: int) -> None:
         if (name, seed) in self._progress:
@@ -211,17 +249,27 @@ class DataSource:
                                             lambda: load_log(folder, name), f"{seed_dir(name, seed)}/",
                                             absent=empty_history())
 
+    def _watch_committed(self, name: str, seed: int) -> Watched[History]:
+        if (name, seed) not in self._committed:
+            path = history_file(name, seed)
+            self._committed[name, seed] = Watched(
+                self.root / path, lambda: report_history(HistoryReport.read(self.root / path)), str(path))
+        return self._committed[name, seed]
+
     def poll(self) -> bool:
         """Re-read what changed; True when the snapshot is different from the last one."""
         self._params.refresh()
         self._comparison.refresh()
         self._backprop.refresh()
         models = {name: self._seeds(name) for name in self._model_names()}
-        for name, seeds in models.items():
+        for name, (seeds, source) in models.items():
             if name not in self._evaluation:
                 self._evaluation[name] = self._record(eval_file(name), Evaluation)
             self._evaluation[name].refresh()
             for seed in seeds:
+                if source == COMMITTED:
+                    self._watch_committed(name, seed).refresh()
+                    continue
                 self._watch(name, seed)
                 self._progress[name, seed].refresh()
                 self._history[name, seed].refresh()
@@ -230,7 +278,7 @@ class DataSource:
         self.snapshot = snapshot
         return changed
 
-    def _build(self, models: dict[str, list[int]]) -> Dashboard:
+    def _build(self, models: dict[str, tuple[list[int], str]]) -> Dashboard:
         params = self._params.value
         watched: list[tuple[Watched, frozenset[str]]] = [
             (self._params, frozenset({TRAINING, COMPARE})),
@@ -239,10 +287,15 @@ class DataSource:
         ]
         missing: list[tuple[frozenset[str], str]] = []
         runs = []
-        for name, seeds in models.items():
+        for name, (seeds, source) in models.items():
             default_total = params.train.epochs if params else 1
             seed_runs = []
             for seed in seeds:
+                if source == COMMITTED:
+                    committed = self._committed[name, seed]
+                    watched.append((committed, frozenset({TRAINING, COMPARE})))
+                    seed_runs.append(committed_seed(seed, committed.value))
+                    continue
                 progress, history = self._progress[name, seed], self._history[name, seed]
                 watched += [(progress, frozenset({TRAINING})), (history, frozenset({TRAINING, COMPARE}))]
                 status, reason = self._status(progress.value)
@@ -284,3 +337,10 @@ class DataSource:
         if progress.state == "running" and not pid_alive(progress.pid):
             return "interrupted", f"the training process (pid {progress.pid}) ended without saying so"
         return progress.state, progress.error
+
+
+def committed_seed(seed: int, history: History | None) -> SeedRun:
+    """A seed shown from its committed history: as many epochs as the run that was committed."""
+    history = history if history is not None else empty_history()
+    done = history.epoch[-1] if history.epoch else 0
+    return SeedRun(seed, None, history, COMMITTED_RUN, None, max(done, 1), COMMITTED)

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from tui.ground.runs import Run
 from tui.ground.snapshot import Dashboard
-from tui.training.text import START_HINT, following_line
+from tui.training.text import following_line, training_hint
 from tui.training.widgets import ModelPanel
 
 
@@ -28,7 +28,7 @@ class TrainingPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(id="training-following", classes="hint")
-        yield Static(START_HINT, id="training-hint", classes="hint")
+        yield Static(id="training-hint", classes="hint")
         yield Container(id="panels")
 
     def watch_following(self, run: Run | None) -> None:
@@ -40,7 +40,10 @@ class TrainingPane(VerticalScroll):
     def watch_data(self, data: Dashboard | None) -> None:
         if data is None:
             return
-        self.query_one("#training-hint").display = not data.has_training
+        hint = training_hint(data)
+        shown = self.query_one("#training-hint", Static)
+        shown.display = hint is not None
+        shown.update(hint or "")
         panels = self.query_one("#panels")
         existing = {panel.id: panel for panel in panels.query(ModelPanel)}
         wanted = [f"panel-{run.name}" for run in data.runs]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mnist_dvc.analysis.formats import duration, loss, pct
 from tui.ground.runs import Run
-from tui.ground.snapshot import WAITING, Dashboard, ModelRun, SeedRun
+from tui.ground.snapshot import COMMITTED_RUN, WAITING, Dashboard, ModelRun, SeedRun
 from tui.ground.text import architecture
 
 METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
@@ -22,6 +22,19 @@ START_HINT = (
     "No training run yet. Start one with `dvc repro` in the project folder, "
     "or press 4 and then r to run it from the Pipeline tab."
 )
+COMMITTED_LABEL = "the committed run"
+COMMITTED_HINT = (
+    "Showing the committed run, not a live one: this clone has no training log (metrics/train/ is a "
+    "DVC output, not in git), so these are the per-epoch numbers evaluate committed in reports/history/. "
+    "`dvc repro` trains again and shows it live."
+)
+
+
+def training_hint(data: Dashboard) -> str | None:
+    """The line above the panels: how to start a run, or that a model shows the committed run."""
+    if not data.has_training:
+        return START_HINT
+    return COMMITTED_HINT if data.committed else None
 
 
 def run_title(run: ModelRun) -> str:
@@ -32,6 +45,8 @@ def run_title(run: ModelRun) -> str:
 def status_text(run: ModelRun | SeedRun) -> str:
     if run.status == WAITING and not run.reason:
         return "waiting: not started yet"
+    if run.status == COMMITTED_RUN:
+        return COMMITTED_LABEL
     return f"{run.status}: {run.reason}" if run.reason else run.status
 
 
@@ -178,8 +193,9 @@ def training_lines(data: Dashboard) -> list[str]:
     lines = ["TRAINING"]
     if not data.runs:
         return [*lines, "  no models in params.yaml"]
-    if not data.has_training:
-        lines.append(f"  {START_HINT}")
+    hint = training_hint(data)
+    if hint:
+        lines.append(f"  {hint}")
     width = max(len(run.name) for run in data.runs)
     for run in data.runs:
         seeds = f"  {len(run.seeds)} seeds" if len(run.seeds) > 1 else ""

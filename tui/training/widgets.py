@@ -10,12 +10,13 @@ from textual.reactive import reactive
 from textual.widgets import ProgressBar, Static
 
 from mnist_dvc.analysis.history import seed_band
-from tui.ground.snapshot import ModelRun
+from tui.ground.snapshot import COMMITTED_RUN, ModelRun
 from tui.ground.widgets import CurvesPlot
 from tui.training.text import metric_rows, metrics_heading, progress_line, run_title, seed_lines, status_text
 
-STATUS_CLASSES = ("-waiting", "-running", "-finished", "-failed", "-interrupted")
-STATUS_STYLES = {"running": "bold", "finished": "bold green", "failed": "bold red", "interrupted": "bold red"}
+STATUS_CLASSES = ("-waiting", "-running", "-finished", "-failed", "-interrupted", f"-{COMMITTED_RUN}")
+STATUS_STYLES = {"running": "bold", "finished": "bold green", "failed": "bold red", "interrupted": "bold red",
+                 COMMITTED_RUN: "bold"}
 
 
 class ModelPanel(Vertical):

@@ -29,11 +29,11 @@ def snapshot_of(root: Path) -> Dashboard:
 def test_comparison_rows_mark_the_better_model() -> None:
     models, rows = comparison_rows(snapshot_of(FIXTURES / "finished").comparison)
     assert models == ["model_a", "model_b"]
-    winners = {row.key: set(row.winners) for row in rows}
-    assert winners["best_test_accuracy"] == {"model_b"}
-    assert winners["train_time_s"] == {"model_a"}
-    assert winners["params"] == {"model_a"}
-    assert winners["best_test_epoch"] == set(), "an epoch number is not better or worse"
+    winners = {row.key: row.winner for row in rows}
+    assert winners["best_test_accuracy"] == "model_b"
+    assert winners["train_time_s"] == "model_a", "one seed each, timed on its own"
+    assert winners["params"] == "model_a"
+    assert winners["best_test_epoch"] is None, "an epoch number is not better or worse"
     cells = {row.key: row.cells for row in rows}
     assert cells["best_test_accuracy"] == {"model_a": "97.84%", "model_b": "98.37%"}
     assert cells["params"] == {"model_a": "67,466", "model_b": "399,498"}
@@ -61,9 +61,11 @@ def test_the_summary_of_five_seeds_has_intervals_the_test_and_mcnemar_per_seed(f
     data = snapshot_of(finished_seeds)
     comparison = data.comparison
     said = summary(data)
-    spread = comparison.models["model_a"].stats["train_time_s"]
-    half = (spread.ci[1] - spread.ci[0]) / 2
-    assert f"{spread.mean:.1f} s ± {half:.2f} s *" in said
+    assert ("  Training time (per seed)                            "
+            "12.07 ± 0.34 s *       27.29 ± 1.01 s\n") in said, "time measured seed by seed has a spread"
+    assert ("  Min train loss                                 "
+            "209.2e-04 ± 9.3e-04    202.3e-04 ± 7.9e-04 *\n") in said, "one format per row"
+    assert "    Training time (per seed): -15.23 s (-15.95 to -14.50 s; p 5.22e-07)\n" in said
     assert "  model_a − model_b (95% CI; paired t-test p):\n" in said
     assert "    Parameters: -332,032 (same on every seed)\n" in said
     assert "  (* = better on that row, significantly across seeds)\n" in said
@@ -71,6 +73,39 @@ def test_the_summary_of_five_seeds_has_intervals_the_test_and_mcnemar_per_seed(f
     assert [line.split(":")[0].strip() for line in said.splitlines() if line.startswith("    seed ")] == [
         f"seed {seed}" for seed in SEEDS]
     assert "model_a: 97.62% mean final test accuracy over 5 seeds, " in said
+
+
+def one_time(comparison: dict, timing: str | None) -> dict:
+    """comparison.json as evaluate writes it for seeds whose time is one measurement per model
+    (`stack_share`), or as a file from before `timing` existed wrote it (None: every seed carries the
+    model's wall time, with zero-width intervals, a difference and a winner that mean nothing)."""
+    for entry in comparison["models"].values():
+        if timing is None:
+            entry.pop("timing")
+            continue
+        entry["timing"] = timing
+        entry["stats"]["train_time_s"] = {"n": 1, "mean": entry["runs"]["42"]["train_time_s"] * 5, "sd": None,
+                                          "ci": None}
+    if timing is not None:
+        del comparison["differences"][0]["criteria"]["train_time_s"]
+        comparison["winners"]["train_time_s"] = {"winner": None, "why": "one measurement per model"}
+    return comparison
+
+
+@pytest.mark.parametrize(("timing", "label"), [("stack_share", "Training time (per seed, stack share)"),
+                                               (None, "Training time (all seeds together)")])
+def test_a_time_not_measured_seed_by_seed_has_no_spread_no_star_and_no_difference(
+        finished_seeds: Path, timing: str | None, label: str) -> None:
+    path = finished_seeds / "reports/comparison.json"
+    path.write_text(json.dumps(one_time(json.loads(path.read_text()), timing)))
+    data = snapshot_of(finished_seeds)
+    row = {row.key: row for row in comparison_rows(data.comparison)[1]}["train_time_s"]
+    assert (row.label, row.winner, row.difference) == (label, None, None)
+    assert not any("±" in cell or "mean" in cell for cell in row.cells.values())
+    said = summary(data)
+    shown = next(line for line in said.splitlines() if line.startswith(f"  {label}"))
+    assert "*" not in shown and "±" not in shown
+    assert "    Training time" not in said, "no difference line for time"
 
 
 async def test_compare_marks_winners_and_keeps_the_cursor_on_updates(finished: Path) -> None:
@@ -158,19 +193,13 @@ def test_compare_five_seeds(snap_compare: Callable, finished_seeds: Path, size: 
         assert table.row_count == 9
         assert [str(column.label) for column in table.columns.values()] == [
             "criterion", "model_a", "model_b", "model_a − model_b (95% CI; paired t-test p)"]
-        spread = comparison["models"]["model_b"]["stats"]["best_test_accuracy"]
-        half = (spread["ci"][1] - spread["ci"][0]) / 2
-        assert str(table.get_cell("best_test_accuracy", "model_b")) == \
-            f"★ {100 * spread['mean']:.2f}% ± {100 * half:.2f} pts"
-        diff = comparison["differences"][0]["criteria"]["best_test_accuracy"]
-        low, high = diff["ci"]
+        assert str(table.get_cell("best_test_accuracy", "model_b")) == "★ 98.346 ± 0.096%"
         assert str(table.get_cell("best_test_accuracy", "difference")) == (
-            f"-{-100 * diff['difference']:.2f} pts (-{-100 * low:.2f} pts to -{-100 * high:.2f} pts; "
-            f"p {diff['p_value']:.3g})")
+            "-0.516 pts (-0.600 to -0.432 pts; p 7.09e-05)")
         assert str(table.get_cell("params", "model_a")) == "★ 67,466"
-        epoch = comparison["models"]["model_a"]["stats"]["best_test_epoch"]
-        assert str(table.get_cell("best_test_epoch", "model_a")) == \
-            f"{int(epoch['mean'])} ± {int((epoch['ci'][1] - epoch['ci'][0]) / 2)}"
+        assert str(table.get_cell("best_test_epoch", "model_a")) == "8.6 ± 1.1", "a mean of 8.6, not 8"
+        assert str(table.get_cell("train_time_s", "criterion")) == "Training time (per seed)"
+        assert str(table.get_cell("train_time_s", "model_a")) == "★ 12.07 ± 0.34 s"
         verdicts = text(app, "#verdicts")
         assert verdicts.startswith("5 seeds per model, the same for every model (seeds 42-46): ")
         assert "Accuracy: model_b. model_b performs better: higher best testing accuracy (mean " in verdicts

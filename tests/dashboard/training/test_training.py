@@ -16,7 +16,7 @@ from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, poll_now, sett
 from tui.ground.snapshot import DataSource
 from tui.ground.widgets import CurvesPlot
 from tui.training import text as training_text
-from tui.training.text import START_HINT
+from tui.training.text import COMMITTED_HINT, START_HINT
 from tui.training.widgets import ModelPanel
 
 
@@ -223,6 +223,40 @@ async def test_a_deleted_series_file_is_a_warning_and_its_curve_is_not_drawn(fin
         assert all(len(xs) == EPOCHS for _, xs, _ in accuracy.series)
 
 
+async def test_a_fresh_clone_shows_the_committed_run_until_a_live_log_appears(fresh_clone: Path) -> None:
+    """No training log (a clone without the DVC cache): each panel shows the committed run from
+    reports/history/, labelled as such, never live (no ETA, no running state, no "unknown");
+    Compare's curves draw from it. Once training writes a seed folder, that model is live again."""
+    app = make_app(fresh_clone)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.query(ModelPanel)) == 2, what="two panels")
+        panel = app.query_one("#panel-model_b", ModelPanel)
+        assert panel.border_subtitle == "the committed run"
+        assert panel.has_class("-committed") and not panel.has_class("-finished")
+        assert str(panel.query_one(".run-line", Static).render()) == (
+            "the committed run · epoch 12/12 · elapsed 27.2 s · last epoch 2.00 s")
+        assert panel.query_one(ProgressBar).progress == EPOCHS
+        metrics = str(panel.query_one(".run-metrics", Static).render())
+        assert "test accuracy     98.15%   98.37%  at epoch 8" in metrics
+        assert all(len(xs) == EPOCHS for _, xs, _ in panel.query_one(".loss-chart", CurvesPlot).series)
+        hint = app.query_one("#training-hint", Static)
+        assert hint.display and str(hint.render()) == COMMITTED_HINT
+        assert not app.query_one("#warnings").display, "a committed run is no missing file"
+        await pilot.press("2")
+        await pilot.pause()
+        overlay = app.query_one("#overlay", CurvesPlot)
+        assert [(label, len(xs)) for label, xs, _ in overlay.series] == [
+            ("model_a (committed run)", EPOCHS), ("model_b (committed run)", EPOCHS)]
+        await pilot.press("1")
+        write_run(fresh_clone, "model_a", 0, state="running", pid=os.getpid())
+        await poll_now(pilot)
+        live = app.query_one("#panel-model_a", ModelPanel)
+        assert live.border_subtitle == "running", "the live log wins, even before its first epoch"
+        assert all(len(xs) == 0 for _, xs, _ in live.query_one(".loss-chart", CurvesPlot).series)
+        assert panel.border_subtitle == "the committed run"
+        assert str(hint.render()) == COMMITTED_HINT
+
+
 # --- snapshots ------------------------------------------------------------------------
 
 
@@ -269,6 +303,17 @@ def test_training_five_seeds_running(snap_compare: Callable, tmp_path: Path) -> 
     for seed in FIVE_SEEDS:
         write_run(tmp_path, "model_b", 7, state="running", pid=os.getpid(), seed=seed)
     assert snap_compare(snapshot_app(tmp_path), terminal_size=WIDE, run_before=settle)
+
+
+def test_training_the_committed_run(snap_compare: Callable, fresh_clone: Path) -> None:
+    """A clone without the DVC cache: the committed run, labelled as such, with its curves."""
+
+    async def shown(pilot: Pilot) -> None:
+        await settle(pilot)
+        assert str(pilot.app.query_one("#training-hint", Static).render()) == COMMITTED_HINT
+        assert pilot.app.query_one("#panel-model_a", ModelPanel).border_subtitle == "the committed run"
+
+    assert snap_compare(snapshot_app(fresh_clone), terminal_size=WIDE, run_before=shown)
 
 
 def test_training_before_any_run(snap_compare: Callable) -> None:
