@@ -573,7 +573,8 @@ class ExperimentsPane(Vertical):
                 self._act(f"branch {name} made from {run.name}", expctl.branch, self.root, run, name)
 
         question = f"New git branch from `{run.name}` (`dvc exp branch`):"
-        self.app.push_screen(Prompt(question, f"exp-{run.name}"), make)
+        self.app.push_screen(Prompt(question, f"exp-{run.name}",
+                                    lambda name: expctl.branch_problem(self.root, name)), make)
 
     def action_remove(self) -> None:
         run = self._experiment("remove")

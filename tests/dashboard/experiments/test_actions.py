@@ -113,8 +113,15 @@ async def test_apply_branch_and_remove_ask_first(experiments_copy: Path) -> None
         await wait_for(pilot, lambda: "fast-lr" not in names(app), what="fast-lr removed")
         await cursor_to(pilot, "wide")
         await pilot.press("B")
-        assert isinstance(app.screen, Prompt)
-        await pilot.press("enter")  # the proposed name, exp-wide
+        prompt = app.screen
+        assert isinstance(prompt, Prompt)
+        prompt.query_one(Input).value = "bad name"
+        await pilot.press("enter")
+        assert app.screen is prompt, "a bad branch name keeps the prompt open to correct it"
+        assert str(prompt.query_one("#prompt-error", Static).render()).startswith(
+            "✗ branch 'bad name': not a valid git branch name")
+        prompt.query_one(Input).value = "exp-wide"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "exp-wide" in git(experiments_copy, "branch", "--list", "exp-wide"),
                        what="the branch")
         await cursor_to(pilot, "wide")
