@@ -127,8 +127,9 @@ async def test_apply_branch_and_remove_ask_first(experiments_copy: Path) -> None
         await cursor_to(pilot, "wide")
         await pilot.press("A", "y")
         def applied() -> bool:
-            params = yaml.safe_load((experiments_copy / "params.yaml").read_text())
-            return params["models"]["model_a"]["hidden"] == [128, 128, 64]
+            # dvc rewrites params.yaml in place: a look mid-write reads it empty, so look again
+            params = yaml.safe_load((experiments_copy / "params.yaml").read_text()) or {}
+            return params.get("models", {}).get("model_a", {}).get("hidden") == [128, 128, 64]
 
         await wait_for(pilot, applied, what="wide applied to the workspace")
         await cursor_to(pilot, "main")
