@@ -131,17 +131,19 @@ def vs_text(table: VsTable) -> str:
 
 
 def vs_csv(table: VsTable) -> str:
-    """The table for a spreadsheet: one row per model and run, every number in full, a column per seed."""
+    """The table for a spreadsheet: one row per model and run, every number in full, a column per seed.
+    What the interval covers is a column (`ci_covers`), not a `#` line or a note row: those break
+    csv.DictReader, pandas.read_csv and spreadsheets' header detection; a column keeps one table."""
     seeds = sorted({s for row in table.rows for s in row.estimate.seeds})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["model", table.param, "run", "criterion", "n", "value", "value_is", "ci_low", "ci_high",
-                     *(f"seed_{s}" for s in seeds)])
+                     "ci_covers", *(f"seed_{s}" for s in seeds)])
     for row in table.rows:
         e = row.estimate
         by_seed = dict(zip(e.seeds, e.values, strict=True))
         writer.writerow([row.model, repr(row.value), row.run, table.criterion, e.n, repr(e.value),
                          "mean" if e.mean else "one measurement",
                          "" if e.low is None else repr(e.low), "" if e.high is None else repr(e.high),
-                         *("" if s not in by_seed else repr(by_seed[s]) for s in seeds)])
+                         INTERVAL_SCOPE, *("" if s not in by_seed else repr(by_seed[s]) for s in seeds)])
     return out.getvalue()

@@ -57,6 +57,14 @@ def test_csv_keeps_every_number():
     assert [float(second[f"seed_{s}"]) for s in (42, 43, 44)] == [0.981, 0.982, 0.983]
 
 
+def test_csv_says_what_the_interval_covers_in_a_column_so_it_stays_one_table():
+    """A `#` line or a note row breaks csv.DictReader and pandas.read_csv; a column keeps every row whole."""
+    text = vs_csv(vs_table(RUNS, PARAMS, LR, ACC))
+    rows = list(csv.reader(io.StringIO(text)))
+    assert len({len(row) for row in rows}) == 1, "every row has the header's columns"
+    assert [row["ci_covers"] for row in csv.DictReader(io.StringIO(text))] == [INTERVAL_SCOPE] * 3
+
+
 def test_other_differences_are_said_and_time_has_no_mean():
     time = "train_time_s"
     runs = [RunValues("a", {"model_a": {time: {42: 30.0, 43: 30.0, 44: 30.0}}}, {"model_a": STACK_SHARE}),

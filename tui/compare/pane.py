@@ -5,8 +5,11 @@ models' test accuracy, and where the models stand among published results."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
@@ -28,7 +31,17 @@ WINNER = "★ "
 
 
 class ComparePane(VerticalScroll):
-    """Tables are updated cell by cell (never cleared on a poll), so the cursor stays put."""
+    """Tables are updated cell by cell (never cleared on a poll), so the cursor stays put.
+
+    The comparison table shows all its rows (height auto), so its own page keys would only move its
+    cursor: the tab's take priority and scroll the tab, down to the published results."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("pageup", "page_up", "Page up", show=False, priority=True),
+        Binding("pagedown", "page_down", "Page down", show=False, priority=True),
+        Binding("home", "scroll_home", "Top", show=False, priority=True),
+        Binding("end", "scroll_end", "Bottom", show=False, priority=True),
+    ]
 
     data: reactive[Dashboard | None] = reactive(None, layout=False)
 

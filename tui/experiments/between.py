@@ -71,12 +71,18 @@ def intervals(files: RunFiles, runs: Sequence[Run]) -> dict[str, RunIntervals]:
             continue
         found[run.key] = RunIntervals(br.estimates(values, CRITERIA))
         seeds[run.key] = tuple(sorted({s for model in values.values for s in values.seeds(model)}))
-    for group in br.seed_groups(seeds):
+    # The workspace's files are its commit's or about to become a run's: counted in the groups, it
+    # would be one more run to pair with, a duplicate. It shows the group of its seeds, uncounted.
+    workspace = {run.key for run in runs if run.kind == WORKSPACE and run.key in seeds}
+    labels = {}
+    for group in br.seed_groups({key: s for key, s in seeds.items() if key not in workspace}):
         others = len(group.runs) - 1
         mark = f" (pairable with {others} more)" if others else ""
-        label = f"{group.label} {seed_list(list(group.seeds))}{mark}"
+        labels[group.seeds] = f"{group.label} {seed_list(list(group.seeds))}"
         for key in group.runs:
-            found[key] = RunIntervals(found[key].estimates, label)
+            found[key] = RunIntervals(found[key].estimates, labels[group.seeds] + mark)
+    for key in workspace:
+        found[key] = RunIntervals(found[key].estimates, labels.get(seeds[key], seed_list(list(seeds[key]))))
     return found
 
 

@@ -284,10 +284,23 @@ def apply(root: Path, run: Run) -> str:
     return _exp(root, "apply", run.name)
 
 
+def branch_problem(root: Path, name: str) -> str | None:
+    """Why `dvc exp branch` would refuse this branch name (git's ref rules, or taken), or None."""
+    if not name:
+        return "type a name for the branch (Esc cancels)"
+    if subprocess.run(["git", "check-ref-format", "--branch", name], capture_output=True).returncode != 0:
+        return f"branch {name!r}: not a valid git branch name (no spaces, no ~^:?*[\\, no .. or @{{)"
+    if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{name}"], cwd=root,
+                      capture_output=True).returncode == 0:
+        return f"branch {name!r}: a branch with this name exists; choose another"
+    return None
+
+
 def branch(root: Path, run: Run, name: str) -> str:
     """`dvc exp branch NAME BRANCH`: a git branch from the experiment."""
-    if subprocess.run(["git", "check-ref-format", "--branch", name], capture_output=True).returncode != 0:
-        raise DvcError(f"branch {name!r}: not a valid git branch name")
+    problem = branch_problem(root, name)
+    if problem is not None:
+        raise DvcError(problem)
     return _exp(root, "branch", run.name, name)
 
 

@@ -281,7 +281,9 @@ class ExperimentsPane(Vertical):
             indent = "  " if run.kind == EXPERIMENT and self.sort is None else ""
             return Text(indent + run.name, style="bold" if run.kind != EXPERIMENT else "")
         if column.kind == exptable.STATE:
-            return Text(run.state, style=STATE_STYLES.get(run.state, ""))
+            # DVC says "done" for the workspace; a training in it (a live progress.json) says otherwise
+            state = RUNNING if run.kind == WORKSPACE and self.progress.get(WORKSPACE) else run.state
+            return Text(state, style=STATE_STYLES.get(state, ""))
         if column.kind == INTERVAL:
             return Text(self.interval_cells.get(column.key, {}).get(run.key, ""), justify="right")
         if column.kind == SEEDS_COLUMN.kind:
@@ -575,7 +577,8 @@ class ExperimentsPane(Vertical):
                 self._act(f"branch {name} made from {run.name}", expctl.branch, self.root, run, name)
 
         question = f"New git branch from `{run.name}` (`dvc exp branch`):"
-        self.app.push_screen(Prompt(question, f"exp-{run.name}"), make)
+        self.app.push_screen(Prompt(question, f"exp-{run.name}",
+                                    lambda name: expctl.branch_problem(self.root, name)), make)
 
     def action_remove(self) -> None:
         run = self._experiment("remove")

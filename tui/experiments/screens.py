@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -139,26 +140,40 @@ class Confirm(ModalScreen[bool]):
 
 
 class Prompt(ModalScreen[str | None]):
-    """One line of input (a branch name, a number of workers); Enter answers, Esc cancels."""
+    """One line of input (a branch name, a number of workers); Enter answers, Esc cancels. With
+    `check` (the answer -> why it would be refused, or None), a refused answer keeps the prompt open
+    with that one-line reason, so the user corrects it instead of starting over."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, value: str = "") -> None:
+    def __init__(self, question: str, value: str = "",
+                 check: Callable[[str], str | None] | None = None) -> None:
         super().__init__()
         self.question = question
         self.value = value
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog confirm-box"):
             yield Static(self.question)
             yield Input(self.value, id="prompt-input")
+            yield Static(id="prompt-error")
             yield Static("Enter: ok · Esc: cancel", classes="form-hint")
 
     def on_mount(self) -> None:
+        self.query_one("#prompt-error").display = False
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
+        answer = event.value.strip()
+        problem = self.check(answer) if self.check is not None else None
+        if problem is None:
+            self.dismiss(answer)
+            return
+        error = self.query_one("#prompt-error", Static)
+        error.update(f"✗ {problem}")
+        error.display = True
+        self.query_one(Input).add_class("-invalid")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -235,7 +235,6 @@ class RunFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._histories: dict[tuple[str, str], History] = {}
-        self._predictions: dict[tuple[str, str], Predictions] = {}
         self._seed_predictions: dict[tuple[str, str, int], Predictions] = {}
         self._comparisons: dict[str, Comparison] = {}
 
@@ -277,25 +276,4 @@ class RunFiles:
         found = reader(self.root, run).history(model)
         if run.fixed:
             self._histories[key] = found
-        return found
-
-    def predictions(self, run: Run, model: str) -> Predictions:
-        """A model's test predictions of its lowest seed: with `train.seeds` a count, every run starts
-        at `train.seed`, so two runs are compared on the same seed. RunFilesError names the run."""
-        key = (run.rev, model)
-        if key in self._predictions:
-            return self._predictions[key]
-        files = reader(self.root, run)
-        seeds = files.seeds(model)
-        if not seeds:
-            raise RunFilesError(f"{run.name}: no training log of {model}; the train stage writes it")
-        path = predictions_file(model, seeds[0])
-        try:
-            found = files.predictions(model, seeds[0], path)
-        except FileNotFoundError:
-            raise RunFilesError(f"{run.name}: no {path}; the evaluate stage writes it") from None
-        except BadInput as exc:
-            raise RunFilesError(f"{run.name}: {exc.path}: {exc.problem}") from None
-        if run.fixed:
-            self._predictions[key] = found
         return found

@@ -129,6 +129,7 @@ class PipelinePane(Vertical):
         if holder is None:
             self.holder = None
             self.refresh_status()
+            self._say_repro()
             return
         self.holder = holder
         statuses = {name: (stages.DONE if status == stages.RUNNING else status, details)
@@ -138,7 +139,7 @@ class PipelinePane(Vertical):
             statuses[stage] = (stages.RUNNING, progress)
         if statuses != self.statuses:
             self.statuses = statuses
-        self._note(lock_line(holder))
+        self._note(None)
 
     def watch_statuses(self, statuses: stages.Statuses) -> None:
         table = self.query_one("#stages", DataTable)
@@ -190,7 +191,8 @@ class PipelinePane(Vertical):
         was_running = self.running
         self.running = self.run is not None and self.run.running
         self._follow_log()
-        if self.holder is not None and not self.running:
+        # a dvc command started elsewhere, or an experiment run in the workspace, once the tab was opened
+        if not self.running and (self.holder is not None or (self._shown and stages.lock_holder(self.root))):
             self._follow_lock()
             return
         if self._shown and not self.running and (self._files.changed() or was_running):
@@ -217,10 +219,12 @@ class PipelinePane(Vertical):
         self._say_repro()
 
     def _say_repro(self) -> None:
-        if self.run is None:
-            line = f"{NO_REPRO}. {REPRO_KEYS}"
-        elif self.running:
+        if self.run is not None and self.running:
             line = f"{repro_line(self.run, running=True)}; x: stop"
+        elif self.holder is not None:
+            line = lock_line(self.holder)
+        elif self.run is None:
+            line = f"{NO_REPRO}. {REPRO_KEYS}"
         else:
             line = f"{repro_line(self.run, running=False)} · {REPRO_KEYS}"
         status = self.query_one("#pipeline-status", Static)

@@ -120,12 +120,20 @@ def describe(entries: list) -> str:
             for kind, items in entry.items():
                 label = kind.removeprefix("changed ")
                 if isinstance(items, dict):
-                    parts.append(f"{label}: " + ", ".join(f"{path} ({what})" for path, what in items.items()))
+                    changes = (f"{path} ({_what(what)})" for path, what in items.items())
+                    parts.append(f"{label}: " + ", ".join(changes))
                 else:
                     parts.append(f"{label}: {items}")
         else:
             parts.append(str(entry))
     return "; ".join(parts)
+
+
+def _what(change: object) -> str:
+    """How a dep changed: a word, or for a params file each key with its change ("a modified")."""
+    if isinstance(change, dict):
+        return ", ".join(f"{key} {how}" for key, how in change.items())
+    return str(change)
 
 
 # --- following a running repro ------------------------------------------------------------

@@ -13,8 +13,20 @@ from textual.widgets import DataTable, Static
 
 from tests.dashboard.conftest import SEEDS
 from tests.fixtures.runs import write_params
-from tests.helpers import FIXTURES, NARROW, SIZE, WIDE, make_app, poll_now, settle, snapshot_app, text
+from tests.helpers import (
+    FIXTURES,
+    NARROW,
+    SIZE,
+    WIDE,
+    make_app,
+    poll_now,
+    settle,
+    snapshot_app,
+    text,
+    wait_for,
+)
 from tui.__main__ import summary
+from tui.compare.pane import ComparePane
 from tui.compare.text import COMPARE_HINT, comparison_rows, standing_sentence, standings
 from tui.ground.snapshot import Dashboard, DataSource
 from tui.ground.widgets import CurvesPlot
@@ -138,6 +150,27 @@ async def test_compare_marks_winners_and_keeps_the_cursor_on_updates(finished: P
         overlay = app.query_one("#overlay", CurvesPlot)
         assert [label for label, _, _ in overlay.series] == ["model_a", "model_b"]
 
+
+
+async def test_page_keys_reach_the_published_results_while_the_table_has_focus(finished: Path) -> None:
+    """The comparison table shows all its rows, so PageDown/End/Home scroll the tab, not its cursor."""
+    app = make_app(finished)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(ComparePane)
+        table = app.query_one("#comparison", DataTable)
+        assert table.has_focus and pane.max_scroll_y > 0, "the published results start below the screen"
+        await pilot.press("end")
+        await wait_for(pilot, lambda: pane.scroll_y == pane.max_scroll_y, what="End: the tab's bottom")
+        assert table.has_focus
+        await pilot.press("home")
+        await wait_for(pilot, lambda: pane.scroll_y == 0, what="Home: the tab's top")
+        await pilot.press("pagedown")
+        await wait_for(pilot, lambda: pane.scroll_y > 0, what="PageDown: the next page of the tab")
+        await pilot.press("pageup")
+        await wait_for(pilot, lambda: pane.scroll_y == 0, what="PageUp: back up")
+        await pilot.press("down")
+        assert table.cursor_row == 1, "the arrows still move the table's cursor"
 
 
 async def test_the_star_is_evaluates_decision_never_made_again_here(finished_seeds: Path) -> None:

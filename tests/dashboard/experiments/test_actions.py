@@ -113,15 +113,23 @@ async def test_apply_branch_and_remove_ask_first(experiments_copy: Path) -> None
         await wait_for(pilot, lambda: "fast-lr" not in names(app), what="fast-lr removed")
         await cursor_to(pilot, "wide")
         await pilot.press("B")
-        assert isinstance(app.screen, Prompt)
-        await pilot.press("enter")  # the proposed name, exp-wide
+        prompt = app.screen
+        assert isinstance(prompt, Prompt)
+        prompt.query_one(Input).value = "bad name"
+        await pilot.press("enter")
+        assert app.screen is prompt, "a bad branch name keeps the prompt open to correct it"
+        assert str(prompt.query_one("#prompt-error", Static).render()).startswith(
+            "✗ branch 'bad name': not a valid git branch name")
+        prompt.query_one(Input).value = "exp-wide"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "exp-wide" in git(experiments_copy, "branch", "--list", "exp-wide"),
                        what="the branch")
         await cursor_to(pilot, "wide")
         await pilot.press("A", "y")
         def applied() -> bool:
-            params = yaml.safe_load((experiments_copy / "params.yaml").read_text())
-            return params["models"]["model_a"]["hidden"] == [128, 128, 64]
+            # dvc rewrites params.yaml in place: a look mid-write reads it empty, so look again
+            params = yaml.safe_load((experiments_copy / "params.yaml").read_text()) or {}
+            return params.get("models", {}).get("model_a", {}).get("hidden") == [128, 128, 64]
 
         await wait_for(pilot, applied, what="wide applied to the workspace")
         await cursor_to(pilot, "main")

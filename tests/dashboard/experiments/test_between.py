@@ -18,8 +18,9 @@ from tests.helpers import make_app, text, wait_for
 from tui.__main__ import main
 from tui.errors.pane import ErrorsPane
 from tui.errors.widgets import DigitGallery
+from tui.experiments.between import intervals
 from tui.experiments.collect import collect
-from tui.ground.runs import RunFiles
+from tui.ground.runs import WORKSPACE, RunFiles
 
 SCOPE_START = "Intervals are over training seeds: between seeds only the initial weights"
 
@@ -101,6 +102,17 @@ async def test_intervals_per_run_with_n_and_the_seed_groups(seed_repo: Path) -> 
         assert not any(c.value.startswith("metric:") for c in app.query_one("#exp-table", DataTable).columns)
         await pilot.press("i")
         assert pane(app).intervals is False
+
+
+def test_the_workspace_is_not_counted_in_the_seed_groups(seed_repo: Path) -> None:
+    """The workspace holds its commit's files: counted, it would be a duplicate run to pair with."""
+    listed = collect(seed_repo).runs
+    found = intervals(RunFiles(seed_repo), listed)
+    groups = {run.name: found[run.key].group for run in listed}
+    assert groups == {"main": "S1 seeds 42-44 (pairable with 2 more)",
+                      "lr-3e-3": "S1 seeds 42-44 (pairable with 2 more)",
+                      "lr-1e-2": "S1 seeds 42-44 (pairable with 2 more)",
+                      WORKSPACE: "S1 seeds 42-44"}
 
 
 def test_vs_export_as_text_and_csv(seed_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

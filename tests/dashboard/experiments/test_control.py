@@ -154,6 +154,10 @@ def test_apply_branch_and_remove(experiments_copy: Path) -> None:
     assert git(experiments_copy, "rev-parse", "from-wide").strip() == wide.rev
     with pytest.raises(DvcError, match="not a valid git branch name"):
         expctl.branch(experiments_copy, wide, "bad name")
+    assert expctl.branch_problem(experiments_copy, "from-wide") == (
+        "branch 'from-wide': a branch with this name exists; choose another")
+    assert expctl.branch_problem(experiments_copy, "") == "type a name for the branch (Esc cancels)"
+    assert expctl.branch_problem(experiments_copy, "from-wide-2") is None
     expctl.remove(experiments_copy, wide)
     assert "wide" not in {r.name for r in experiments.collect(experiments_copy).runs}
     main = table.runs[1]

@@ -27,12 +27,12 @@ def test_curves_and_predictions_are_read_at_each_revision(experiments_repo: Path
     assert files.history(long, "model_a").test_accuracy[-1] == pytest.approx(0.981, abs=1e-3)
     assert len(files.history(workspace, "model_b")) == 12
     assert len(files.history(wide, "model_c")) == 0, "a model the run does not have: no epochs"
-    predictions = files.predictions(wide, "model_a")
+    predictions = files.seed_predictions(wide, "model_a", 42)
     assert predictions.actual.shape == (TEST_IMAGES,)
     assert files.history(wide, "model_a") is files.history(wide, "model_a"), "a finished revision: read once"
-    assert files.predictions(wide, "model_a") is predictions
-    with pytest.raises(runs.RunFilesError, match=r"no training log of model_c"):
-        files.predictions(wide, "model_c")
+    assert files.seed_predictions(wide, "model_a", 42) is predictions
+    with pytest.raises(runs.RunFilesError, match=r"no reports/predictions/model_c/seed_42.csv"):
+        files.seed_predictions(wide, "model_c", 42)
 
 
 def test_one_reader_per_revision_lists_each_folder_once(experiments_repo: Path) -> None:
@@ -53,7 +53,7 @@ def test_a_damaged_predictions_file_is_one_line_naming_the_run(experiments_copy:
     path.write_text("actual,predicted,p_predicted,second,p_second\n7,12,0.9,1,0.05\n")
     workspace = by_name(experiments_copy)[WORKSPACE]
     with pytest.raises(runs.RunFilesError) as error:
-        runs.RunFiles(experiments_copy).predictions(workspace, "model_a")
+        runs.RunFiles(experiments_copy).seed_predictions(workspace, "model_a", 42)
     assert str(error.value) == (f"{WORKSPACE}: reports/predictions/model_a/seed_42.csv: "
                                 "line 2: predicted is 12, expected a digit 0-9")
 

@@ -31,7 +31,7 @@ from tui.ground import jobs
 from tui.ground.process import pid_alive
 from tui.pipeline import stages
 from tui.pipeline.pane import PipelinePane
-from tui.pipeline.text import repro_line
+from tui.pipeline.text import NO_REPRO, repro_line
 from tui.screens import ConfirmQuit
 
 
@@ -162,7 +162,7 @@ async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_pat
         status = text(app, "#pipeline-status")
         assert status.startswith(f"Another dvc command runs here (pid {os.getpid()}: dvc exp run -S "
                                  "train.epochs=12); running: train@model_a, out/greeting.txt.")
-        assert "is busy" not in status
+        assert "is busy" not in status and NO_REPRO not in status
         write_run(root, "model_a", 4, epochs=12, state="running", pid=os.getpid())
         await wait_for(pilot, lambda: "epoch 4/12" in str(table.get_cell("train@model_a", "details")),
                        what="the next epoch")
@@ -170,3 +170,29 @@ async def test_another_dvc_holding_the_lock_shows_its_stage_and_progress(tmp_pat
         await wait_for(pilot, lambda: stage_statuses(app) == {"greet": "never run", "hold": "never run"},
                        what="dvc status once the lock is released")
         assert not text(app, "#pipeline-status").startswith("Another dvc command")
+
+
+async def test_a_dvc_command_started_after_the_tab_opened_is_followed(tmp_path: Path) -> None:
+    """A repro started in a terminal (or an experiment the dashboard runs in the workspace) once the
+    tab has checked its statuses: the tab follows its lock and never says no repro is running."""
+    root = git_dvc_repo(FIXTURES / "pipeline", tmp_path / "pipeline")
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: stage_statuses(app) == {"greet": "never run", "hold": "never run"},
+                       what="the first dvc status")
+        assert text(app, "#pipeline-status").startswith(NO_REPRO)
+        info = {"pid": os.getpid(), "cmd": "dvc repro"}
+        (root / stages.RWLOCK).parent.mkdir(parents=True, exist_ok=True)
+        (root / stages.RWLOCK).write_text(json.dumps({"write": {str(root / "out/greeting.txt"): info}}))
+        another = "Another dvc command runs here"
+        await wait_for(pilot, lambda: text(app, "#pipeline-status").startswith(another),
+                       what="the lock followed")
+        status = text(app, "#pipeline-status")
+        assert NO_REPRO not in status
+        assert f"(pid {os.getpid()}: dvc repro); running: out/greeting.txt" in status
+        assert stage_statuses(app)["out/greeting.txt"] == "running"
+        (root / stages.RWLOCK).write_text('{"write": {}}')
+        await wait_for(pilot, lambda: stage_statuses(app) == {"greet": "never run", "hold": "never run"},
+                       what="dvc status once the lock is released")
+        assert text(app, "#pipeline-status").startswith(NO_REPRO)

@@ -34,6 +34,9 @@ def test_dvc_status_entries_read_as_one_line() -> None:
         "outs: models/model_a.keras (deleted); always changed"
     )
     assert stages.describe([{"changed checksum": "abc"}]) == "checksum: abc"
+    # params: `dvc status --json` nests the keys under the params file
+    params = [{"changed deps": {"dep.txt": "modified", "params.yaml": {"a": "modified", "b": "deleted"}}}]
+    assert stages.describe(params) == "deps: dep.txt (modified), params.yaml (a modified, b deleted)"
     assert stages.describe([]) == ""
 
 
