@@ -7,6 +7,7 @@ and first misclassified digits."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -84,7 +85,24 @@ def print_errors(root: Path, model: str, seed: int | None) -> int:
     return 0
 
 
+# A shell's exit status for a writer stopped by a closed pipe (128 + SIGPIPE).
+CLOSED_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The dashboard, or a report; a report piped into a reader that stops early (`| head -3`)
+    ends quietly with the status a shell gives a command stopped by its closed pipe."""
+    try:
+        code = run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and fail once more: point it at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE
+    return code
+
+
+def run(argv: list[str] | None) -> int:
     args = parse_args(argv)
     root = args.root.resolve()
     if not (root / "params.yaml").is_file():

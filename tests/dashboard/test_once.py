@@ -3,6 +3,7 @@ errors; never with Textual."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +92,8 @@ def test_once_prints_the_experiments_table_as_text_markdown_or_csv(experiments_r
     assert any(line.startswith("  wide ") and line.endswith("[128, 128, 64]") for line in lines)
     assert lines[-1] == "5 runs · 1 commit · 3 experiments"
     md = run_once(experiments_repo, "--experiments", "--format", "md").stdout.splitlines()
-    assert md[0].startswith("| run | rev | state | model_a.acc |") and md[1].startswith("|---|---|---|---:|")
+    assert md[0].startswith("| run | rev | state | model\\_a.acc |")
+    assert md[1].startswith("|:---|:---|:---|---:|")
     assert len(md) == 2 + 5
     csv_rows = run_once(experiments_repo, "--experiments", "--format", "csv", "--all-params").stdout
     csv_rows = csv_rows.splitlines()
@@ -157,3 +159,20 @@ def test_once_errors_without_test_images_still_lists_the_confusions(finished: Pa
     assert "    4 → 9: 3 images\n" in proc.stdout
     assert proc.stdout.endswith(
         "  The digits are not drawn: data/prepared/x_test.npy not found; run `dvc repro prepare` first\n")
+
+
+def test_once_into_a_pipe_whose_reader_has_closed_ends_quietly(experiments_repo: Path) -> None:
+    """`python -m tui --once --experiments | head -3`: the reader is gone before anything is written
+    (its end closed before the child starts), so every write meets a closed pipe; no traceback."""
+    for args in (("--experiments",), ()):
+        root = experiments_repo if args else FIXTURES / "finished"
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "tui", "--once", "--root", str(root), *args],
+                cwd=ROOT, env=tool_env(), stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write)
+        assert proc.stderr == "", proc.stderr
+        assert proc.returncode == 141, "what a shell reports for a writer stopped by a closed pipe"

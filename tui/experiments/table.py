@@ -212,15 +212,34 @@ def export(table: ExpTable, fmt_: str = TEXT, all_params: bool = False) -> str:
     header = [col.label for col in cols]
     indent = "↳ " if fmt_ == MARKDOWN else "  "
     rows = [[_name(run, indent) if col.kind == NAME else cell(run, col) for col in cols] for run in runs]
+    numeric = [numeric_column(runs, col) for col in cols]
     if fmt_ == MARKDOWN:
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join("---" if col.kind in (NAME, REV, STATE) else "---:" for col in cols) + "|"]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        lines = ["| " + " | ".join(map(md_escape, header)) + " |",
+                 "|" + "|".join("---:" if right else ":---" for right in numeric) + "|"]
+        lines += ["| " + " | ".join(map(md_escape, row)) + " |" for row in rows]
         return "\n".join(lines) + "\n"
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-    numeric = [col.kind in (METRIC, PARAM) for col in cols]
     lines = [_line(header, widths, numeric), *(_line(row, widths, numeric) for row in rows)]
     return "\n".join(lines) + "\n"
+
+
+def numeric_column(runs: Iterable[Run], column: Column) -> bool:
+    """A column of numbers (right-aligned); one holding any text or list is text (left-aligned)."""
+    if column.kind not in (METRIC, PARAM):
+        return False
+    return all(isinstance(item, (int, float)) and not isinstance(item, bool)
+               for run in runs if (item := value(run, column)) is not None)
+
+
+# What Markdown (CommonMark and GitHub's tables) would read as markup in a cell: `*` and `_`
+# (emphasis), backquotes (code), angles (HTML), `~` (strikethrough), `|` (a new cell). A list's
+# brackets stay: `[64, 128]` followed by no `(` or `[` is no link.
+_MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_<>~|"})
+
+
+def md_escape(text: str) -> str:
+    """A cell's text as literal Markdown."""
+    return text.translate(_MD_SPECIAL)
 
 
 def _line(cells: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:

@@ -136,9 +136,9 @@ def test_export_as_text_markdown_and_csv() -> None:
     assert "\x1b[" not in text
 
     md = exptable.export(TABLE, exptable.MARKDOWN).splitlines()
-    assert md[0] == ("| run | rev | state | model_a.acc | model_b.acc | train.epochs | train.learning_rate | "
-                     "models.model_a.hidden |")
-    assert md[1] == "|---|---|---|---:|---:|---:|---:|---:|"
+    assert md[0] == ("| run | rev | state | model\\_a.acc | model\\_b.acc | train.epochs | "
+                     "train.learning\\_rate | models.model\\_a.hidden |")
+    assert md[1] == "|:---|:---|:---|---:|---:|---:|---:|:---|"
     assert md[4].startswith("| ↳ wide | ")
     assert md[5].endswith("| done | 0.962 | – | 12 | 0.01 | [64, 128, 64] |")
 
@@ -153,3 +153,19 @@ def test_the_summary_line_counts_runs_and_queue_states() -> None:
     assert exptable.summary_line(TABLE, 5, 0) == "5 runs · 1 commit · 3 experiments · 1 queued"
     assert exptable.summary_line(TABLE, 2, 2) == (
         "2 of 5 runs · 1 commit · 3 experiments · 1 queued · 2 selected")
+
+
+def test_markdown_escapes_what_markdown_would_read_and_aligns_text_left() -> None:
+    """`x1*w1 + x2*w2` stays literal (no italics), a pipe does not split the cell; text columns are
+    left-aligned, number columns right-aligned."""
+    params = {"backprop.expression": "x1*w1 + x2*w2", "train.optimizer": "adam", "train.epochs": 12}
+    runs = (run("main", COMMIT, params=params, metrics={"acc": 0.97}),
+            run("star", params={**params, "backprop.expression": "x1*w1 | _x_", "train.optimizer": "sgd",
+                                "train.epochs": 20}, metrics={"acc": 0.98}))
+    md = exptable.export(ExpTable(runs, ("acc",), tuple(params)), exptable.MARKDOWN).splitlines()
+    assert md[0] == r"| run | rev | state | acc | backprop.expression | train.optimizer | train.epochs |"
+    assert md[1] == "|:---|:---|:---|---:|:---|:---|---:|"
+    assert md[2].endswith(r"| 0.97 | x1\*w1 + x2\*w2 | adam | 12 |")
+    assert md[3].endswith(r"| 0.98 | x1\*w1 \| \_x\_ | sgd | 20 |")
+    text = exptable.export(ExpTable(runs, ("acc",), tuple(params))).splitlines()
+    assert text[1].index("adam") == text[0].index("train.optimizer"), "text starts under its heading"
