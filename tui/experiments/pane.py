@@ -315,6 +315,8 @@ class ExperimentsPane(Vertical):
         if run.running and run.folder:
             where = "the workspace" if Path(run.folder) == self.root else run.folder
             parts.append(f"running in {where}")
+        if not exptable.finished(run):
+            parts.append("no results (✗)" if run.state == FAILED else "no results yet (…)")
         if run.error:
             parts.append(run.error)
         return " · ".join(parts)

@@ -20,7 +20,7 @@ from typing import Any
 
 from mnist_dvc.core.records.progress import Progress
 from tui.experiments.collect import ExpTable
-from tui.ground.runs import COMMIT, EXPERIMENT, FAILED, QUEUED, RUNNING, Run
+from tui.ground.runs import COMMIT, DONE, EXPERIMENT, FAILED, QUEUED, RUNNING, Run
 from tui.ground.text import progress_brief
 
 NAME, REV, STATE, LIVE = "run", "rev", "state", "live"
@@ -40,6 +40,9 @@ FIXED = (Column(NAME, "run", NAME), Column(REV, "rev", REV), Column(STATE, "stat
 LIVE_COLUMN = Column(LIVE, "progress", LIVE)
 # A running experiment between trainings (preparing, evaluating, or a model not started yet).
 NOT_TRAINING = "not training now"
+# A metric cell of an experiment that has no result of its own: not yet (queued, running), or
+# none (failed, killed). DVC's numbers for it are its baseline's, never shown as its own.
+PENDING, NO_RESULT = "…", "✗"
 
 
 def metric_column(label: str) -> Column:
@@ -102,9 +105,17 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def finished(run: Run) -> bool:
+    """Whether the run's metrics are its own results: every run but an experiment queued, running
+    or failed (tui.experiments.collect leaves such a run's metrics out)."""
+    return run.kind != EXPERIMENT or run.state == DONE
+
+
 def cell(run: Run, column: Column, progress: Mapping[str, Progress] | None = None) -> str:
     if column.kind == LIVE:
         return live_text(progress or {}) if run.running else ""
+    if column.kind == METRIC and not finished(run):
+        return NO_RESULT if run.state == FAILED else PENDING
     return fmt(value(run, column))
 
 
@@ -120,9 +131,9 @@ def live_text(progress: Mapping[str, Progress]) -> str:
 
 
 def sort_runs(runs: Sequence[Run], column: Column, descending: bool = False) -> list[Run]:
-    """Runs by one column: numbers by value, text by text; runs without a value always last."""
-    present = [run for run in runs if value(run, column) is not None]
-    missing = [run for run in runs if value(run, column) is None]
+    """Runs by one column: numbers by value, text by text; runs without a value last, and the
+    unfinished experiments (queued, running, failed) after every finished run, sorted among
+    themselves: they have no results to rank."""
 
     def key(run: Run) -> tuple:
         item = value(run, column)
@@ -130,7 +141,12 @@ def sort_runs(runs: Sequence[Run], column: Column, descending: bool = False) -> 
             return (0, item, "")
         return (1, 0, fmt(item).lower())
 
-    return sorted(present, key=key, reverse=descending) + missing
+    ordered = []
+    for group in ([run for run in runs if finished(run)], [run for run in runs if not finished(run)]):
+        present = [run for run in group if value(run, column) is not None]
+        ordered += sorted(present, key=key, reverse=descending)
+        ordered += [run for run in group if value(run, column) is None]
+    return ordered
 
 
 def search_text(run: Run) -> str:

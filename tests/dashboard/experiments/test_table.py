@@ -75,9 +75,28 @@ def test_sorting_puts_runs_without_a_value_last_both_ways() -> None:
     assert up == [WORKSPACE, "main", "wide", "fast-lr", "queued-one"]
     assert down == ["wide", WORKSPACE, "main", "fast-lr", "queued-one"]
     by_name = [r.name for r in exptable.sort_runs(RUNS, exptable.FIXED[0])]
-    assert by_name == ["fast-lr", "main", "queued-one", "wide", WORKSPACE]
+    assert by_name == ["fast-lr", "main", "wide", WORKSPACE, "queued-one"], "the queued one apart"
     epochs = exptable.param_column("train.epochs")
-    assert exptable.sort_runs(RUNS, epochs, descending=True)[0].name == "queued-one"
+    assert exptable.sort_runs(RUNS, epochs, descending=True)[-1].name == "queued-one"
+
+
+def test_unfinished_runs_sort_apart_after_the_finished_ones_and_show_no_result() -> None:
+    """A queued, running or failed experiment never sorts among results, whichever way, and its
+    metric cells say it has none yet (or none: failed)."""
+    runs = (*RUNS, run("failed-one", state="failed", params={**PARAMS, "train.epochs": 40}),
+            run("running-one", state="running", params={**PARAMS, "train.epochs": 1}))
+    epochs = exptable.param_column("train.epochs")
+    for descending in (False, True):
+        order = [r.name for r in exptable.sort_runs(runs, epochs, descending)]
+        assert order[-3:] == (["failed-one", "queued-one", "running-one"] if descending
+                              else ["running-one", "queued-one", "failed-one"])
+    accuracy = exptable.metric_column("model_a.acc")
+    assert exptable.cell(runs[4], accuracy) == exptable.PENDING == "…"
+    assert exptable.cell(runs[5], accuracy) == exptable.NO_RESULT == "✗"
+    assert exptable.cell(runs[3], accuracy) == "0.962"
+    assert exptable.cell(runs[4], epochs) == "30", "its params are its own"
+    lines = exptable.export(ExpTable(runs, ("model_a.acc",), tuple(PARAMS))).splitlines()
+    assert lines[5].split()[3] == "…" and lines[6].split()[3] == "✗"
 
 
 @pytest.mark.parametrize(
