@@ -33,17 +33,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "that differ) instead")
     parser.add_argument("--format", choices=FORMATS, default=TEXT,
                         help="with --experiments: text (aligned columns), md (a Markdown table) or csv")
-    parser.add_argument("--all-params", action="store_true",
-                        help="with --experiments: every param, not only those that differ among the runs")
+    parser.add_argument("--all", action="store_true", dest="everything",
+                        help="with --experiments: every column (the params and metrics equal in every run "
+                             "too), however wide; by default the text fits 120 columns")
     parser.add_argument("--errors", metavar="MODEL",
                         help="with --once: print MODEL's top confusions and first misclassified digits")
     parser.add_argument("--seed", type=int, metavar="S",
                         help="with --errors: the seed whose predictions to read (default: the first on disk)")
     args = parser.parse_args(argv)
-    if (args.experiments or args.format != TEXT or args.all_params) and not args.once:
-        parser.error("--experiments, --format and --all-params go with --once")
-    if (args.format != TEXT or args.all_params) and not args.experiments:
-        parser.error("--format and --all-params go with --experiments")
+    if (args.experiments or args.format != TEXT or args.everything) and not args.once:
+        parser.error("--experiments, --format and --all go with --once")
+    if (args.format != TEXT or args.everything) and not args.experiments:
+        parser.error("--format and --all go with --experiments")
     if args.errors is None and args.seed is not None:
         parser.error("--seed goes with --errors MODEL")
     if args.errors is not None and not args.once:
@@ -110,7 +111,7 @@ def run(argv: list[str] | None) -> int:
               file=sys.stderr)
         return 2
     if args.once and args.experiments:
-        return print_experiments(root, args.format, args.all_params)
+        return print_experiments(root, args.format, args.everything)
     if args.errors is not None:
         return print_errors(root, args.errors, args.seed)
     if args.once:
@@ -124,14 +125,18 @@ def run(argv: list[str] | None) -> int:
     return 0
 
 
-def print_experiments(root: Path, fmt: str, all_params: bool) -> int:
+# The text table's width by default: a terminal beside another, a CI log, a pull request's code block.
+REPORT_WIDTH = 120
+
+
+def print_experiments(root: Path, fmt: str, everything: bool) -> int:
     """The Experiments table, collected with DVC's Python API in this process."""
     try:
         table = collect(root)
     except ExperimentsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(export(table, fmt, all_params))
+    sys.stdout.write(export(table, fmt, everything, width=None if everything else REPORT_WIDTH))
     if fmt == TEXT:
         sys.stdout.write(summary_line(table, len(table.runs), 0) + "\n")
     return 0

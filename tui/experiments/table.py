@@ -66,15 +66,42 @@ def differing_params(runs: Sequence[Run], params: Iterable[str]) -> list[str]:
     return [key for key in params if len({_same(run.params.get(key)) for run in runs}) > 1]
 
 
-def columns(table: ExpTable, runs: Sequence[Run], all_params: bool = False, live: bool = False,
+def constant_metrics(runs: Sequence[Run], metrics: Iterable[str]) -> list[str]:
+    """The metrics with one value in every finished run listed (an unfinished one has none of its own)."""
+    done = [run for run in runs if finished(run)]
+    return [key for key in metrics if len({_same(run.metrics.get(key)) for run in done}) <= 1]
+
+
+def columns(table: ExpTable, runs: Sequence[Run], everything: bool = False, live: bool = False,
             rev: bool = False) -> list[Column]:
-    """The table's columns for `runs` (the rows listed, after the filter): every metric, and the
-    params that differ among them (`dvc exp show --only-changed`), or every param (`all_params`).
-    The tab leaves the revision out (its status line shows the cursor's); exports keep it."""
+    """The table's columns for `runs` (the rows listed, after the filter): the params that differ
+    among them first (what the user changed), then the metrics that differ; the columns equal in
+    every row (`hidden`) only with `everything`, after those. One row alone has nothing to be
+    compared with: every column. The tab leaves the revision out (its status line shows the
+    cursor's); exports keep it."""
     fixed = [column for column in FIXED if rev or column.kind != REV]
-    params = list(table.params) if all_params else differing_params(runs, table.params)
-    return [*fixed, *([LIVE_COLUMN] if live else []), *map(metric_column, table.metrics),
-            *map(param_column, params)]
+    shown = [column for column in _ranked(table, runs) if everything or len(runs) < 2
+             or column not in hidden(table, runs)]
+    return [*fixed, *([LIVE_COLUMN] if live else []), *shown]
+
+
+def hidden(table: ExpTable, runs: Sequence[Run]) -> list[Column]:
+    """The metric and param columns whose value is the same in every row listed: constant metrics
+    (say, the backprop walkthrough's `f` and `grads.*`, equal in every run) and unchanged params."""
+    if len(runs) < 2:
+        return []
+    changed = set(differing_params(runs, table.params))
+    return [*map(metric_column, constant_metrics(runs, table.metrics)),
+            *(param_column(key) for key in table.params if key not in changed)]
+
+
+def _ranked(table: ExpTable, runs: Sequence[Run]) -> list[Column]:
+    changed = differing_params(runs, table.params)
+    constant = set(constant_metrics(runs, table.metrics)) if len(runs) > 1 else set()
+    return [*map(param_column, changed),
+            *(metric_column(key) for key in table.metrics if key not in constant),
+            *(metric_column(key) for key in table.metrics if key in constant),
+            *(param_column(key) for key in table.params if key not in changed)]
 
 
 def value(run: Run, column: Column) -> Any:
@@ -212,11 +239,13 @@ def models_of(runs: Iterable[Run]) -> list[str]:
 # --- export ---------------------------------------------------------------------------------------
 
 
-def export(table: ExpTable, fmt_: str = TEXT, all_params: bool = False) -> str:
+def export(table: ExpTable, fmt_: str = TEXT, everything: bool = False, width: int | None = None) -> str:
     """The table for a report (`text`), a pull request (`md`) or a spreadsheet (`csv`), with the
-    tab's columns: every metric, the params that differ among the runs (`all_params`: every one)."""
+    tab's columns: the params that differ among the runs, then the metrics that differ (`everything`:
+    every column). Text within `width` columns, if given: the columns equal in every row on one
+    line below it, with their value, and the last columns that do not fit named on another."""
     runs = list(table.runs)
-    cols = columns(table, runs, all_params=all_params, rev=True)
+    cols = columns(table, runs, everything=everything, rev=True)
     if fmt_ == CSV:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -225,18 +254,50 @@ def export(table: ExpTable, fmt_: str = TEXT, all_params: bool = False) -> str:
             writer.writerow([run.kind, run.baseline[:7], run.created or "",
                              *(_csv_cell(value(run, col)) for col in cols)])
         return out.getvalue()
-    header = [col.label for col in cols]
     indent = "↳ " if fmt_ == MARKDOWN else "  "
-    rows = [[_name(run, indent) if col.kind == NAME else cell(run, col) for col in cols] for run in runs]
-    numeric = [numeric_column(runs, col) for col in cols]
+    numeric = {col.key: numeric_column(runs, col) for col in cols}
     if fmt_ == MARKDOWN:
-        lines = ["| " + " | ".join(map(md_escape, header)) + " |",
-                 "|" + "|".join("---:" if right else ":---" for right in numeric) + "|"]
+        rows = [[_name(run, indent) if col.kind == NAME else cell(run, col) for col in cols] for run in runs]
+        lines = ["| " + " | ".join(md_escape(col.label) for col in cols) + " |",
+                 "|" + "|".join("---:" if numeric[col.key] else ":---" for col in cols) + "|"]
         lines += ["| " + " | ".join(map(md_escape, row)) + " |" for row in rows]
         return "\n".join(lines) + "\n"
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-    lines = [_line(header, widths, numeric), *(_line(row, widths, numeric) for row in rows)]
+    texts = {col.key: [col.label, *(_name(run, indent) if col.kind == NAME else cell(run, col)
+                                    for run in runs)] for col in cols}
+    widths = {key: max(map(len, column)) for key, column in texts.items()}
+    kept = list(cols)
+    while width is not None and len(kept) > len(FIXED) and \
+            sum(widths[col.key] for col in kept) + 2 * (len(kept) - 1) > width:
+        kept.pop()
+    lines = ["  ".join(_pad(texts[col.key][i], widths[col.key], numeric[col.key]) for col in kept).rstrip()
+             for i in range(len(runs) + 1)]
+    if width is not None and not everything:
+        same = hidden(table, runs)
+        example = next((run for run in runs if finished(run)), runs[0])
+        notes = [f"{col.label} {cell(example, col)}" for col in same if col.kind == METRIC]
+        unchanged = sum(col.kind == PARAM for col in same)
+        if unchanged:
+            notes.append(f"{unchanged} unchanged param{'s' * (unchanged != 1)}")
+        lines += _wrapped("equal in every row: ", notes, width)
+        left = [col.label for col in cols if col not in kept]
+        if left:
+            lines += _wrapped("left out for width: ", left, width, "(--all shows every column)")
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(head: str, items: Sequence[str], width: int, tail: str = "") -> list[str]:
+    """`head` then the items joined by ` · `, over as many lines of `width` as they need."""
+    if not items:
+        return []
+    words = [f"{item} ·" for item in items[:-1]] + [items[-1]] + ([tail] if tail else [])
+    lines, line = [], head.rstrip()
+    for word in words:
+        if len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = "  " + word
+        else:
+            line += " " + word
+    return [*lines, line]
 
 
 def numeric_column(runs: Iterable[Run], column: Column) -> bool:
@@ -256,10 +317,6 @@ _MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_<>~|"})
 def md_escape(text: str) -> str:
     """A cell's text as literal Markdown."""
     return text.translate(_MD_SPECIAL)
-
-
-def _line(cells: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:
-    return "  ".join(_pad(c, w, r) for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
 
 
 def _csv_cell(item: Any) -> Any:
