@@ -53,7 +53,7 @@ TICK_S = 0.5
 CHECK_EVERY = 2  # ticks between two looks at what DVC would list (the fingerprint)
 MARK = Column("mark", "", "mark")
 STATE_STYLES = {RUNNING: "bold cyan", QUEUED: "yellow", FAILED: "bold red", DONE: "green"}
-HINT = "space select · / filter · s sort · a all columns · h hide · p pin · n new · x kill · ? keys"
+HINT = "space select · / filter · s sort · a all columns · h hide · p pin · ? keys"
 
 
 class ExperimentsPane(Vertical):
