@@ -8,6 +8,7 @@ prints that model's top confusions and first misclassified digits."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "that differ) instead")
     parser.add_argument("--format", choices=FORMATS, default=TEXT,
                         help="with --experiments: text (aligned columns), md (a Markdown table) or csv")
-    parser.add_argument("--all-params", action="store_true",
-                        help="with --experiments: every param, not only those that differ among the runs")
+    parser.add_argument("--all", action="store_true", dest="everything",
+                        help="with --experiments: every column (the params and metrics equal in every run "
+                             "too), however wide; by default the text fits 120 columns")
     parser.add_argument("--vs", metavar="PARAM",
                         help="with --experiments: a criterion of every finished run against this numeric "
                              "param (e.g. train.learning_rate): per model and run the mean over its seeds, "
@@ -47,10 +49,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, metavar="S",
                         help="with --errors: the seed whose predictions to read (default: the first on disk)")
     args = parser.parse_args(argv)
-    if (args.experiments or args.format != TEXT or args.all_params) and not args.once:
-        parser.error("--experiments, --format and --all-params go with --once")
-    if (args.format != TEXT or args.all_params) and not args.experiments:
-        parser.error("--format and --all-params go with --experiments")
+    if (args.experiments or args.format != TEXT or args.everything) and not args.once:
+        parser.error("--experiments, --format and --all go with --once")
+    if (args.format != TEXT or args.everything) and not args.experiments:
+        parser.error("--format and --all go with --experiments")
     if args.vs is not None and not args.experiments:
         parser.error("--vs PARAM goes with --once --experiments")
     if args.vs is not None and args.format == "md":
@@ -98,7 +100,24 @@ def print_errors(root: Path, model: str, seed: int | None) -> int:
     return 0
 
 
+# A shell's exit status for a writer stopped by a closed pipe (128 + SIGPIPE).
+CLOSED_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The dashboard, or a report; a report piped into a reader that stops early (`| head -3`)
+    ends quietly with the status a shell gives a command stopped by its closed pipe."""
+    try:
+        code = run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and fail once more: point it at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE
+    return code
+
+
+def run(argv: list[str] | None) -> int:
     args = parse_args(argv)
     root = args.root.resolve()
     if not (root / "params.yaml").is_file():
@@ -108,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.once and args.experiments and args.vs is not None:
         return print_vs(root, args.vs, args.criterion, args.format)
     if args.once and args.experiments:
-        return print_experiments(root, args.format, args.all_params)
+        return print_experiments(root, args.format, args.everything)
     if args.errors is not None:
         return print_errors(root, args.errors, args.seed)
     if args.once:
@@ -122,14 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_experiments(root: Path, fmt: str, all_params: bool) -> int:
+# The text table's width by default: a terminal beside another, a CI log, a pull request's code block.
+REPORT_WIDTH = 120
+
+
+def print_experiments(root: Path, fmt: str, everything: bool) -> int:
     """The Experiments table, collected with DVC's Python API in this process."""
     try:
         table = collect(root)
     except ExperimentsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(export(table, fmt, all_params))
+    sys.stdout.write(export(table, fmt, everything, width=None if everything else REPORT_WIDTH))
     if fmt == TEXT:
         sys.stdout.write(summary_line(table, len(table.runs), 0) + "\n")
     from tui.experiments.sweeps.rows import once as sweeps_once

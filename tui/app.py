@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.reactive import var
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -26,7 +27,7 @@ from tui.experiments.widgets import BetweenPanel
 from tui.ground import jobs
 from tui.ground.runs import Run
 from tui.ground.snapshot import Dashboard, DataSource
-from tui.ground.widgets import Pane
+from tui.ground.widgets import AlwaysKey, Pane
 from tui.pipeline.pane import PipelinePane
 from tui.screens import ConfirmQuit, HelpScreen
 from tui.training.pane import TrainingPane
@@ -47,8 +48,10 @@ class DashboardApp(App[None]):
         Binding("4", "show_tab('pipeline')", "Pipeline"),
         Binding("5", "show_tab('experiments')", "Experiments"),
         Binding("6", "show_tab('errors')", "Errors"),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        # Shown apart, at the footer's right end (AlwaysKey): the footer lists the focused
+        # widget's keys first and a narrow terminal cuts the last ones.
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("q", "quit", "Quit", show=False),
     ]
 
     data: var[Dashboard | None] = var(None)
@@ -83,7 +86,10 @@ class DashboardApp(App[None]):
             with TabPane("6 Errors", id="errors"):
                 yield ErrorsPane(self.root, self.poll_s, id="errors-pane").data_bind(
                     DashboardApp.data, run=DashboardApp.selected_run)
-        yield Footer()
+        with Horizontal(id="footer-bar"):
+            yield Footer()
+            yield AlwaysKey("question_mark", "?", "Help")
+            yield AlwaysKey("q", "q", "Quit")
 
     def on_mount(self) -> None:
         self.poll()

@@ -27,7 +27,8 @@ HELP = """\
   A repro keeps running after you quit; reopen the dashboard to follow it.
 [b]Experiments[/b]  every run: workspace, recent commits, their experiments.
   space select (2+: curves, deltas, McNemar) · b baseline · m model · / filter
-  s sort by the cursor's column (again: reverse, again: off) · a all params
+  s sort by the cursor's column (again: reverse, again: off) · a all columns
+  h hide the cursor's column · H show them again · p pin it beside the name
   n new experiment (ctrl+r run now, ctrl+e queue) · w start queue workers
   Q queue status · l log · x kill · A apply · B branch · D remove · u refresh
   The Training tab follows the run under the cursor while it runs.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from textual.widgets import Static, TabbedContent
+from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets._footer import FooterKey
 
 from mnist_dvc.core.atomic import write_json
-from tests.helpers import FIXTURES, SIZE, make_app
+from tests.helpers import FIXTURES, NARROW, SIZE, make_app
 from tui.ground import jobs
 from tui.screens import ConfirmQuit, HelpScreen
 
@@ -71,3 +72,31 @@ async def test_quit_while_a_repro_runs_asks_first(finished: Path) -> None:
         await pilot.press("q", "y")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_help_and_quit_stay_in_the_footer_of_every_tab_at_80x24() -> None:
+    """The footer lists the open tab's keys first: at 80 columns the app's help and quit would be cut."""
+    app = make_app(FIXTURES / "finished")
+    async with app.run_test(size=NARROW) as pilot:
+        for tab in "123456":
+            await pilot.press(tab)
+            await pilot.pause()
+            keys = {key.key: key for key in app.screen.query(FooterKey) if key.key in ("question_mark", "q")}
+            assert set(keys) == {"question_mark", "q"}, f"tab {tab}"
+            for key in keys.values():
+                assert app.screen.region.contains_region(key.region) and key.region.width > 0, \
+                    f"tab {tab}: {key.description} at {key.region}"
+
+
+async def test_compare_shows_both_models_columns_whole_at_80x24(finished_seeds: Path) -> None:
+    """Five seeds make the cells wide (mean ± half the CI); the criterion wraps, so model_b's
+    column ends inside the table and only the difference column scrolls."""
+    app = make_app(finished_seeds)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.query_one("#comparison", DataTable)
+        widths = [column.get_render_width(table) for column in table.columns.values()]
+        assert [str(key.value) for key in table.columns][:3] == ["criterion", "model_a", "model_b"]
+        assert sum(widths[:3]) <= table.scrollable_content_region.width
+        assert str(table.get_cell("best_test_accuracy", "model_b")).endswith("98.35% ± 0.10 pts")

@@ -3,6 +3,7 @@ errors; never with Textual."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -100,17 +101,23 @@ def test_once_prints_the_experiments_table_as_text_markdown_or_csv(experiments_r
     text = run_once(experiments_repo, "--experiments")
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
-    assert lines[0].split()[:4] == ["run", "rev", "state", "model_a.acc"]
-    assert lines[0].split()[-3:] == ["train.epochs", "train.learning_rate", "models.model_a.hidden"]
+    assert max(map(len, lines)) <= 120, "fits 120 columns"
+    assert lines[0].split()[:7] == ["run", "rev", "state", "train.epochs", "train.learning_rate",
+                                    "models.model_a.hidden", "model_a.acc"], "the changed params first"
     assert lines[1].split()[:3] == ["workspace", "workspace", "done"]
-    assert any(line.startswith("  wide ") and line.endswith("[128, 128, 64]") for line in lines)
+    assert any(line.startswith("  wide ") and "[128, 128, 64]" in line for line in lines)
+    assert "equal in every row: " in lines[6] and "unchanged params" in text.stdout
+    assert lines[-2].endswith("(--all shows every column)") and "model_b.acc" in lines[-2]
     assert lines[-1] == "5 runs · 1 commit · 3 experiments"
+    everything = run_once(experiments_repo, "--experiments", "--all").stdout.splitlines()
+    assert {"model_b.acc", "backprop.inputs.x1"} <= set(everything[0].split()) and len(everything) == 7
     md = run_once(experiments_repo, "--experiments", "--format", "md").stdout.splitlines()
-    assert md[0].startswith("| run | rev | state | model_a.acc |") and md[1].startswith("|---|---|---|---:|")
+    assert md[0].startswith("| run | rev | state | train.epochs |")
+    assert md[1].startswith("|:---|:---|:---|---:|")
     assert len(md) == 2 + 5
-    csv_rows = run_once(experiments_repo, "--experiments", "--format", "csv", "--all-params").stdout
+    csv_rows = run_once(experiments_repo, "--experiments", "--format", "csv", "--all").stdout
     csv_rows = csv_rows.splitlines()
-    assert csv_rows[0].startswith("kind,baseline,created,run,rev,state,model_a.acc,")
+    assert csv_rows[0].startswith("kind,baseline,created,run,rev,state,train.epochs,")
     assert "backprop.inputs.x1" in csv_rows[0] and len(csv_rows) == 1 + 5
 
 
@@ -125,7 +132,7 @@ def test_once_experiments_outside_a_dvc_repository_is_one_line(tmp_path: Path) -
 def test_format_goes_with_experiments(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("{}\n")
     proc = run_once(tmp_path, "--format", "md")
-    assert proc.returncode == 2 and "--format and --all-params go with --experiments" in proc.stderr
+    assert proc.returncode == 2 and "--format and --all go with --experiments" in proc.stderr
 
 
 def test_once_errors_prints_the_top_confusions_and_draws_the_first_mistakes(finished: Path) -> None:
@@ -172,3 +179,20 @@ def test_once_errors_without_test_images_still_lists_the_confusions(finished: Pa
     assert "    4 → 9: 3 images\n" in proc.stdout
     assert proc.stdout.endswith(
         "  The digits are not drawn: data/prepared/x_test.npy not found; run `dvc repro prepare` first\n")
+
+
+def test_once_into_a_pipe_whose_reader_has_closed_ends_quietly(experiments_repo: Path) -> None:
+    """`python -m tui --once --experiments | head -3`: the reader is gone before anything is written
+    (its end closed before the child starts), so every write meets a closed pipe; no traceback."""
+    for args in (("--experiments",), ()):
+        root = experiments_repo if args else FIXTURES / "finished"
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "tui", "--once", "--root", str(root), *args],
+                cwd=ROOT, env=tool_env(), stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write)
+        assert proc.stderr == "", proc.stderr
+        assert proc.returncode == 141, "what a shell reports for a writer stopped by a closed pipe"

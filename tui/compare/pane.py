@@ -28,6 +28,9 @@ from tui.ground.snapshot import Dashboard
 from tui.ground.widgets import CurvesPlot
 
 WINNER = "★ "
+# Below NARROW_BELOW columns the criterion wraps within NARROW_CRITERION, so that both models'
+# columns fit an 80-column terminal (the difference column scrolls).
+NARROW_BELOW, NARROW_CRITERION = 120, 24
 
 
 class ComparePane(VerticalScroll):
@@ -44,6 +47,7 @@ class ComparePane(VerticalScroll):
     ]
 
     data: reactive[Dashboard | None] = reactive(None, layout=False)
+    _criterion_at: int | None = None
 
     def focus_default(self) -> None:
         """The comparison table: its cursor moves over the criteria."""
@@ -83,9 +87,11 @@ class ComparePane(VerticalScroll):
         models, rows = comparison_rows(comparison)
         header = difference_header(comparison)
         columns = ["criterion", *models, *(["difference"] if header else [])]
-        if [str(key.value) for key in table.columns] != columns:
+        width = self._criterion_width()
+        if [str(key.value) for key in table.columns] != columns or width != self._criterion_at:
+            self._criterion_at = width
             table.clear(columns=True)
-            table.add_column("criterion", key="criterion")
+            table.add_column("criterion", key="criterion", width=width)
             for name in models:
                 table.add_column(name, key=name)
             if header:
@@ -96,7 +102,7 @@ class ComparePane(VerticalScroll):
             if header:
                 cells["difference"] = Text(row.difference or "", justify="right")
             if row.key not in table.rows:
-                table.add_row(*cells.values(), key=row.key)
+                table.add_row(*cells.values(), key=row.key, height=None if width else 1)
                 continue
             for name, cell in cells.items():
                 if table.get_cell(row.key, name) != cell:
@@ -104,6 +110,14 @@ class ComparePane(VerticalScroll):
         note = comparison.seeds_note
         lines = [*([note, ""] if note else []), *verdict_lines(comparison), *mcnemar_lines(comparison)]
         self.query_one("#verdicts", Static).update("\n".join(lines))
+
+    def _criterion_width(self) -> int | None:
+        return NARROW_CRITERION if self.app.size.width < NARROW_BELOW else None
+
+    def on_resize(self) -> None:
+        comparison = self.data.comparison if self.data is not None else None
+        if comparison is not None and self._criterion_width() != self._criterion_at:
+            self._show_comparison(comparison)
 
     @staticmethod
     def _cell(value: str, winner: bool) -> Text:

@@ -134,11 +134,19 @@ def table_from_states(states: Iterable[Any]) -> ExpTable:
     metric_labels = _labels(metrics for _, _, metrics in rows)
     param_labels = _labels((params for _, params, _ in rows), plain_file=str(PARAMS_FILE))
     runs = tuple(
-        Run(**fields, params=_flat(params, param_labels), metrics=_numbers(_flat(metrics, metric_labels)))
+        Run(**fields, params=_flat(params, param_labels),
+            metrics=_numbers(_flat(metrics, metric_labels)) if _finished(fields) else {})
         for fields, params, metrics in rows
     )
     files = tuple(dict.fromkeys(path for path, _ in metric_labels))
     return ExpTable(runs, tuple(_used(metric_labels, runs, "metrics")), tuple(param_labels.values()), files)
+
+
+def _finished(fields: Mapping[str, Any]) -> bool:
+    """Whether a row's metrics are its own. DVC reads a queued, running or failed experiment's
+    metrics files from the commit it was queued on: its baseline's numbers (or the workspace's
+    at that time), never the run's, which a finished run's own commit holds."""
+    return fields["kind"] != EXPERIMENT or fields["state"] == DONE
 
 
 def _one_per_key(rows: list[tuple[dict, dict, dict]]) -> list[tuple[dict, dict, dict]]:

@@ -56,8 +56,7 @@ MARK = Column("mark", "", "mark")
 INTERVAL = "interval"
 SEEDS_COLUMN = Column("seed-group", "seeds (same group: pairable)", "seed-group")
 STATE_STYLES = {RUNNING: "bold cyan", QUEUED: "yellow", FAILED: "bold red", DONE: "green"}
-HINT = ("space select · / filter · s sort by this column · a all params · i intervals · n new · "
-        "w workers · l log · x kill · ? more keys")
+HINT = "space select · / filter · s sort · a all · h hide · p pin · i intervals (CI) · ? keys"
 
 
 class ExperimentsPane(Vertical):
@@ -72,7 +71,10 @@ class ExperimentsPane(Vertical):
         Binding("space", "toggle_select", "Select", key_display="space"),
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("s", "sort", "Sort"),
-        Binding("a", "all_params", "All params"),
+        Binding("a", "all_columns", "All columns"),
+        Binding("h", "hide_column", "Hide column", show=False),
+        Binding("H", "show_hidden", "Show hidden", show=False),
+        Binding("p", "pin_column", "Pin column", show=False),
         Binding("b", "baseline", "Baseline", show=False),
         Binding("m", "next_model", "Model", show=False),
         Binding("c", "next_criterion", "Criterion", show=False),
@@ -98,7 +100,9 @@ class ExperimentsPane(Vertical):
         self.selected: list[str] = []
         self.sort: tuple[str, bool] | None = None
         self.filter_text = ""
-        self.all_params = False
+        self.everything = False  # every column, those equal in every listed row too
+        self.hidden_keys: list[str] = []  # columns hidden with h
+        self.pinned: list[str] = []  # columns pinned with p, beside the run's name
         self.baseline_key: str | None = None
         self.model: str | None = None
         self.criterion = "final_test_accuracy"  # drawn against the param the compared runs differ in
@@ -227,13 +231,16 @@ class ExperimentsPane(Vertical):
 
     def _all_columns(self, shown: list[Run]) -> list[Column]:
         assert self.table is not None
-        found = exptable.columns(self.table, shown, self.all_params, live=bool(self.progress))
-        if not self.intervals:
-            return found
-        # the intervals replace DVC's metric columns (means only): mean ± 95% CI over the seeds, n
-        cells = self.interval_columns
-        rest = [column for column in found if column.kind != exptable.METRIC]
-        return [*rest[:len(exptable.FIXED) - 1], SEEDS_COLUMN, *cells, *rest[len(exptable.FIXED) - 1:]]
+        found = exptable.columns(self.table, shown, self.everything, live=bool(self.progress))
+        found = [column for column in found if column.key not in self.hidden_keys]
+        if self.intervals:
+            # the intervals replace DVC's metric columns (means only): mean ± 95% CI over the seeds, n
+            rest = [column for column in found if column.kind != exptable.METRIC]
+            cut = len(exptable.FIXED) - 1
+            found = [*rest[:cut], SEEDS_COLUMN, *self.interval_columns, *rest[cut:]]
+        pinned = [column for key in self.pinned for column in found if column.key == key]
+        rest = [column for column in found if column.key not in self.pinned]
+        return [rest[0], *pinned, *rest[1:]]  # the run's name, the pinned columns, the others
 
     def _show_table(self) -> None:
         table = self.query_one("#exp-table", DataTable)
@@ -255,6 +262,8 @@ class ExperimentsPane(Vertical):
         """New rows or columns: the table is rebuilt and the cursor put back on the same run and column."""
         at_row, at_column = self._cursor_keys()
         table.clear(columns=True)
+        # the mark, the run's name and the pinned columns stay while the table scrolls sideways
+        table.fixed_columns = 2 + sum(column.key in self.pinned for column in columns)
         for column in columns:
             table.add_column(self._heading(column), key=column.key)
         for run in shown:
@@ -320,6 +329,8 @@ class ExperimentsPane(Vertical):
             if self.collecting:
                 parts.append("refreshing…" if not self.from_cache else "from the last session, refreshing…")
             lines.append(" · ".join(parts))
+            if columns := self._hidden_line():
+                lines.append(columns)
             if self.problem:
                 lines.append(f"⚠ {self.problem}")
             run = self.cursor_run()
@@ -332,6 +343,19 @@ class ExperimentsPane(Vertical):
         status.update("\n".join(lines))
         status.set_class(self.problem is not None, "-error")
 
+    def _hidden_line(self) -> str:
+        """The columns not shown: equal in every row listed (a shows them), hidden with h (H)."""
+        parts = []
+        rows = [run for run in self.table.runs if run.key in self._rows] if self.table else []
+        same = len(exptable.hidden(self.table, rows)) if self.table and not self.everything else 0
+        if same:
+            parts.append(f"{same} column{'s' * (same != 1)} equal in every row hidden (a shows them)")
+        if self.hidden_keys:
+            parts.append(f"{len(self.hidden_keys)} hidden with h (H shows them)")
+        if self.pinned:
+            parts.append("pinned: " + ", ".join(key.split(":", 1)[-1] for key in self.pinned))
+        return " · ".join(parts)
+
     def _run_line(self, run: Run) -> str:
         if run.kind == WORKSPACE:
             return "workspace: the project folder as it is now, uncommitted changes included"
@@ -343,6 +367,8 @@ class ExperimentsPane(Vertical):
         if run.running and run.folder:
             where = "the workspace" if Path(run.folder) == self.root else run.folder
             parts.append(f"running in {where}")
+        if not exptable.finished(run):
+            parts.append("no results (✗)" if run.state == FAILED else "no results yet (…)")
         if run.error:
             parts.append(run.error)
         return " · ".join(parts)
@@ -470,8 +496,30 @@ class ExperimentsPane(Vertical):
         self._columns = []  # headings show the sort: rebuild
         self._show_table()
 
-    def action_all_params(self) -> None:
-        self.all_params = not self.all_params
+    def action_all_columns(self) -> None:
+        self.everything = not self.everything
+        self._show_table()
+
+    def action_hide_column(self) -> None:
+        """Hide the column under the cursor (H shows every hidden column again)."""
+        _, key = self._cursor_keys()
+        if key is not None and key not in (MARK.key, exptable.NAME):
+            self.hidden_keys.append(key)
+            self.pinned = [pin for pin in self.pinned if pin != key]
+            self._show_table()
+
+    def action_show_hidden(self) -> None:
+        self.hidden_keys = []
+        self._show_table()
+
+    def action_pin_column(self) -> None:
+        """Pin the column under the cursor beside the run's name, where it stays while the table
+        scrolls sideways; again: unpin it."""
+        _, key = self._cursor_keys()
+        if key is None or key in (MARK.key, exptable.NAME):
+            return
+        pinned = [pin for pin in self.pinned if pin != key]
+        self.pinned = pinned if key in self.pinned else [*pinned, key]
         self._show_table()
 
     # --- comparing ---------------------------------------------------------------------------

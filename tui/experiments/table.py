@@ -20,7 +20,7 @@ from typing import Any
 
 from mnist_dvc.core.records.progress import Progress
 from tui.experiments.collect import ExpTable
-from tui.ground.runs import COMMIT, EXPERIMENT, FAILED, QUEUED, RUNNING, Run
+from tui.ground.runs import COMMIT, DONE, EXPERIMENT, FAILED, QUEUED, RUNNING, Run
 from tui.ground.text import progress_brief
 
 NAME, REV, STATE, LIVE = "run", "rev", "state", "live"
@@ -40,6 +40,9 @@ FIXED = (Column(NAME, "run", NAME), Column(REV, "rev", REV), Column(STATE, "stat
 LIVE_COLUMN = Column(LIVE, "progress", LIVE)
 # A running experiment between trainings (preparing, evaluating, or a model not started yet).
 NOT_TRAINING = "not training now"
+# A metric cell of an experiment that has no result of its own: not yet (queued, running), or
+# none (failed, killed). DVC's numbers for it are its baseline's, never shown as its own.
+PENDING, NO_RESULT = "…", "✗"
 
 
 def metric_column(label: str) -> Column:
@@ -63,15 +66,42 @@ def differing_params(runs: Sequence[Run], params: Iterable[str]) -> list[str]:
     return [key for key in params if len({_same(run.params.get(key)) for run in runs}) > 1]
 
 
-def columns(table: ExpTable, runs: Sequence[Run], all_params: bool = False, live: bool = False,
+def constant_metrics(runs: Sequence[Run], metrics: Iterable[str]) -> list[str]:
+    """The metrics with one value in every finished run listed (an unfinished one has none of its own)."""
+    done = [run for run in runs if finished(run)]
+    return [key for key in metrics if len({_same(run.metrics.get(key)) for run in done}) <= 1]
+
+
+def columns(table: ExpTable, runs: Sequence[Run], everything: bool = False, live: bool = False,
             rev: bool = False) -> list[Column]:
-    """The table's columns for `runs` (the rows listed, after the filter): every metric, and the
-    params that differ among them (`dvc exp show --only-changed`), or every param (`all_params`).
-    The tab leaves the revision out (its status line shows the cursor's); exports keep it."""
+    """The table's columns for `runs` (the rows listed, after the filter): the params that differ
+    among them first (what the user changed), then the metrics that differ; the columns equal in
+    every row (`hidden`) only with `everything`, after those. One row alone has nothing to be
+    compared with: every column. The tab leaves the revision out (its status line shows the
+    cursor's); exports keep it."""
     fixed = [column for column in FIXED if rev or column.kind != REV]
-    params = list(table.params) if all_params else differing_params(runs, table.params)
-    return [*fixed, *([LIVE_COLUMN] if live else []), *map(metric_column, table.metrics),
-            *map(param_column, params)]
+    shown = [column for column in _ranked(table, runs) if everything or len(runs) < 2
+             or column not in hidden(table, runs)]
+    return [*fixed, *([LIVE_COLUMN] if live else []), *shown]
+
+
+def hidden(table: ExpTable, runs: Sequence[Run]) -> list[Column]:
+    """The metric and param columns whose value is the same in every row listed: constant metrics
+    (say, the backprop walkthrough's `f` and `grads.*`, equal in every run) and unchanged params."""
+    if len(runs) < 2:
+        return []
+    changed = set(differing_params(runs, table.params))
+    return [*map(metric_column, constant_metrics(runs, table.metrics)),
+            *(param_column(key) for key in table.params if key not in changed)]
+
+
+def _ranked(table: ExpTable, runs: Sequence[Run]) -> list[Column]:
+    changed = differing_params(runs, table.params)
+    constant = set(constant_metrics(runs, table.metrics)) if len(runs) > 1 else set()
+    return [*map(param_column, changed),
+            *(metric_column(key) for key in table.metrics if key not in constant),
+            *(metric_column(key) for key in table.metrics if key in constant),
+            *(param_column(key) for key in table.params if key not in changed)]
 
 
 def value(run: Run, column: Column) -> Any:
@@ -102,9 +132,17 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def finished(run: Run) -> bool:
+    """Whether the run's metrics are its own results: every run but an experiment queued, running
+    or failed (tui.experiments.collect leaves such a run's metrics out)."""
+    return run.kind != EXPERIMENT or run.state == DONE
+
+
 def cell(run: Run, column: Column, progress: Mapping[str, Progress] | None = None) -> str:
     if column.kind == LIVE:
         return live_text(progress or {}) if run.running else ""
+    if column.kind == METRIC and not finished(run):
+        return NO_RESULT if run.state == FAILED else PENDING
     return fmt(value(run, column))
 
 
@@ -120,9 +158,9 @@ def live_text(progress: Mapping[str, Progress]) -> str:
 
 
 def sort_runs(runs: Sequence[Run], column: Column, descending: bool = False) -> list[Run]:
-    """Runs by one column: numbers by value, text by text; runs without a value always last."""
-    present = [run for run in runs if value(run, column) is not None]
-    missing = [run for run in runs if value(run, column) is None]
+    """Runs by one column: numbers by value, text by text; runs without a value last, and the
+    unfinished experiments (queued, running, failed) after every finished run, sorted among
+    themselves: they have no results to rank."""
 
     def key(run: Run) -> tuple:
         item = value(run, column)
@@ -130,7 +168,12 @@ def sort_runs(runs: Sequence[Run], column: Column, descending: bool = False) -> 
             return (0, item, "")
         return (1, 0, fmt(item).lower())
 
-    return sorted(present, key=key, reverse=descending) + missing
+    ordered = []
+    for group in ([run for run in runs if finished(run)], [run for run in runs if not finished(run)]):
+        present = [run for run in group if value(run, column) is not None]
+        ordered += sorted(present, key=key, reverse=descending)
+        ordered += [run for run in group if value(run, column) is None]
+    return ordered
 
 
 def search_text(run: Run) -> str:
@@ -196,11 +239,13 @@ def models_of(runs: Iterable[Run]) -> list[str]:
 # --- export ---------------------------------------------------------------------------------------
 
 
-def export(table: ExpTable, fmt_: str = TEXT, all_params: bool = False) -> str:
+def export(table: ExpTable, fmt_: str = TEXT, everything: bool = False, width: int | None = None) -> str:
     """The table for a report (`text`), a pull request (`md`) or a spreadsheet (`csv`), with the
-    tab's columns: every metric, the params that differ among the runs (`all_params`: every one)."""
+    tab's columns: the params that differ among the runs, then the metrics that differ (`everything`:
+    every column). Text within `width` columns, if given: the columns equal in every row on one
+    line below it, with their value, and the last columns that do not fit named on another."""
     runs = list(table.runs)
-    cols = columns(table, runs, all_params=all_params, rev=True)
+    cols = columns(table, runs, everything=everything, rev=True)
     if fmt_ == CSV:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -209,22 +254,69 @@ def export(table: ExpTable, fmt_: str = TEXT, all_params: bool = False) -> str:
             writer.writerow([run.kind, run.baseline[:7], run.created or "",
                              *(_csv_cell(value(run, col)) for col in cols)])
         return out.getvalue()
-    header = [col.label for col in cols]
     indent = "↳ " if fmt_ == MARKDOWN else "  "
-    rows = [[_name(run, indent) if col.kind == NAME else cell(run, col) for col in cols] for run in runs]
+    numeric = {col.key: numeric_column(runs, col) for col in cols}
     if fmt_ == MARKDOWN:
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join("---" if col.kind in (NAME, REV, STATE) else "---:" for col in cols) + "|"]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        rows = [[_name(run, indent) if col.kind == NAME else cell(run, col) for col in cols] for run in runs]
+        lines = ["| " + " | ".join(md_escape(col.label) for col in cols) + " |",
+                 "|" + "|".join("---:" if numeric[col.key] else ":---" for col in cols) + "|"]
+        lines += ["| " + " | ".join(map(md_escape, row)) + " |" for row in rows]
         return "\n".join(lines) + "\n"
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-    numeric = [col.kind in (METRIC, PARAM) for col in cols]
-    lines = [_line(header, widths, numeric), *(_line(row, widths, numeric) for row in rows)]
+    texts = {col.key: [col.label, *(_name(run, indent) if col.kind == NAME else cell(run, col)
+                                    for run in runs)] for col in cols}
+    widths = {key: max(map(len, column)) for key, column in texts.items()}
+    kept = list(cols)
+    while width is not None and len(kept) > len(FIXED) and \
+            sum(widths[col.key] for col in kept) + 2 * (len(kept) - 1) > width:
+        kept.pop()
+    lines = ["  ".join(_pad(texts[col.key][i], widths[col.key], numeric[col.key]) for col in kept).rstrip()
+             for i in range(len(runs) + 1)]
+    if width is not None and not everything:
+        same = hidden(table, runs)
+        example = next((run for run in runs if finished(run)), runs[0])
+        notes = [f"{col.label} {cell(example, col)}" for col in same if col.kind == METRIC]
+        unchanged = sum(col.kind == PARAM for col in same)
+        if unchanged:
+            notes.append(f"{unchanged} unchanged param{'s' * (unchanged != 1)}")
+        lines += _wrapped("equal in every row: ", notes, width)
+        left = [col.label for col in cols if col not in kept]
+        if left:
+            lines += _wrapped("left out for width: ", left, width, "(--all shows every column)")
     return "\n".join(lines) + "\n"
 
 
-def _line(cells: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:
-    return "  ".join(_pad(c, w, r) for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+def _wrapped(head: str, items: Sequence[str], width: int, tail: str = "") -> list[str]:
+    """`head` then the items joined by ` · `, over as many lines of `width` as they need."""
+    if not items:
+        return []
+    words = [f"{item} ·" for item in items[:-1]] + [items[-1]] + ([tail] if tail else [])
+    lines, line = [], head.rstrip()
+    for word in words:
+        if len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = "  " + word
+        else:
+            line += " " + word
+    return [*lines, line]
+
+
+def numeric_column(runs: Iterable[Run], column: Column) -> bool:
+    """A column of numbers (right-aligned); one holding any text or list is text (left-aligned)."""
+    if column.kind not in (METRIC, PARAM):
+        return False
+    return all(isinstance(item, (int, float)) and not isinstance(item, bool)
+               for run in runs if (item := value(run, column)) is not None)
+
+
+# What Markdown (CommonMark and GitHub's tables) would read as markup in a cell: `*` and `_`
+# (emphasis), backquotes (code), angles (HTML), `~` (strikethrough), `|` (a new cell). A list's
+# brackets stay: `[64, 128]` followed by no `(` or `[` is no link.
+_MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_<>~|"})
+
+
+def md_escape(text: str) -> str:
+    """A cell's text as literal Markdown."""
+    return text.translate(_MD_SPECIAL)
 
 
 def _csv_cell(item: Any) -> Any:

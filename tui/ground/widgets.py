@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from textual.widgets._footer import FooterKey
 from textual_plotext import PlotextPlot
 
 Series = tuple[str, tuple[int, ...], tuple[float, ...]]
@@ -14,6 +15,14 @@ Band = tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]]
 COLORS = ("cyan", "orange", "magenta", "green", "red", "blue")
 # A dark shade of each line's color (xterm-256 numbers) for its band, so the line stays readable.
 BAND_COLORS = (30, 130, 90, 28, 88, 25)
+
+
+class AlwaysKey(FooterKey):
+    """A key that stays in view at the footer's right end (the app's help and quit), styled as the
+    footer's own keys and pressed the same way by a click."""
+
+    def __init__(self, key: str, key_display: str, description: str) -> None:
+        super().__init__(key, key_display, description, action="")
 
 
 @runtime_checkable

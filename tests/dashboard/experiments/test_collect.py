@@ -139,3 +139,31 @@ def test_what_is_watched_changes_with_experiments_and_workspace_files_only(exper
     assert changed()
     save_experiments(experiments_copy, [Made("another", {"train.seed": 7})])
     assert changed(), "a new experiment ref"
+
+
+def test_an_unfinished_experiment_has_no_metrics_of_its_baseline() -> None:
+    """DVC gives a queued, running or failed experiment the metrics files of the commit it started
+    from (`dvc exp show` prints them as its own); the table keeps only what the run produced."""
+    from dvc.repo.experiments.serialize import ExpExecutor, ExpRange, ExpState, SerializableExp
+
+    def data(rev: str, acc: float, epochs: int) -> SerializableExp:
+        return SerializableExp(rev=rev, params={"params.yaml": {"data": {"train": {"epochs": epochs}}}},
+                               metrics={"metrics/summary.json": {"data": {"model_a": {"acc": acc}}}})
+
+    base = "b" * 40
+
+    def exp(name: str, state: str, acc: float) -> ExpRange:
+        rev = name.encode().hex().ljust(40, "0")[:40]
+        return ExpRange([ExpState(rev, name, data(rev, acc, 30))], ExpExecutor(state, "dvc-task"), name)
+
+    states = [ExpState(base, "main", data(base, 0.97, 12), experiments=[
+        exp("done-one", "success", 0.98), exp("queued-one", "queued", 0.97),
+        exp("running-one", "running", 0.97), exp("failed-one", "failed", 0.97)])]
+    table = experiments.table_from_states(states)
+    rows = by_name(table)
+    assert rows["main"].metrics == {"model_a.acc": 0.97}
+    assert rows["done-one"].metrics == {"model_a.acc": 0.98}
+    for name in ("queued-one", "running-one", "failed-one"):
+        assert rows[name].metrics == {}, f"{name} shows its baseline's accuracy"
+        assert rows[name].params["train.epochs"] == 30, "its params are its own"
+    assert table.metrics == ("model_a.acc",)

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input
 
 from bench.experiment_repo import BASELINE, EXPERIMENTS, TEST_IMAGES, Made
 from tests.dashboard.experiments.driving import cell, cursor_to, headings, names, open_tab, pane
-from tests.helpers import BIN, ROOT, SIZE, WIDE, make_app, run, settle, snapshot_app, text, wait_for
+from tests.helpers import BIN, NARROW, ROOT, SIZE, WIDE, make_app, run, settle, snapshot_app, text, wait_for
 from tui.errors.pane import ErrorsPane
 from tui.experiments import collect as experiments
 from tui.ground.runs import DONE, WORKSPACE
@@ -65,6 +65,36 @@ async def test_the_filter_narrows_the_rows_and_the_param_columns(experiments_cop
         assert len(names(app)) == 5 and app.focused is app.query_one("#exp-table", DataTable)
 
 
+async def test_columns_equal_in_every_row_hide_and_columns_can_be_hidden_and_pinned(
+        experiments_copy: Path) -> None:
+    app = make_app(experiments_copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tab(pilot)
+        assert headings(app)[:6] == ["", "run", "state", "train.epochs", "train.learning_rate",
+                                     "models.model_a.hidden"], "the changed params first"
+        await pilot.press("slash", *"epochs=12 learning_rate=0.001 hidden=[64", "enter")
+        assert names(app) == [WORKSPACE, "main"] and headings(app) == ["", "run", "state"], \
+            "the workspace and its commit: every metric and param the same"
+        assert "columns equal in every row hidden (a shows them)" in text(app, "#exp-status")
+        await pilot.press("a")
+        assert "model_a.acc" in headings(app) and "backprop.inputs.x1" in headings(app)
+        await pilot.press("a", "slash", "ctrl+u", "enter")
+        await cursor_to(pilot, WORKSPACE, "metric:model_a.loss")
+        await pilot.press("h")
+        assert "model_a.loss" not in headings(app)
+        assert "1 hidden with h (H shows them)" in text(app, "#exp-status")
+        await cursor_to(pilot, WORKSPACE, "metric:model_b.acc")
+        await pilot.press("p")
+        table = app.query_one("#exp-table", DataTable)
+        assert headings(app)[:4] == ["", "run", "model_b.acc", "state"] and table.fixed_columns == 3
+        assert "pinned: model_b.acc" in text(app, "#exp-status")
+        await pilot.press("H")
+        assert "model_a.loss" in headings(app) and "hidden with h" not in text(app, "#exp-status")
+        await cursor_to(pilot, WORKSPACE, "metric:model_b.acc")
+        await pilot.press("p")
+        assert headings(app)[2] == "state" and table.fixed_columns == 2
+
+
 # --- comparing ------------------------------------------------------------------------------------
 
 
@@ -99,6 +129,19 @@ async def test_two_selected_runs_are_compared(experiments_copy: Path) -> None:
         await cursor_to(pilot, "wide")
         await pilot.press("space")
         assert not compare.display, "one run left selected: nothing to compare"
+
+
+async def test_the_table_keeps_nine_rows_while_a_comparison_is_open_at_80x24(experiments_copy: Path) -> None:
+    app = make_app(experiments_copy)
+    async with app.run_test(size=NARROW) as pilot:
+        await open_tab(pilot)
+        for name in ("wide", "fast-lr"):
+            await cursor_to(pilot, name)
+            await pilot.press("space")
+        await pilot.pause()
+        assert app.query_one("#exp-compare").display
+        table = app.query_one("#exp-table", DataTable)
+        assert table.region.height >= 10, "a heading and nine rows"
 
 
 async def test_the_run_under_the_cursor_is_the_apps_selected_run(experiments_copy: Path) -> None:
@@ -177,7 +220,7 @@ async def _loaded_by_name(pilot: Pilot) -> None:
 
 
 def test_experiments_table(snap_compare: Callable, experiments_copy: Path) -> None:
-    """Every run, DVC's metrics and the params that differ (a: every param, then back)."""
+    """Every run, the params that differ, then DVC's metrics (a: every column, then back)."""
 
     async def listed(pilot: Pilot) -> None:
         await open_tab(pilot)
@@ -185,16 +228,16 @@ def test_experiments_table(snap_compare: Callable, experiments_copy: Path) -> No
         assert app.focused is not None and app.focused.id == "exp-table"
         assert names(app)[:2] == [WORKSPACE, "main"]
         assert set(names(app)[2:]) == {made.name for made in EXPERIMENTS}
-        assert headings(app) == ["", "run", "state", "model_a.acc", "model_a.loss", "model_a.time_s",
-                                 "model_b.acc", "model_b.loss", "model_b.time_s", "train.epochs",
-                                 "train.learning_rate", "models.model_a.hidden"]
+        assert headings(app) == ["", "run", "state", "train.epochs", "train.learning_rate",
+                                 "models.model_a.hidden", "model_a.acc", "model_a.loss", "model_a.time_s",
+                                 "model_b.acc", "model_b.loss", "model_b.time_s"]
         assert cell(app, "wide", "param:models.model_a.hidden") == "[128, 128, 64]"
         assert cell(app, "long", "metric:model_a.acc") == "0.981"
         assert cell(app, "fast-lr", "state") == DONE
         await pilot.press("a")
         assert len(headings(app)) > 30 and "backprop.inputs.x1" in headings(app)
         await pilot.press("a")
-        assert headings(app)[-1] == "models.model_a.hidden"
+        assert headings(app)[-1] == "model_b.time_s"
         assert text(app, "#exp-status").startswith("5 runs · 1 commit · 3 experiments\n")
         await _loaded_by_name(pilot)
 
