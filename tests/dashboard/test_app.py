@@ -99,4 +99,4 @@ async def test_compare_shows_both_models_columns_whole_at_80x24(finished_seeds: 
         widths = [column.get_render_width(table) for column in table.columns.values()]
         assert [str(key.value) for key in table.columns][:3] == ["criterion", "model_a", "model_b"]
         assert sum(widths[:3]) <= table.scrollable_content_region.width
-        assert str(table.get_cell("best_test_accuracy", "model_b")).endswith("98.35% ± 0.10 pts")
+        assert str(table.get_cell("best_test_accuracy", "model_b")).endswith("98.346 ± 0.096%")

@@ -56,7 +56,7 @@ MARK = Column("mark", "", "mark")
 INTERVAL = "interval"
 SEEDS_COLUMN = Column("seed-group", "seeds (same group: pairable)", "seed-group")
 STATE_STYLES = {RUNNING: "bold cyan", QUEUED: "yellow", FAILED: "bold red", DONE: "green"}
-HINT = "space select · / filter · s sort · a all · h hide · p pin · i intervals (CI) · ? keys"
+HINT = "space select · / filter · s sort · a all · h hide · p pin · i CI · ? keys"
 
 
 class ExperimentsPane(Vertical):

@@ -122,10 +122,16 @@ def test_a_file_deleted_while_being_read_means_no_data(
 
 
 def test_deleted_outputs_mean_a_new_run_not_old_data(finished: Path) -> None:
-    """`dvc repro` deletes a stage's outputs before running it: show the run as waiting."""
+    """`dvc repro` deletes a stage's outputs before running it: the deleted log is never shown; the
+    run evaluate committed (reports/history) is, labelled as such, and without it the run waits."""
     source = DataSource(finished)
     source.poll()
     shutil.rmtree(finished / "metrics/train/model_a")
+    assert source.poll()
+    run = source.snapshot.run("model_a")
+    assert run.committed and all(seed.progress is None for seed in run.seeds)
+    assert source.snapshot.warnings == ()
+    shutil.rmtree(finished / "reports/history/model_a")
     assert source.poll()
     run = source.snapshot.run("model_a")
     assert run.status == WAITING and run.seeds[0].progress is None and len(run.history) == 0
