@@ -153,6 +153,8 @@ def print_experiments(root: Path, fmt: str, everything: bool) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(export(table, fmt, everything, width=None if everything else REPORT_WIDTH))
+    for warning in table.warnings:  # on stderr: a Markdown or CSV export stays valid
+        print(f"warning: {warning}", file=sys.stderr)
     if fmt == TEXT:
         sys.stdout.write(summary_line(table, len(table.runs), 0) + "\n")
     from tui.experiments.sweeps.rows import once as sweeps_once

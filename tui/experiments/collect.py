@@ -63,6 +63,8 @@ class ExpTable:
     metrics: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
     metric_files: tuple[str, ...] = ()  # the files DVC read the metrics from (relative to the root)
+    # the workspace's metrics files DVC could not read (deleted, half-written): one line each
+    warnings: tuple[str, ...] = ()
 
     def run(self, key: str) -> Run | None:
         return next((run for run in self.runs if run.key == key), None)
@@ -109,8 +111,10 @@ def collect(root: Path, num: int = COMMITS) -> ExpTable:
 def table_from_states(states: Iterable[Any]) -> ExpTable:
     """Rows from `Repo.experiments.show()`'s ExpState tree (baselines with their experiments)."""
     rows: list[tuple[dict, dict, dict]] = []  # (row fields, params by file, metrics by file)
+    warnings: list[str] = []
     for baseline in states:
         if baseline.rev == WORKSPACE:
+            warnings += _unreadable(baseline.data.metrics if baseline.data else {})
             rows.append(_row(baseline, key=WORKSPACE, name=WORKSPACE, kind=WORKSPACE, baseline="",
                              state=DONE))
             continue
@@ -139,7 +143,23 @@ def table_from_states(states: Iterable[Any]) -> ExpTable:
         for fields, params, metrics in rows
     )
     files = tuple(dict.fromkeys(path for path, _ in metric_labels))
-    return ExpTable(runs, tuple(_used(metric_labels, runs, "metrics")), tuple(param_labels.values()), files)
+    return ExpTable(runs, tuple(_used(metric_labels, runs, "metrics")), tuple(param_labels.values()), files,
+                    tuple(warnings))
+
+
+def _unreadable(files: Mapping[str, Any]) -> list[str]:
+    """One line per metrics file of the workspace that DVC could not read: the row shows nothing
+    from it, and says why, rather than go blank."""
+    lines = []
+    for path, item in files.items():
+        error = item.get("error") if isinstance(item, dict) else None
+        if error is None:
+            continue
+        why = ("is missing" if isinstance(error, FileNotFoundError)
+               else f"cannot be read ({type(error).__name__})")
+        lines.append(f"{path} {why} in the workspace: its row shows none of its metrics; "
+                     "`dvc repro` writes it again")
+    return lines
 
 
 def _finished(fields: Mapping[str, Any]) -> bool:
@@ -243,7 +263,8 @@ def _first_line(text: str) -> str:
 
 def table_to_json(table: ExpTable) -> dict:
     return {"runs": [asdict(run) for run in table.runs], "metrics": list(table.metrics),
-            "params": list(table.params), "metric_files": list(table.metric_files)}
+            "params": list(table.params), "metric_files": list(table.metric_files),
+            "warnings": list(table.warnings)}
 
 
 def table_from_json(doc: Any) -> ExpTable:
@@ -257,7 +278,7 @@ def table_from_json(doc: Any) -> ExpTable:
             raise ValueError("a run without its key, rev, name, kind, baseline or state")
         runs.append(Run(**{name: value for name, value in item.items() if name in known}))
     return ExpTable(tuple(runs), tuple(doc.get("metrics", ())), tuple(doc.get("params", ())),
-                    tuple(doc.get("metric_files", ())))
+                    tuple(doc.get("metric_files", ())), tuple(doc.get("warnings", ())))
 
 
 def load_cached(root: Path) -> ExpTable | None:

@@ -333,6 +333,7 @@ class ExperimentsPane(Vertical):
                 lines.append(columns)
             if self.problem:
                 lines.append(f"⚠ {self.problem}")
+            lines += [f"⚠ {warning}" for warning in self.table.warnings]
             run = self.cursor_run()
             if run is not None:
                 lines.append(self._run_line(run))
@@ -341,7 +342,7 @@ class ExperimentsPane(Vertical):
         lines.append(HINT)
         status = self.query_one("#exp-status", Static)
         status.update("\n".join(lines))
-        status.set_class(self.problem is not None, "-error")
+        status.set_class(self.problem is not None or bool(self.table and self.table.warnings), "-error")
 
     def _hidden_line(self) -> str:
         """The columns not shown: equal in every row listed (a shows them), hidden with h (H)."""

@@ -195,6 +195,25 @@ async def test_the_last_table_shows_at_once_while_dvc_collects(experiments_copy:
         assert "refreshing" not in text(app, "#exp-status")
 
 
+async def test_a_deleted_metrics_file_is_one_warning_and_clears_when_it_is_back(experiments_copy: Path) -> None:
+    """metrics/summary.json deleted: the tab says so in one line instead of going blank, the other
+    runs keep their metrics, and the line goes once `dvc repro` (here: git) writes the file again."""
+    summary = experiments_copy / "metrics/summary.json"
+    kept = summary.read_bytes()
+    summary.unlink()
+    app = make_app(experiments_copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tab(pilot)
+        warning = "⚠ metrics/summary.json is missing in the workspace: its row shows none of its metrics"
+        await wait_for(pilot, lambda: warning in text(app, "#exp-status"), what="the warning")
+        assert len(names(app)) == 5
+        finished = [r for r in pane(app).table.runs if r.name != WORKSPACE]
+        assert all(r.metrics for r in finished), "the other runs keep their own metrics"
+        assert not next(r for r in pane(app).table.runs if r.name == WORKSPACE).metrics
+        summary.write_bytes(kept)
+        await wait_for(pilot, lambda: "⚠" not in text(app, "#exp-status"), what="the warning to clear")
+
+
 async def test_outside_a_git_repository_the_tab_says_why(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     run([str(BIN / "dvc"), "init", "-q", "--no-scm"], tmp_path)
