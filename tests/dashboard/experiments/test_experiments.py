@@ -195,7 +195,7 @@ async def test_the_last_table_shows_at_once_while_dvc_collects(experiments_copy:
         assert "refreshing" not in text(app, "#exp-status")
 
 
-async def test_a_deleted_metrics_file_is_one_warning_and_clears_when_it_is_back(experiments_copy: Path) -> None:
+async def test_a_deleted_metrics_file_is_one_warning_that_clears_once_back(experiments_copy: Path) -> None:
     """metrics/summary.json deleted: the tab says so in one line instead of going blank, the other
     runs keep their metrics, and the line goes once `dvc repro` (here: git) writes the file again."""
     summary = experiments_copy / "metrics/summary.json"
