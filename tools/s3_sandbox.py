@@ -36,6 +36,7 @@ from pathlib import Path
 S3_PORT = 8333
 INSIDE = "127.0.0.1"
 STATE_MOUNT = Path("/tmp/state")  # where the state folder appears inside
+WEED_MOUNT = Path("/tmp/weed")  # and the SeaweedFS binary
 STOP_TIMEOUT_S = 10.0
 RELAY_CHUNK = 1 << 16
 
@@ -130,10 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     listener = socket.socket(fileno=args.listen_fd)
     loopback_up()
-    private_tmp(args.state.resolve())
+    # The binary may live under /tmp (a project cloned there), which the private /tmp covers:
+    # opened first, it is bound at /tmp/weed through /proc/self/fd, as the state folder is.
+    binary = os.open(args.weed, os.O_RDONLY)
+    try:
+        private_tmp(args.state.resolve())
+        WEED_MOUNT.touch()
+        _libc_mount(f"/proc/self/fd/{binary}", str(WEED_MOUNT), None, MS_BIND)
+    finally:
+        os.close(binary)
     # Temporary files of weed's stay in the state folder too.
     env = {**os.environ, "TMPDIR": str(STATE_MOUNT / "tmp")}
-    weed = subprocess.Popen(weed_command(args.weed, args.bucket), cwd=STATE_MOUNT, env=env,
+    weed = subprocess.Popen(weed_command(str(WEED_MOUNT), args.bucket), cwd=STATE_MOUNT, env=env,
                             stdin=subprocess.DEVNULL)
 
     def stop(signum: int, frame: object) -> None:

@@ -79,7 +79,7 @@ def test_bad_expression_fails_in_one_line_before_any_work(
     repo = make_repo({"backprop.expression": expression})
     proc = stage(repo)
     assert proc.returncode == 2
-    assert proc.stdout.startswith("error: params.yaml: backprop: ")
+    assert proc.stdout.startswith("error: params.yaml: backprop.expression = ")  # the params loader's check
     assert len(proc.stdout.strip().splitlines()) == 1
     assert fragment in proc.stdout
     assert "pwned\n" not in proc.stdout

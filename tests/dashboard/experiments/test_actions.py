@@ -30,6 +30,7 @@ from tui.ground.dvc import DvcError
 from tui.ground.runs import DONE, QUEUED
 
 NASTY = """x1*w1; touch PWNED1 && $(touch PWNED2) `touch PWNED3` "q" 'r'"""
+SHELLISH = "relu(x1*w1 + x2*w2) * (x3*w3 + x4*w4)"  # a valid expression: a shell would glob and group it
 
 
 async def test_a_bad_value_is_refused_in_the_form_and_nothing_starts(experiments_copy: Path) -> None:
@@ -66,6 +67,14 @@ async def test_queued_from_the_form_then_run_by_a_worker_and_nothing_injected(ex
         await changed_in_form(pilot, {"backprop.expression": NASTY, "train.seed": "9"})
         app.screen.query_one("#form-name", Input).value = "from-the-tab"
         await pilot.press("ctrl+e")
+        error = app.screen.query_one("#form-error", Static)
+        await wait_for(pilot, lambda: error.display, what="the form's refusal")
+        assert "backprop.expression = " in str(error.render()) and "cannot parse" in str(error.render())
+        assert [r.name for r in experiments.collect(experiments_copy).runs if r.state == QUEUED] == []
+        # A valid expression still holds what a shell would act on (spaces, *, parentheses): it must
+        # arrive as typed, one argument.
+        await changed_in_form(pilot, {"backprop.expression": SHELLISH})
+        await pilot.press("ctrl+e")
         await wait_for(pilot, lambda: state_of(app, "from-the-tab") == QUEUED,
                        what="the queued run")
         assert cell(app, "from-the-tab", "state") == QUEUED
@@ -82,7 +91,7 @@ async def test_queued_from_the_form_then_run_by_a_worker_and_nothing_injected(ex
         await pilot.press("enter")  # 1 worker
         await wait_for(pilot, lambda: state_of(app, "from-the-tab") == DONE, timeout=300, what="the run done")
         done = next(r for r in pane(app).table.runs if r.name == "from-the-tab")
-        assert done.params["backprop.expression"] == NASTY and done.params["train.seed"] == 9
+        assert done.params["backprop.expression"] == SHELLISH and done.params["train.seed"] == 9
         assert done.log and Path(done.log).is_file(), "the queue task's log, tied to the finished run"
         assert expctl.log_file(experiments_copy, done) == Path(done.log)
         await cursor_to(pilot, "from-the-tab")
@@ -90,7 +99,7 @@ async def test_queued_from_the_form_then_run_by_a_worker_and_nothing_injected(ex
         assert isinstance(app.screen, LogScreen)
         await pilot.press("escape")
     stored = yaml.safe_load(git(experiments_copy, "show", f"{done.rev}:params.yaml"))
-    assert stored["backprop"]["expression"] == NASTY
+    assert stored["backprop"]["expression"] == SHELLISH
     assert list(experiments_copy.glob("PWNED*")) == [] and list(ROOT.glob("PWNED*")) == []
     with pytest.raises(DvcError, match=r"^dvc exp run --queue failed: ERROR: "):
         expctl.queue(experiments_copy, ["train.seed=6"], "from-the-tab")
