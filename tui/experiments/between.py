@@ -20,22 +20,20 @@ from mnist_dvc.analysis.mcnemar_seeds import SeedsMcNemar, mcnemar_by_seed
 from mnist_dvc.analysis.vs_param import VsTable, varying_param, vs_table
 from tui.ground.runs import DONE, WORKSPACE, Run, RunFiles, RunFilesError
 
-# The criteria compared between runs (issue 23.2). Training time is left out: whether a run timed
-# its seeds one by one is not in comparison.json, and a time without that is one measurement.
+# The criteria a chart or `--vs` draws against a param (issue 23.5), and those compared per run and
+# between runs (23.1, 23.2): training time too, as its run measured it (comparison.json's `timing`):
+# per seed, with an interval and a test, or one measurement, with neither.
 CRITERIA = ("best_test_accuracy", "final_test_accuracy", "min_test_loss", "generalization_gap")
+COMPARED = (*CRITERIA, br.TIME)
 SHORT = {"best_test_accuracy": "best acc", "final_test_accuracy": "final acc", "min_test_loss": "min loss",
-         "generalization_gap": "gap"}
+         "generalization_gap": "gap", br.TIME: "time s"}
 SCOPE = br.INTERVAL_SCOPE
-# Time is not among CRITERIA, so no figure here depends on how it was measured; RunValues asks for a
-# kind per model all the same, and "one measurement" is the kind that claims the least.
-_NO_TIME_CLAIM = br.MODEL_TOTAL
 
 
 def run_values(files: RunFiles, run: Run) -> br.RunValues:
-    """A run's per-seed figures from its comparison.json; RunFilesError names the run."""
-    comparison = files.comparison(run)
-    return br.from_comparison(run.name, comparison, {model: _NO_TIME_CLAIM for model in comparison.models},
-                              CRITERIA)
+    """A run's per-seed figures from its comparison.json, each model's time kind as the file records
+    it; RunFilesError names the run."""
+    return br.from_comparison(run.name, files.comparison(run), None, COMPARED)
 
 
 def comparable(run: Run) -> bool:
@@ -69,7 +67,7 @@ def intervals(files: RunFiles, runs: Sequence[Run]) -> dict[str, RunIntervals]:
         except (RunFilesError, ValueError) as exc:
             found[run.key] = RunIntervals({}, problem=str(exc))
             continue
-        found[run.key] = RunIntervals(br.estimates(values, CRITERIA))
+        found[run.key] = RunIntervals(br.estimates(values, COMPARED))
         seeds[run.key] = tuple(sorted({s for model in values.values for s in values.seeds(model)}))
     # The workspace's files are its commit's or about to become a run's: counted in the groups, it
     # would be one more run to pair with, a duplicate. It shows the group of its seeds, uncounted.
@@ -89,7 +87,7 @@ def intervals(files: RunFiles, runs: Sequence[Run]) -> dict[str, RunIntervals]:
 def interval_columns(models: Sequence[str]) -> list[tuple[str, str, str]]:
     """(key, label, model:criterion) of the interval columns, model by model."""
     return [(f"ci:{model}:{c}", f"{model} {SHORT[c]} (95% CI)", f"{model}:{c}")
-            for model in models for c in CRITERIA]
+            for model in models for c in COMPARED]
 
 
 def interval_cells(found: Mapping[str, RunIntervals], model: str, criterion: str) -> dict[str, str]:
@@ -101,7 +99,9 @@ def interval_cells(found: Mapping[str, RunIntervals], model: str, criterion: str
     fmt = br.value_format(*shown.values())
     cells = {}
     for key, e in shown.items():
-        if e.low is None:
+        if not e.mean:  # a time the seeds shared: one measurement, no n, no interval
+            cells[key] = f"{fmt.value(e.value)} one measurement"
+        elif e.low is None:
             cells[key] = f"{fmt.value(e.value)} n={e.n} no interval (<{br.MIN_SEEDS} seeds)"
         else:
             cells[key] = f"{fmt.pm(e.value, e.half)} n={e.n}"
@@ -157,7 +157,7 @@ class Between:
 def _rows(results: Sequence[br.Comparison]) -> list[Row]:
     rows = []
     for model in dict.fromkeys(c.model for c in results):
-        for criterion in CRITERIA:
+        for criterion in COMPARED:
             line = [c for c in results if c.model == model and c.criterion == criterion]
             if not line:
                 continue
@@ -207,7 +207,7 @@ def build_between(files: RunFiles, chosen: Sequence[Run], baseline: Run, vs_crit
         return Between(baseline.name, (), "No comparison: the baseline's results cannot be read.", (), (), (),
                        None, "", tuple(problems))
     runs = [run for run in chosen if run.key in values]
-    results = br.compare_runs([values[run.key] for run in runs], baseline.name, criteria=CRITERIA)
+    results = br.compare_runs([values[run.key] for run in runs], baseline.name, criteria=COMPARED)
     mcnemar, pairs = [], []
     for run in runs:
         if run.key == baseline.key:

@@ -37,7 +37,9 @@ from tui.ground.runs import COMMIT, DONE, EXPERIMENT, FAILED, QUEUED, RUNNING, W
 
 # Commits of the branch listed, newest first (`dvc exp show -n`).
 COMMITS = 5
-COLLECT_TIMEOUT_S = 300
+# A listing takes seconds; DVC's own threads can deadlock when a queued run's temporary copy is deleted
+# while it is read (seen in CI): the child is killed and the next change collects again.
+COLLECT_TIMEOUT_S = 60
 RETRIES = 2
 RETRY_S = 0.3
 CACHE = Path(".dvc/tmp/tui-experiments.json")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mnist_dvc.analysis.formats import duration, loss, pct
+from mnist_dvc.core.contracts import STACK_SHARE
 from tui.ground.runs import Run
 from tui.ground.snapshot import COMMITTED_RUN, WAITING, Dashboard, ModelRun, SeedRun
 from tui.ground.text import architecture
@@ -133,16 +134,24 @@ def best_test_epoch(seed: SeedRun) -> int | None:
 
 
 def progress_line(run: ModelRun) -> str:
-    """Epochs done and the times: no clock is read here, only what the run wrote: the furthest
-    seed's own elapsed time and last epoch (its share of a stacked epoch, as its progress.json's
-    `timing` says; files written before seeds were timed on their own hold the model's times)."""
+    """Epochs done and the times: no clock is read here, only what the run wrote: with several seeds
+    the model's wall time for all of them, then the furthest seed's own elapsed time and last epoch
+    (its share of a stacked epoch, as its progress.json's `timing` says; files written before seeds
+    were timed on their own hold the model's times)."""
     parts = [f"epoch {run.epochs_done}/{run.epochs_total}"]
     lead = max(run.seeds, key=lambda seed: (seed.progress is not None, seed.epochs_done), default=None)
     progress = lead.progress if lead else None
     history = lead.history if lead else run.history
     elapsed = progress.elapsed_s if progress else (history.train_time_s or [None])[-1]
     epoch_s = progress.epoch_s if progress else (history.epoch_s or [None])[-1]
-    if elapsed is not None:
+    together = progress.model_elapsed_s if progress else None
+    if together is not None and len(run.seeds) > 1:
+        # several seeds: the model's wall time, then the furthest seed's own (or its stack share)
+        parts.append(f"elapsed {duration(together)} for {len(run.seeds)} seeds")
+        if elapsed is not None and lead is not None:
+            share = ", stack share" if progress.timing == STACK_SHARE else ""
+            parts.append(f"seed {lead.seed} {duration(elapsed)}{share}")
+    elif elapsed is not None:
         parts.append(f"elapsed {duration(elapsed)}")
     if progress is not None and progress.state == "running" and run.status == "running":
         parts.append(f"ETA {duration(progress.eta_s)}" if progress.eta_s is not None else "ETA after epoch 1")

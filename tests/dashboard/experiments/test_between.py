@@ -50,8 +50,11 @@ async def test_runs_against_a_baseline_then_mcnemar_opens_the_errors_tab(seed_re
         await pilot.press("b")
         assert cell(app, "main", "mark") == "◆"
         table = app.query_one("#between-table", DataTable)
-        await wait_for(pilot, lambda: table.row_count == 16, what="2 runs x 2 models x 4 criteria")
+        await wait_for(pilot, lambda: table.row_count == 20,
+                       what="2 runs x 2 models x 5 criteria (training time too)")
         rows = [[str(c) for c in table.get_row(key)] for key in table.rows]
+        times = [row for row in rows if row[1] == "Training time"]
+        assert len(times) == 4, "training time is compared too, as each run measured it"
         tested = [row for row in rows if row[6] != "none"]
         family = text(app, "#between-family")
         assert family.startswith(f"p-values adjusted with Holm's method over the {len(tested)} tests shown")
