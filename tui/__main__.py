@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from mnist_dvc.core.errors import ProjectError
 from tui.compare.text import compare_lines
 from tui.experiments.collect import ExperimentsError, collect
 from tui.experiments.table import FORMATS, TEXT, export, summary_line
+from tui.ground.runs import RUNNING, WORKSPACE, training_now
 from tui.ground.snapshot import Dashboard, DataSource
 from tui.training.text import training_lines
 
@@ -152,6 +154,9 @@ def print_experiments(root: Path, fmt: str, everything: bool) -> int:
     except ExperimentsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if training_now(root):  # DVC says "done" for the workspace; a training in it says otherwise
+        table = replace(table, runs=tuple(replace(run, state=RUNNING) if run.kind == WORKSPACE else run
+                                          for run in table.runs))
     sys.stdout.write(export(table, fmt, everything, width=None if everything else REPORT_WIDTH))
     for warning in table.warnings:  # on stderr: a Markdown or CSV export stays valid
         print(f"warning: {warning}", file=sys.stderr)

@@ -196,3 +196,17 @@ def test_once_into_a_pipe_whose_reader_has_closed_ends_quietly(experiments_repo:
             os.close(write)
         assert proc.stderr == "", proc.stderr
         assert proc.returncode == 141, "what a shell reports for a writer stopped by a closed pipe"
+
+
+def test_once_experiments_says_the_workspace_runs_while_a_training_runs_in_it(experiments_copy: Path) -> None:
+    """As the tab does: DVC lists the workspace as done; a live training there makes it running."""
+    def workspace_state() -> str:
+        out = run_once(experiments_copy, "--experiments", "--format", "csv", "--all")
+        assert out.returncode == 0, out.stderr
+        header, *rows = [line.split(",") for line in out.stdout.splitlines()]
+        row = next(r for r in rows if r[header.index("run")] == "workspace")
+        return row[header.index("state")]
+
+    assert workspace_state() == "done"
+    write_run(experiments_copy, "model_a", 3, epochs=12, state="running", pid=os.getpid())
+    assert workspace_state() == "running"

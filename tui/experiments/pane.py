@@ -46,8 +46,7 @@ from tui.experiments.sweeps.widgets import SweepsPanel
 from tui.experiments.table import Column
 from tui.experiments.widgets import RunComparison
 from tui.ground.dvc import DvcError
-from tui.ground.process import pid_alive
-from tui.ground.runs import DONE, EXPERIMENT, FAILED, QUEUED, RUNNING, WORKSPACE, Run, RunFiles, live_progress
+from tui.ground.runs import DONE, EXPERIMENT, FAILED, QUEUED, RUNNING, WORKSPACE, Run, RunFiles, training_now
 from tui.ground.watch import Watch
 
 TICK_S = 0.5
@@ -210,8 +209,8 @@ class ExperimentsPane(Vertical):
         progress = {}
         for run in self.table.runs if self.table else ():
             if run.running and run.folder:
-                progress[run.key] = _training_now(Path(run.folder))
-        if workspace := _training_now(self.root):
+                progress[run.key] = training_now(Path(run.folder))
+        if workspace := training_now(self.root):
             progress[WORKSPACE] = workspace
         changed = progress != self.progress
         self.progress = progress
@@ -671,6 +670,4 @@ class ExperimentsPane(Vertical):
         self.run_worker(work, thread=True, group="exp-action")
 
 
-def _training_now(folder: Path) -> dict[str, Progress]:
-    return {model: p for model, p in live_progress(folder).items()
-            if p.state == RUNNING and pid_alive(p.pid)}
+

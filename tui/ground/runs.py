@@ -40,6 +40,7 @@ from mnist_dvc.core.errors import BadInput
 from mnist_dvc.core.params import MODEL_NAME
 from mnist_dvc.core.records.comparison import Comparison
 from mnist_dvc.core.records.progress import Progress
+from tui.ground.process import pid_alive
 
 WORKSPACE, COMMIT, EXPERIMENT = "workspace", "commit", "experiment"
 DONE, RUNNING, QUEUED, FAILED = "done", "running", "queued", "failed"
@@ -211,6 +212,13 @@ def live_progress(folder: Path) -> dict[str, Progress]:
                 continue
             break
     return result
+
+
+def training_now(folder: Path) -> dict[str, Progress]:
+    """model -> its progress, for the trainings running in `folder` now: a finished model's
+    progress.json left from the run a copy started from, or a killed training's, is not one."""
+    return {model: p for model, p in live_progress(folder).items()
+            if p.state == RUNNING and pid_alive(p.pid)}
 
 
 def progress_under(folder: Path, outputs: Iterable[Path]) -> list[Progress]:
