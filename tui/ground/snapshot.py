@@ -102,6 +102,7 @@ class SeedRun:
     reason: str | None
     epochs_total: int
     source: str = LIVE
+    timing: str | None = None  # a committed seed's: how its times were found (contracts.TIMINGS)
 
     @property
     def epochs_done(self) -> int:
@@ -253,7 +254,7 @@ class DataSource:
         if (name, seed) not in self._committed:
             path = history_file(name, seed)
             self._committed[name, seed] = Watched(
-                self.root / path, lambda: report_history(HistoryReport.read(self.root / path)), str(path))
+                self.root / path, lambda: _committed_history(HistoryReport.read(self.root / path)), str(path))
         return self._committed[name, seed]
 
     def poll(self) -> bool:
@@ -339,8 +340,13 @@ class DataSource:
         return progress.state, progress.error
 
 
-def committed_seed(seed: int, history: History | None) -> SeedRun:
-    """A seed shown from its committed history: as many epochs as the run that was committed."""
-    history = history if history is not None else empty_history()
+def _committed_history(report: HistoryReport) -> tuple[History, str]:
+    return report_history(report), report.timing
+
+
+def committed_seed(seed: int, found: tuple[History, str] | None) -> SeedRun:
+    """A seed shown from its committed history: as many epochs as the run that was committed, and
+    how its times were found (its own, or a share of its stack's)."""
+    history, timing = found if found is not None else (empty_history(), None)
     done = history.epoch[-1] if history.epoch else 0
-    return SeedRun(seed, None, history, COMMITTED_RUN, None, max(done, 1), COMMITTED)
+    return SeedRun(seed, None, history, COMMITTED_RUN, None, max(done, 1), COMMITTED, timing)

@@ -151,6 +151,10 @@ def progress_line(run: ModelRun) -> str:
         if elapsed is not None and lead is not None:
             share = ", stack share" if progress.timing == STACK_SHARE else ""
             parts.append(f"seed {lead.seed} {duration(elapsed)}{share}")
+    elif elapsed is not None and progress is None and lead is not None and len(run.seeds) > 1:
+        # a committed run: the furthest seed's own time, or its share of the stack's
+        share = ", stack share" if lead.timing == STACK_SHARE else ""
+        parts.append(f"seed {lead.seed} {duration(elapsed)}{share}")
     elif elapsed is not None:
         parts.append(f"elapsed {duration(elapsed)}")
     if progress is not None and progress.state == "running" and run.status == "running":
