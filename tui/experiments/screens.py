@@ -113,6 +113,7 @@ class ExperimentForm(ModalScreen[Launch | None]):
             return
         error = self.query_one("#form-error", Static)
         error.update(f"✗ {problem}")
+        error.tooltip = problem  # the line ends in … where it is wider than the form: all of it here
         error.display = True
         for key, _ in self.fields:
             named = re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", problem) is not None
@@ -172,6 +173,7 @@ class Prompt(ModalScreen[str | None]):
             return
         error = self.query_one("#prompt-error", Static)
         error.update(f"✗ {problem}")
+        error.tooltip = problem  # the line ends in … where it is wider than the form: all of it here
         error.display = True
         self.query_one(Input).add_class("-invalid")
 

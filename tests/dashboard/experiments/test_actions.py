@@ -49,6 +49,14 @@ async def test_a_bad_value_is_refused_in_the_form_and_nothing_starts(experiments
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "DVC cannot parse this value" in str(error.render()),
                        what="a parse error")
+        # A message longer than the form is one line ending in …, all of it in its tooltip.
+        await changed_in_form(pilot, {"models.model_a.hidden": "[32]", "backprop.expression": "x1 ** x2"})
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: "must be a number" in str(error.render()),
+                       what="the expression refused")
+        await pilot.pause()
+        assert len(str(error.render())) > error.size.width and error.size.height == 1
+        assert error.tooltip is not None and "only powers by a constant" in str(error.tooltip)
         await pilot.press("escape")
         assert not isinstance(app.screen, ExperimentForm)
     assert jobs.current(experiments_copy, jobs.EXP_RUN) is None
