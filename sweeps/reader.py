@@ -224,7 +224,7 @@ def describe(point: PointView) -> str:
         if p.test_accuracy is not None:
             parts.append(f"test acc {p.test_accuracy:.4f}")
         if p.eta_s is not None:
-            parts.append(f"ETA {_duration(p.eta_s)}")
+            parts.append(f"ETA {duration(p.eta_s)}")
         text = ", ".join(parts)
     else:
         text = point.state
@@ -252,7 +252,8 @@ def text(root: Path, found: list[SweepView] | None = None) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """An ETA as a person reads it: seconds, minutes, then hours."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:

@@ -121,20 +121,13 @@ def progress_cells(point: PointView) -> tuple[str, str, str]:
     p = point.progress
     if point.state != st.RUNNING or p is None:
         return "", "", ""
-    return (f"{p.epoch}/{p.epochs}", duration(p.eta_s) if p.eta_s is not None else "",
+    return (f"{p.epoch}/{p.epochs}", reader.duration(p.eta_s) if p.eta_s is not None else "",
             f"{p.test_accuracy:.4f}" if p.test_accuracy is not None else "")
 
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
-
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # --- stopping ------------------------------------------------------------------------------------
